@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+from .instrument import install
+
+# Installed at import, not only in ready(): Django imports every app's module
+# before any models.py, so listing this app first in INSTALLED_APPS lets it see
+# where every receiver is connected.
+install()
+
+
+class SignalInspectorConfig(AppConfig):
+    name = "signal_inspector"
+    verbose_name = "Signal inspector"
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self) -> None:
+        install()
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,889 @@
+"""The wrapped ``Signal`` methods: the only code on the hot path of every send.
+
+Each wrapped method is a faithful copy of Django's (5.2 and 6.x) that calls
+receivers directly from its own frame, so ``warnings.warn(stacklevel=...)`` in
+a receiver points where it did before, and returns Django's own values. When
+no recording is active the only extra work is one context-variable read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import linecache
+import sys
+import time
+import weakref
+from collections.abc import Iterator
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.dispatch import Signal
+from django.dispatch import dispatcher as _dispatcher
+
+from .conf import get_config
+from .naming import (
+    code_of,
+    kwargs_reprs,
+    receiver_location,
+    receiver_name,
+    safe_repr,
+    sender_label,
+    short_path,
+    signal_name,
+)
+from .recording import (
+    OUTCOME_CAUGHT,
+    OUTCOME_RAISED,
+    OUTCOME_RETURNED,
+    OUTCOME_RUNNING,
+    Frame,
+    ReceiverCall,
+    Recording,
+    SendRecord,
+    exception_info,
+)
+
+NO_RECEIVERS = _dispatcher.NO_RECEIVERS
+# Django 6.1 runs async receivers in a TaskGroup sharing one context; 5.2 gathers.
+_run_parallel = getattr(_dispatcher, "_run_parallel", None)
+_SEQUENTIAL_ASEND = _run_parallel is not None
+_gather: Any = _run_parallel if _run_parallel is not None else asyncio.gather
+
+_recording: ContextVar[Recording | None] = ContextVar(
+    "signal_inspector_recording", default=None
+)
+_parent: ContextVar[ReceiverCall | None] = ContextVar(
+    "signal_inspector_parent", default=None
+)
+
+_MARKER = "_signal_inspector_original"
+_MAX_STACK = 30
+
+
+# --- connect sites -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSite:
+    """Where one ``connect()`` call ran, and with what arguments."""
+
+    file: str
+    line: int
+    function: str
+    module: str
+    dispatch_uid: str | None
+    weak: bool
+
+    def describe(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else "unknown"
+
+
+# signal -> lookup key -> every site that connected with that key, in order.
+connect_sites: weakref.WeakKeyDictionary[Signal, dict[Any, list[ConnectSite]]] = (
+    weakref.WeakKeyDictionary()
+)
+_CONNECT_SKIP = ("django.dispatch", "django.db.models.signals", "signal_inspector")
+
+
+def _connect_site(dispatch_uid: Any, weak: bool) -> ConnectSite:
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not _in_modules(module, _CONNECT_SKIP):
+            code = frame.f_code
+            return ConnectSite(
+                short_path(code.co_filename),
+                frame.f_lineno,
+                code.co_name,
+                module,
+                None if dispatch_uid is None else safe_repr(dispatch_uid, 100).strip("'"),
+                weak,
+            )
+        frame = frame.f_back
+    return ConnectSite("", 0, "", "", None, weak)
+
+
+def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
+    make_id = _dispatcher._make_id
+    if dispatch_uid:
+        return (dispatch_uid, make_id(sender))
+    return (make_id(receiver), make_id(sender))
+
+
+def _wrap_connect(original: Any) -> Any:
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+        result = original(self, receiver, sender, weak, dispatch_uid)
+        try:
+            site = _connect_site(dispatch_uid, weak)
+            sites = connect_sites.setdefault(self, {})
+            sites.setdefault(_lookup_key(receiver, sender, dispatch_uid), []).append(site)
+        except Exception:  # never break connect()
+            pass
+        return result
+
+    connect.__doc__ = original.__doc__
+    setattr(connect, _MARKER, original)
+    return connect
+
+
+# --- installing ----------------------------------------------------------------
+
+
+def is_installed() -> bool:
+    return hasattr(Signal.send, _MARKER)
+
+
+def install() -> None:
+    """Patch ``Signal`` once; later calls do nothing."""
+    if is_installed():
+        return
+    for name, replacement in (
+        ("send", send),
+        ("send_robust", send_robust),
+        ("asend", asend),
+        ("asend_robust", asend_robust),
+    ):
+        original = Signal.__dict__[name]
+        setattr(replacement, _MARKER, original)
+        replacement.__doc__ = original.__doc__
+        setattr(Signal, name, replacement)
+    Signal.connect = _wrap_connect(Signal.__dict__["connect"])
+
+
+def uninstall() -> None:
+    """Restore Django's own methods (for tests and benchmarks)."""
+    for name in ("send", "send_robust", "asend", "asend_robust", "connect"):
+        current = Signal.__dict__[name]
+        original = getattr(current, _MARKER, None)
+        if original is not None:
+            setattr(Signal, name, original)
+
+
+# --- starting and stopping -----------------------------------------------------
+
+
+def begin(*, max_sends: int | None = None, capture_stacks: bool = False) -> Recording:
+    """Start a recording in the current context; pair with :func:`end`."""
+    install()
+    config = get_config()
+    recording = Recording(
+        max_sends=config.max_sends if max_sends is None else max_sends,
+        max_repr_length=config.max_repr_length,
+        capture_stacks=capture_stacks,
+    )
+    recording._token = _recording.set(recording)  # type: ignore[attr-defined]
+    _ensure_sql_hook()
+    return recording
+
+
+def end(recording: Recording) -> Recording:
+    """Stop ``recording`` (idempotent) and restore whatever was active before it."""
+    if recording.stopped is None:
+        recording.stopped = time.perf_counter()
+    token: Token[Recording | None] | None = getattr(recording, "_token", None)
+    if token is not None:
+        recording._token = None  # type: ignore[attr-defined]
+        try:
+            _recording.reset(token)
+        except (ValueError, RuntimeError):
+            # Stopped from another context than the one that started it.
+            if _recording.get() is recording:
+                _recording.set(None)
+    return recording
+
+
+def current() -> Recording | None:
+    """The recording active in this context, if any."""
+    return _recording.get()
+
+
+# --- SQL attribution -----------------------------------------------------------
+
+
+def _sql_hook(execute, sql, params, many, context):
+    call = _parent.get()
+    if call is None:
+        return execute(sql, params, many, context)
+    start = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        call.queries += 1
+        call.query_ms += (time.perf_counter() - start) * 1000
+        if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
+            call.inserts += 1
+
+
+def _ensure_sql_hook() -> None:
+    try:
+        from django.db import connections
+
+        for connection in connections.all(initialized_only=True):
+            if _sql_hook not in connection.execute_wrappers:
+                # First, so that execute_wrapper()'s pop() still removes the
+                # caller's own wrapper rather than ours.
+                connection.execute_wrappers.insert(0, _sql_hook)
+    except Exception:
+        pass
+
+
+# --- building records ----------------------------------------------------------
+
+
+def _in_modules(module: str, prefixes: tuple[str, ...]) -> bool:
+    for prefix in prefixes:
+        if module == prefix or module.startswith(prefix + "."):
+            return True
+    return False
+
+
+def _fired_at(skip: tuple[str, ...], capture: bool) -> tuple[Frame | None, list[Frame]]:
+    frame = sys._getframe(3)
+    while frame is not None and _in_modules(frame.f_globals.get("__name__", ""), skip):
+        frame = frame.f_back
+    if frame is None:
+        return None, []
+    code = frame.f_code
+    fired = Frame(short_path(code.co_filename), frame.f_lineno, code.co_name)
+    stack: list[Frame] = []
+    if capture:
+        walk = frame
+        while walk is not None and len(stack) < _MAX_STACK:
+            c = walk.f_code
+            line = linecache.getline(c.co_filename, walk.f_lineno).strip()
+            stack.append(Frame(c.co_filename, walk.f_lineno, c.co_name, line))
+            walk = walk.f_back
+    return fired, stack
+
+
+def _count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
+    try:
+        name = signal_name(signal)
+        if name in get_config().ignore_signals:
+            return
+        key = (name, sender_label(sender, 80))
+        recording.silent[key] = recording.silent.get(key, 0) + 1
+    except Exception:
+        pass
+
+
+def _open_send(
+    recording: Recording, signal: Signal, method: str, sender: Any, named: dict[str, Any]
+) -> SendRecord | None:
+    try:
+        config = get_config()
+        name = signal_name(signal)
+        if name in config.ignore_signals:
+            return None
+        parent = _parent.get()
+        recording.total_sends += 1
+        kept = recording.kept_sends < recording.max_sends and (
+            parent is None or parent.parent is None or parent.parent.kept
+        )
+        limit = recording.max_repr_length
+        recording._next_id += 1
+        send_record = SendRecord(
+            id=recording._next_id,
+            signal=name,
+            method=method,
+            sender=sender_label(sender, limit),
+            kwargs={},
+            fired_at=None,
+            start=time.perf_counter(),
+            kept=kept,
+            parent=parent,
+        )
+        send_record.sender_key = send_record.sender
+        if kept:
+            recording.kept_sends += 1
+            send_record.kwargs = kwargs_reprs(named, limit)
+            send_record.fired_at, send_record.stack = _fired_at(
+                config.skip_modules, recording.capture_stacks
+            )
+            if parent is None:
+                recording.sends.append(send_record)
+            else:
+                parent.children.append(send_record)
+        return send_record
+    except Exception:
+        return None
+
+
+def _new_call(
+    recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool
+) -> ReceiverCall:
+    location = receiver_location(receiver)
+    name = receiver_name(receiver)
+    call = ReceiverCall(
+        name=name, location=location, is_async=is_async, key=f"{location}:{name}"
+    )
+    call.parent = send_record
+    send_record.receivers.append(call)
+    # A loop: the same receiver already running for the same signal and sender.
+    ancestor = send_record.parent
+    chain = [call.name]
+    while ancestor is not None:
+        outer = ancestor.parent
+        chain.append(ancestor.name)
+        if (
+            ancestor.key == call.key
+            and outer is not None
+            and outer.signal == send_record.signal
+            and outer.sender_key == send_record.sender_key
+        ):
+            if not ancestor.loop:
+                recording.loops += 1
+            call.loop = ancestor.loop = True
+            if not send_record.loop:
+                send_record.loop = list(reversed(chain))[:20]
+            break
+        ancestor = outer.parent if outer is not None else None
+    return call
+
+
+def _begin(recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool) -> ReceiverCall | None:
+    try:
+        call = _new_call(recording, send_record, receiver, is_async)
+        recording.receiver_calls += 1
+        if not is_async:
+            _ensure_sql_hook()
+        call.start = time.perf_counter()
+        return call
+    except Exception:
+        return None
+
+
+def _returned(recording: Recording, call: ReceiverCall | None, response: Any) -> None:
+    now = time.perf_counter()
+    if call is None:
+        return
+    try:
+        call.duration_ms = (now - call.start) * 1000
+        call.outcome = OUTCOME_RETURNED
+        if response is not None:
+            call.result = safe_repr(response, recording.max_repr_length)
+        _add_time(recording, call)
+    except Exception:
+        pass
+
+
+def _raised(recording: Recording, call: ReceiverCall | None, err: BaseException, caught: bool) -> None:
+    now = time.perf_counter()
+    if call is None:
+        return
+    try:
+        if call.outcome == OUTCOME_RUNNING:
+            call.duration_ms = (now - call.start) * 1000
+            call.exception = exception_info(err, max(recording.max_repr_length, 500))
+            recording.errors += 1
+            _add_time(recording, call)
+        call.outcome = OUTCOME_CAUGHT if caught else OUTCOME_RAISED
+    except Exception:
+        pass
+
+
+def _add_time(recording: Recording, call: ReceiverCall) -> None:
+    send_record = call.parent
+    if send_record is not None and send_record.parent is None:
+        recording.receiver_time_ms += call.duration_ms
+
+
+def _skip(send_record: SendRecord, receivers: Any) -> None:
+    try:
+        for receiver in receivers:
+            send_record.skipped.append(
+                {"name": receiver_name(receiver), "location": receiver_location(receiver)}
+            )
+    except Exception:
+        pass
+
+
+def _close(recording: Recording, send_record: SendRecord) -> None:
+    try:
+        send_record.duration_ms = (time.perf_counter() - send_record.start) * 1000
+        never_started = [c for c in send_record.receivers if c.start == 0.0]
+        for call in never_started:
+            send_record.receivers.remove(call)
+            send_record.skipped.append({"name": call.name, "location": call.location})
+        send_record.receivers.sort(key=lambda c: c.start)
+        seen: dict[str, ReceiverCall] = {}
+        for call in send_record.receivers:
+            first = seen.setdefault(call.key, call)
+            if first is not call and call.location:
+                if not first.duplicate:
+                    recording.duplicates += 1
+                first.duplicate = call.duplicate = send_record.duplicate = True
+    except Exception:
+        pass
+
+
+class _Observed:
+    """Await a receiver's coroutine, timing it and marking it the current
+    receiver on every step (tasks may share one context on Django 6.1)."""
+
+    __slots__ = ("coro", "call", "recording")
+
+    def __init__(self, coro: Any, call: ReceiverCall | None, recording: Recording) -> None:
+        self.coro = coro
+        self.call = call
+        self.recording = recording
+
+    def __await__(self) -> Iterator[Any]:
+        return self  # type: ignore[return-value]
+
+    def __iter__(self) -> _Observed:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        return self._step(self.coro.send, value)
+
+    def throw(self, *args: Any) -> Any:
+        return self._step(self.coro.throw, *args)
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def _step(self, method: Any, *args: Any) -> Any:
+        call = self.call
+        if call is not None and call.start == 0.0:
+            call.start = time.perf_counter()
+        token = _parent.set(call)
+        try:
+            return method(*args)
+        except StopIteration as stop:
+            _returned(self.recording, call, stop.value)
+            raise
+        except BaseException as err:
+            _raised(self.recording, call, err, caught=False)
+            raise
+        finally:
+            _parent.reset(token)
+
+
+def _observe(recording: Recording, send_record: SendRecord, receivers: list[Any]) -> list[ReceiverCall | None]:
+    calls: list[ReceiverCall | None] = []
+    for receiver in receivers:
+        try:
+            call = _new_call(recording, send_record, receiver, True)
+            recording.receiver_calls += 1
+        except Exception:
+            call = None
+        calls.append(call)
+    return calls
+
+
+# --- the wrapped methods -------------------------------------------------------
+# Each keeps Django's structure line for line; the recorded branches call the
+# receiver from the same frame and only add bookkeeping around the call.
+
+
+def send(self, sender, **named):
+    recording = _recording.get()
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        if recording is not None:
+            _count_silent(recording, self, sender)
+        return []
+    responses = []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    record = None
+    if recording is not None:
+        if not sync_receivers and not async_receivers:
+            _count_silent(recording, self, sender)
+        else:
+            record = _open_send(recording, self, "send", sender, named)
+    if record is None:
+        for receiver in sync_receivers:
+            response = receiver(signal=self, sender=sender, **named)
+            responses.append((receiver, response))
+        if async_receivers:
+
+            async def asend():
+                async_responses = await _gather(
+                    *(
+                        receiver(signal=self, sender=sender, **named)
+                        for receiver in async_receivers
+                    )
+                )
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        return responses
+
+    try:
+        for index, receiver in enumerate(sync_receivers):
+            call = _begin(recording, record, receiver, False)
+            token = _parent.set(call)
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except BaseException as err:
+                _parent.reset(token)
+                _raised(recording, call, err, caught=False)
+                _skip(record, sync_receivers[index + 1 :])
+                _skip(record, async_receivers)
+                raise
+            _parent.reset(token)
+            _returned(recording, call, response)
+            responses.append((receiver, response))
+        if async_receivers:
+            calls = _observe(recording, record, async_receivers)
+
+            async def asend():
+                async_responses = await _gather(
+                    *(
+                        _Observed(receiver(signal=self, sender=sender, **named), call, recording)
+                        for receiver, call in zip(async_receivers, calls)
+                    )
+                )
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        return responses
+    finally:
+        _close(recording, record)
+
+
+def send_robust(self, sender, **named):
+    recording = _recording.get()
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        if recording is not None:
+            _count_silent(recording, self, sender)
+        return []
+
+    # Call each receiver with whatever arguments it can accept.
+    # Return a list of tuple pairs [(receiver, response), ... ].
+    responses = []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    record = None
+    if recording is not None:
+        if not sync_receivers and not async_receivers:
+            _count_silent(recording, self, sender)
+        else:
+            record = _open_send(recording, self, "send_robust", sender, named)
+    if record is None:
+        for receiver in sync_receivers:
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            else:
+                responses.append((receiver, response))
+        if async_receivers:
+
+            async def asend_and_wrap_exception(receiver):
+                try:
+                    response = await receiver(signal=self, sender=sender, **named)
+                except Exception as err:
+                    self._log_robust_failure(receiver, err)
+                    return err
+                return response
+
+            async def asend():
+                async_responses = await _gather(
+                    *(
+                        asend_and_wrap_exception(receiver)
+                        for receiver in async_receivers
+                    )
+                )
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        return responses
+
+    try:
+        for index, receiver in enumerate(sync_receivers):
+            call = _begin(recording, record, receiver, False)
+            token = _parent.set(call)
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                _parent.reset(token)
+                _raised(recording, call, err, caught=True)
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            except BaseException as err:
+                _parent.reset(token)
+                _raised(recording, call, err, caught=False)
+                _skip(record, sync_receivers[index + 1 :])
+                _skip(record, async_receivers)
+                raise
+            else:
+                _parent.reset(token)
+                _returned(recording, call, response)
+                responses.append((receiver, response))
+        if async_receivers:
+            calls = _observe(recording, record, async_receivers)
+
+            async def asend_and_wrap_exception(receiver, call):
+                try:
+                    response = await _Observed(
+                        receiver(signal=self, sender=sender, **named), call, recording
+                    )
+                except Exception as err:
+                    _raised(recording, call, err, caught=True)
+                    self._log_robust_failure(receiver, err)
+                    return err
+                return response
+
+            async def asend():
+                async_responses = await _gather(
+                    *(
+                        asend_and_wrap_exception(receiver, call)
+                        for receiver, call in zip(async_receivers, calls)
+                    )
+                )
+                return zip(async_receivers, async_responses)
+
+            responses.extend(async_to_sync(asend)())
+        return responses
+    finally:
+        _close(recording, record)
+
+
+async def asend(self, sender, **named):
+    recording = _recording.get()
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        if recording is not None:
+            _count_silent(recording, self, sender)
+        return []
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    record = None
+    if recording is not None:
+        if not sync_receivers and not async_receivers:
+            _count_silent(recording, self, sender)
+        else:
+            record = _open_send(recording, self, "asend", sender, named)
+    if record is None:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for receiver in sync_receivers:
+                    response = receiver(signal=self, sender=sender, **named)
+                    responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        if _SEQUENTIAL_ASEND:
+            responses = await sync_send()
+            async_responses = await _gather(
+                *(
+                    receiver(signal=self, sender=sender, **named)
+                    for receiver in async_receivers
+                )
+            )
+        else:
+            responses, async_responses = await asyncio.gather(
+                sync_send(),
+                asyncio.gather(
+                    *(
+                        receiver(signal=self, sender=sender, **named)
+                        for receiver in async_receivers
+                    )
+                ),
+            )
+        responses.extend(zip(async_receivers, async_responses))
+        return responses
+
+    try:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for index, receiver in enumerate(sync_receivers):
+                    call = _begin(recording, record, receiver, False)
+                    token = _parent.set(call)
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except BaseException as err:
+                        _parent.reset(token)
+                        _raised(recording, call, err, caught=False)
+                        _skip(record, sync_receivers[index + 1 :])
+                        raise
+                    _parent.reset(token)
+                    _returned(recording, call, response)
+                    responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        if _SEQUENTIAL_ASEND:
+            responses = await sync_send()
+            calls = _observe(recording, record, async_receivers)
+            async_responses = await _gather(
+                *(
+                    _Observed(receiver(signal=self, sender=sender, **named), call, recording)
+                    for receiver, call in zip(async_receivers, calls)
+                )
+            )
+        else:
+            calls = _observe(recording, record, async_receivers)
+            responses, async_responses = await asyncio.gather(
+                sync_send(),
+                asyncio.gather(
+                    *(
+                        _Observed(receiver(signal=self, sender=sender, **named), call, recording)
+                        for receiver, call in zip(async_receivers, calls)
+                    )
+                ),
+            )
+        responses.extend(zip(async_receivers, async_responses))
+        return responses
+    except BaseException:
+        if _SEQUENTIAL_ASEND and not any(c.is_async for c in record.receivers):
+            _skip(record, async_receivers)
+        raise
+    finally:
+        _close(recording, record)
+
+
+async def asend_robust(self, sender, **named):
+    recording = _recording.get()
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        if recording is not None:
+            _count_silent(recording, self, sender)
+        return []
+
+    # Call each receiver with whatever arguments it can accept.
+    # Return a list of tuple pairs [(receiver, response), ... ].
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    record = None
+    if recording is not None:
+        if not sync_receivers and not async_receivers:
+            _count_silent(recording, self, sender)
+        else:
+            record = _open_send(recording, self, "asend_robust", sender, named)
+    if record is None:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for receiver in sync_receivers:
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except Exception as err:
+                        self._log_robust_failure(receiver, err)
+                        responses.append((receiver, err))
+                    else:
+                        responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        async def asend_and_wrap_exception(receiver):
+            try:
+                response = await receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)
+                return err
+            return response
+
+        if _SEQUENTIAL_ASEND:
+            responses = await sync_send()
+            async_responses = await _gather(
+                *(asend_and_wrap_exception(receiver) for receiver in async_receivers),
+            )
+        else:
+            responses, async_responses = await asyncio.gather(
+                sync_send(),
+                asyncio.gather(
+                    *(asend_and_wrap_exception(receiver) for receiver in async_receivers),
+                ),
+            )
+        responses.extend(zip(async_receivers, async_responses))
+        return responses
+
+    try:
+        if sync_receivers:
+
+            @sync_to_async
+            def sync_send():
+                responses = []
+                for index, receiver in enumerate(sync_receivers):
+                    call = _begin(recording, record, receiver, False)
+                    token = _parent.set(call)
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except Exception as err:
+                        _parent.reset(token)
+                        _raised(recording, call, err, caught=True)
+                        self._log_robust_failure(receiver, err)
+                        responses.append((receiver, err))
+                    except BaseException as err:
+                        _parent.reset(token)
+                        _raised(recording, call, err, caught=False)
+                        _skip(record, sync_receivers[index + 1 :])
+                        raise
+                    else:
+                        _parent.reset(token)
+                        _returned(recording, call, response)
+                        responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send():
+                return []
+
+        async def asend_and_wrap_exception(receiver, call):
+            try:
+                response = await _Observed(
+                    receiver(signal=self, sender=sender, **named), call, recording
+                )
+            except Exception as err:
+                _raised(recording, call, err, caught=True)
+                self._log_robust_failure(receiver, err)
+                return err
+            return response
+
+        if _SEQUENTIAL_ASEND:
+            responses = await sync_send()
+            calls = _observe(recording, record, async_receivers)
+            async_responses = await _gather(
+                *(
+                    asend_and_wrap_exception(receiver, call)
+                    for receiver, call in zip(async_receivers, calls)
+                ),
+            )
+        else:
+            calls = _observe(recording, record, async_receivers)
+            responses, async_responses = await asyncio.gather(
+                sync_send(),
+                asyncio.gather(
+                    *(
+                        asend_and_wrap_exception(receiver, call)
+                        for receiver, call in zip(async_receivers, calls)
+                    ),
+                ),
+            )
+        responses.extend(zip(async_receivers, async_responses))
+        return responses
+    except BaseException:
+        if _SEQUENTIAL_ASEND and not any(c.is_async for c in record.receivers):
+            _skip(record, async_receivers)
+        raise
+    finally:
+        _close(recording, record)
+
+
+def receiver_code(receiver: Any) -> Any:
+    """The code object behind a receiver (re-exported for the static map)."""
+    return code_of(receiver)

@@ -1,0 +1,385 @@
+"""Names and short, safe reprs for signals, senders, receivers and kwargs.
+
+Everything here must cope with hostile objects: a ``__repr__`` that raises, is
+huge, recurses or runs queries. Names come from ``__module__``/``__qualname__``
+and reprs are bounded while they are built.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+import types
+from typing import Any
+
+from django.dispatch import Signal
+
+_MASK_EXTRA = re.compile("COOKIE|SESSION|CSRF|CREDENTIAL", flags=re.I)
+_MAX_ITEMS = 8
+_MAX_DEPTH = 3
+
+
+# --- signals -------------------------------------------------------------------
+
+_signal_names: dict[int, tuple[Any, str]] = {}
+_modules_seen = 0
+
+
+def _is_signal(value: Any) -> bool:
+    # type() rather than isinstance(): isinstance() asks __class__, which
+    # evaluates lazy objects (django.utils.functional.LazyObject).
+    return issubclass(type(value), Signal)
+
+
+def _defines(module: Any, attr: str) -> bool:
+    """Whether ``module``'s source assigns ``attr`` (rather than importing it)."""
+    try:
+        import linecache
+
+        filename = module.__file__
+        lines = linecache.getlines(filename) if filename else []
+    except Exception:
+        return False
+    pattern = re.compile(rf"^\s*{re.escape(attr)}\s*(:[^=]*)?=(?!=)")
+    return any(pattern.match(line) for line in lines)
+
+
+def iter_module_signals() -> list[tuple[str, str, Signal]]:
+    """Every (module name, attribute, signal) held at module level in ``sys.modules``."""
+    found = []
+    for modname, module in list(sys.modules.items()):
+        if not isinstance(module, types.ModuleType):
+            continue
+        try:
+            namespace = vars(module)
+        except TypeError:
+            continue
+        try:
+            items = list(namespace.items())
+        except Exception:
+            continue
+        for attr, value in items:
+            if _is_signal(value) and isinstance(attr, str):
+                found.append((modname, attr, value))
+    return found
+
+
+def _index_signals() -> None:
+    global _modules_seen
+    _modules_seen = len(sys.modules)
+    candidates: dict[int, list[tuple[str, str, Signal]]] = {}
+    for modname, attr, signal in iter_module_signals():
+        candidates.setdefault(id(signal), []).append((modname, attr, signal))
+    for key, places in candidates.items():
+        if key in _signal_names and _signal_names[key][0] is places[0][2]:
+            continue
+        _signal_names[key] = (places[0][2], _pick_name(places))
+
+
+def _pick_name(places: list[tuple[str, str, Signal]]) -> str:
+    defining = [
+        (modname, attr)
+        for modname, attr, _ in places
+        if _defines(sys.modules.get(modname), attr)
+    ]
+    pool = defining or [(modname, attr) for modname, attr, _ in places]
+    # Prefer the module that assigns it; among equals the shortest public path.
+    modname, attr = min(
+        pool, key=lambda p: (p[1].startswith("_"), p[0].count("."), len(p[0]), p)
+    )
+    return f"{modname}.{attr}"
+
+
+def signal_name(signal: Signal) -> str:
+    """The dotted path of the module attribute that defines ``signal``."""
+    entry = _signal_names.get(id(signal))
+    if entry is not None and entry[0] is signal:
+        return entry[1]
+    if len(sys.modules) != _modules_seen or entry is not None:
+        _index_signals()
+        entry = _signal_names.get(id(signal))
+        if entry is not None and entry[0] is signal:
+            return entry[1]
+    name = f"<unnamed {type(signal).__name__} at {id(signal):#x}>"
+    return name
+
+
+def forget_signal_names() -> None:
+    """Drop cached signal names (used when modules were reloaded)."""
+    global _modules_seen
+    _signal_names.clear()
+    _modules_seen = 0
+
+
+# --- senders and receivers -----------------------------------------------------
+
+
+def class_label(cls: type) -> str:
+    """``app_label.Model`` for a model class, else the class's dotted path."""
+    meta = cls.__dict__.get("_meta")
+    label = getattr(meta, "label", None) if meta is not None else None
+    if isinstance(label, str):
+        return label
+    return f"{_attr(cls, '__module__')}.{_attr(cls, '__qualname__')}"
+
+
+def _attr(obj: Any, name: str) -> str:
+    try:
+        value = getattr(obj, name, None)
+    except Exception:
+        value = None
+    return value if isinstance(value, str) else "?"
+
+
+def sender_label(sender: Any, limit: int = 200) -> str:
+    """A short name for a sender: a model label, a dotted class path or a safe repr."""
+    if sender is None:
+        return "None"
+    if issubclass(type(sender), type):
+        return class_label(sender)
+    return safe_repr(sender, limit)
+
+
+def _unwrap_callable(obj: Any) -> Any:
+    for _ in range(10):
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+        elif isinstance(obj, types.MethodType):
+            obj = obj.__func__
+        elif isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+            wrapped = obj.__dict__.get("__wrapped__") if hasattr(obj, "__dict__") else None
+            if wrapped is None:
+                return obj
+            obj = wrapped
+        else:
+            return obj
+    return obj
+
+
+def receiver_name(receiver: Any) -> str:
+    """The dotted name of a receiver; partials and callable objects included."""
+    try:
+        if isinstance(receiver, functools.partial):
+            return f"functools.partial({receiver_name(receiver.func)})"
+        target = receiver
+        if isinstance(receiver, types.MethodType):
+            target = receiver.__func__
+        if isinstance(target, (types.FunctionType, types.BuiltinFunctionType)):
+            return f"{_attr(target, '__module__')}.{_attr(target, '__qualname__')}"
+        # A callable instance: name its class.
+        return class_label(type(receiver)) + "()"
+    except Exception:
+        return "<unnamed receiver>"
+
+
+def code_of(receiver: Any) -> types.CodeType | None:
+    """The code object that runs when ``receiver`` is called, if there is one."""
+    try:
+        target = _unwrap_callable(receiver)
+        code = getattr(target, "__code__", None)
+        if code is None and not isinstance(target, type):
+            call = getattr(type(target), "__call__", None)
+            code = getattr(_unwrap_callable(call), "__code__", None)
+        return code if isinstance(code, types.CodeType) else None
+    except Exception:
+        return None
+
+
+_short_paths: dict[str, str] = {}
+
+
+def short_path(filename: str) -> str:
+    """``filename`` relative to the longest ``sys.path`` entry that holds it."""
+    cached = _short_paths.get(filename)
+    if cached is not None:
+        return cached
+    best = ""
+    for entry in sys.path:
+        entry = os.path.abspath(entry or os.curdir)
+        if filename.startswith(entry + os.sep) and len(entry) > len(best):
+            best = entry
+    short = filename[len(best) + 1 :] if best else filename
+    if len(_short_paths) > 10_000:
+        _short_paths.clear()
+    _short_paths[filename] = short
+    return short
+
+
+def receiver_location(receiver: Any) -> str:
+    """``path/to/module.py:LINE`` where the receiver is defined, or ``""``."""
+    code = code_of(receiver)
+    if code is None:
+        return ""
+    return f"{short_path(code.co_filename)}:{code.co_firstlineno}"
+
+
+# --- values --------------------------------------------------------------------
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"
+
+
+def safe_repr(value: Any, limit: int = 200) -> str:
+    """A repr of ``value`` no longer than ``limit``; never raises, never queries."""
+    try:
+        return _truncate(_repr(value, limit, 0, set()), limit)
+    except Exception as exc:  # recursion, hostile __repr__, ...
+        return f"<unrepresentable {_type_name(value)}: {type(exc).__name__}>"
+
+
+def _type_name(value: Any) -> str:
+    try:
+        return class_label(type(value))
+    except Exception:
+        return "object"
+
+
+def _repr(value: Any, limit: int, depth: int, seen: set[int]) -> str:
+    kind = type(value)
+    if value is None or kind in (bool, float, complex):
+        return repr(value)
+    if kind is int:
+        return repr(value) if -(10**50) < value < 10**50 else f"<int of {value.bit_length()} bits>"
+    if kind is str:
+        return repr(value[: limit + 1])
+    if kind in (bytes, bytearray):
+        return repr(value[: limit + 1])
+    if issubclass(kind, type):
+        return f"<class {class_label(value)}>"
+    if kind in (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial):
+        return f"<function {receiver_name(value)}>"
+    if kind in (list, tuple, set, frozenset, dict):
+        return _repr_container(value, limit, depth, seen)
+    meta = kind.__dict__.get("_meta") or getattr(kind, "_meta", None)
+    if meta is not None and hasattr(meta, "label") and hasattr(meta, "pk"):
+        # A model instance: never call its __str__ (it may query).
+        try:
+            pk = value.__dict__.get(meta.pk.attname)
+        except Exception:
+            pk = None
+        return f"<{meta.label}: pk={_repr(pk, limit, depth + 1, seen)}>"
+    lazy_label = _django_special(value)
+    if lazy_label is not None:
+        return lazy_label
+    text = repr(value)
+    if not isinstance(text, str):
+        return f"<{_type_name(value)} with a non-string repr>"
+    return text
+
+
+def _django_special(value: Any) -> str | None:
+    """Short forms for Django objects whose repr is huge or runs queries."""
+    from django.db.models.query import QuerySet
+    from django.template.context import BaseContext
+    from django.utils.functional import LazyObject, Promise
+
+    kind = type(value)
+    if issubclass(kind, QuerySet):
+        model = getattr(value, "model", None)
+        label = class_label(model) if isinstance(model, type) else "?"
+        return f"<QuerySet of {label}>"
+    if issubclass(kind, BaseContext):
+        return f"<{kind.__name__}>"
+    if issubclass(kind, LazyObject):
+        return f"<{kind.__name__}>"
+    if issubclass(kind, Promise):
+        return "<lazy string>"
+    return None
+
+
+def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
+    kind = type(value)
+    if id(value) in seen:
+        return "[...]" if kind is list else "{...}" if kind is dict else "(...)"
+    if depth >= _MAX_DEPTH:
+        return "[…]" if kind is list else "{…}" if kind in (dict, set) else "(…)"
+    seen.add(id(value))
+    try:
+        parts: list[str] = []
+        size = 0
+        items = value.items() if kind is dict else value
+        for index, item in enumerate(items):
+            if index >= _MAX_ITEMS or size > limit:
+                parts.append("…")
+                break
+            if kind is dict:
+                key, val = item
+                part = f"{_repr(key, limit, depth + 1, seen)}: {_repr(val, limit, depth + 1, seen)}"
+            else:
+                part = _repr(item, limit, depth + 1, seen)
+            part = _truncate(part, limit)
+            size += len(part) + 2
+            parts.append(part)
+        inner = ", ".join(parts)
+    finally:
+        seen.discard(id(value))
+    if kind is list:
+        return f"[{inner}]"
+    if kind is tuple:
+        return f"({inner},)" if len(parts) == 1 else f"({inner})"
+    if kind is dict:
+        return "{" + inner + "}"
+    if not parts:
+        return f"{kind.__name__}()"
+    return "{" + inner + "}" if kind is set else f"frozenset({{{inner}}})"
+
+
+# --- masking -------------------------------------------------------------------
+
+
+def _reporter_filter() -> Any:
+    from django.views.debug import get_default_exception_reporter_filter
+
+    return get_default_exception_reporter_filter()
+
+
+def is_sensitive(key: Any) -> bool:
+    """Whether a kwarg or dict key names a secret, as Django's error reports judge it."""
+    if not isinstance(key, str):
+        return False
+    try:
+        pattern = _reporter_filter().hidden_settings
+    except Exception:
+        from django.views.debug import SafeExceptionReporterFilter
+
+        pattern = SafeExceptionReporterFilter.hidden_settings
+    return bool(pattern.search(key) or _MASK_EXTRA.search(key))
+
+
+def mask_substitute() -> str:
+    try:
+        return str(_reporter_filter().cleansed_substitute)
+    except Exception:
+        return "********************"
+
+
+def masked(value: Any, depth: int = 0) -> Any:
+    """A copy of dicts (nested) with sensitive keys' values replaced; others as they are."""
+    if depth > _MAX_DEPTH or type(value) is not dict:
+        return value
+    try:
+        return {
+            k: (mask_substitute() if is_sensitive(k) else masked(v, depth + 1))
+            for k, v in list(value.items())[: _MAX_ITEMS + 1]
+        }
+    except Exception:
+        return value
+
+
+def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
+    """Bounded, masked reprs of a send's keyword arguments."""
+    out: dict[str, str] = {}
+    for index, (key, value) in enumerate(named.items()):
+        if index >= 50:
+            out["…"] = f"{len(named) - 50} more"
+            break
+        if is_sensitive(key):
+            out[key] = mask_substitute()
+        else:
+            out[key] = safe_repr(masked(value), limit)
+    return out

@@ -1,0 +1,233 @@
+"""Plain-data records of signal sends: what the panel stores and renders.
+
+Nothing here holds a live object from the observed application: only strings,
+numbers, booleans, lists and dicts, so a record survives the toolbar's JSON
+store and never keeps a model instance alive.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+OUTCOME_RETURNED = "returned"
+OUTCOME_RAISED = "raised"
+OUTCOME_CAUGHT = "caught"  # raised, and send_robust()/asend_robust() caught it
+OUTCOME_RUNNING = "running"  # still running when the recording stopped
+
+_MAX_TRACEBACK_FRAMES = 40
+
+
+@dataclass(slots=True)
+class Frame:
+    file: str
+    line: int
+    function: str
+    code: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "function": self.function, "code": self.code}
+
+
+@dataclass(slots=True)
+class ExceptionInfo:
+    type: str
+    message: str
+    traceback: list[Frame]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "traceback": [f.to_dict() for f in self.traceback],
+            "text": self.text,
+        }
+
+
+@dataclass(slots=True)
+class OnCommitCallback:
+    """A ``transaction.on_commit()`` callback a receiver scheduled."""
+
+    name: str
+    using: str
+    status: str = "pending"  # pending | ran | discarded
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "using": self.using, "status": self.status}
+
+
+@dataclass(slots=True)
+class ReceiverCall:
+    name: str
+    location: str
+    is_async: bool
+    key: str  # identifies the code that ran: location + qualified name
+    start: float = 0.0  # perf_counter() at start; made relative in to_dict()
+    duration_ms: float = 0.0
+    outcome: str = OUTCOME_RUNNING
+    result: str = ""
+    exception: ExceptionInfo | None = None
+    queries: int = 0
+    query_ms: float = 0.0
+    inserts: int = 0
+    children: list[SendRecord] = field(default_factory=list)
+    duplicate: bool = False
+    loop: bool = False
+    on_commit: list[OnCommitCallback] = field(default_factory=list)
+    parent: SendRecord | None = field(default=None, repr=False)
+
+    def to_dict(self, origin: float) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "location": self.location,
+            "is_async": self.is_async,
+            "key": self.key,
+            "start_ms": round((self.start - origin) * 1000, 4) if self.start else None,
+            "duration_ms": round(self.duration_ms, 4),
+            "outcome": self.outcome,
+            "result": self.result,
+            "exception": self.exception.to_dict() if self.exception else None,
+            "queries": self.queries,
+            "query_ms": round(self.query_ms, 4),
+            "inserts": self.inserts,
+            "duplicate": self.duplicate,
+            "loop": self.loop,
+            "on_commit": [c.to_dict() for c in self.on_commit],
+            "children": [s.to_dict(origin) for s in self.children],
+        }
+
+
+@dataclass(slots=True)
+class SendRecord:
+    id: int
+    signal: str
+    method: str
+    sender: str
+    kwargs: dict[str, str]
+    fired_at: Frame | None
+    start: float
+    stack: list[Frame] = field(default_factory=list)
+    duration_ms: float = 0.0
+    receivers: list[ReceiverCall] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    duplicate: bool = False
+    loop: list[str] = field(default_factory=list)
+    kept: bool = True
+    parent: ReceiverCall | None = field(default=None, repr=False)
+    sender_key: str = ""
+
+    def to_dict(self, origin: float) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "signal": self.signal,
+            "method": self.method,
+            "sender": self.sender,
+            "kwargs": dict(self.kwargs),
+            "fired_at": self.fired_at.to_dict() if self.fired_at else None,
+            "stack": [f.to_dict() for f in self.stack],
+            "start_ms": round((self.start - origin) * 1000, 4),
+            "duration_ms": round(self.duration_ms, 4),
+            "receivers": [c.to_dict(origin) for c in self.receivers],
+            "skipped": list(self.skipped),
+            "duplicate": self.duplicate,
+            "loop": list(self.loop),
+        }
+
+
+@dataclass
+class Recording:
+    """Everything signal_inspector saw while one recording was active.
+
+    ``sends`` holds the top-level sends in order; a send fired inside a receiver
+    is a child of that receiver's call. Past ``max_sends`` detailed sends only
+    counts are kept (``dropped``).
+    """
+
+    max_sends: int = 1000
+    max_repr_length: int = 200
+    capture_stacks: bool = False
+    started_at: float = field(default_factory=time.time)
+    origin: float = field(default_factory=time.perf_counter)
+    stopped: float | None = None
+    sends: list[SendRecord] = field(default_factory=list)
+    total_sends: int = 0
+    kept_sends: int = 0
+    receiver_calls: int = 0
+    receiver_time_ms: float = 0.0
+    errors: int = 0
+    duplicates: int = 0
+    loops: int = 0
+    silent: dict[tuple[str, str], int] = field(default_factory=dict)
+    _next_id: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.total_sends - self.kept_sends
+
+    @property
+    def duration_ms(self) -> float:
+        end = self.stopped if self.stopped is not None else time.perf_counter()
+        return (end - self.origin) * 1000
+
+    def iter_sends(self) -> list[SendRecord]:
+        """Every kept send, depth first, in the order they started."""
+        out: list[SendRecord] = []
+        stack = list(reversed(self.sends))
+        while stack:
+            send = stack.pop()
+            out.append(send)
+            for call in reversed(send.receivers):
+                stack.extend(reversed(call.children))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """All of the recording as JSON-serializable data."""
+        return {
+            "started_at": self.started_at,
+            "duration_ms": round(self.duration_ms, 4),
+            "max_sends": self.max_sends,
+            "total_sends": self.total_sends,
+            "kept_sends": self.kept_sends,
+            "dropped_sends": self.dropped,
+            "receiver_calls": self.receiver_calls,
+            "receiver_time_ms": round(self.receiver_time_ms, 4),
+            "errors": self.errors,
+            "duplicates": self.duplicates,
+            "loops": self.loops,
+            "silent": [
+                {"signal": signal, "sender": sender, "count": count}
+                for (signal, sender), count in self.silent.items()
+            ],
+            "sends": [s.to_dict(self.origin) for s in self.sends],
+        }
+
+
+def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
+    """Strings and numbers from an exception; the exception itself is not kept."""
+    from .naming import safe_repr, short_path
+
+    try:
+        message = str(exc)
+    except Exception:
+        message = safe_repr(exc, limit)
+    if len(message) > limit:
+        message = message[: limit - 1] + "…"
+    frames: list[Frame] = []
+    try:
+        summary = traceback.extract_tb(exc.__traceback__)[-_MAX_TRACEBACK_FRAMES:]
+        frames = [
+            Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
+            for f in summary
+        ]
+    except Exception:
+        pass
+    kind = type(exc)
+    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    text = "Traceback (most recent call last):\n" + "".join(
+        f'  File "{f.file}", line {f.line}, in {f.function}\n' + (f"    {f.code}\n" if f.code else "")
+        for f in frames
+    ) + f"{type_name}: {message}\n"
+    return ExceptionInfo(type=type_name, message=message, traceback=frames, text=text)
