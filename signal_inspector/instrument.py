@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import linecache
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from types import MethodType
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -60,6 +62,7 @@ _parent: ContextVar[ReceiverCall | None] = ContextVar(
 
 _MARKER = "_signal_inspector_original"
 _MAX_STACK = 30
+_MAX_SILENT_KEYS = 500
 
 
 # --- connect sites -------------------------------------------------------------
@@ -80,10 +83,15 @@ class ConnectSite:
         return f"{self.file}:{self.line}" if self.file else "unknown"
 
 
-# signal -> lookup key -> every site that connected with that key, in order.
-connect_sites: weakref.WeakKeyDictionary[Signal, dict[Any, list[ConnectSite]]] = (
-    weakref.WeakKeyDictionary()
-)
+# Kept on the signal itself (not in a WeakKeyDictionary: connect() must not
+# create weak references Django did not ask for).
+_SITES_ATTR = "_signal_inspector_connect_sites"
+
+
+def connect_sites(signal: Signal) -> dict[Any, list[ConnectSite]]:
+    """Lookup key -> every site that connected ``signal`` with that key, in order."""
+    return signal.__dict__.get(_SITES_ATTR, {})
+
 _CONNECT_SKIP = ("django.dispatch", "django.db.models.signals", "signal_inspector")
 
 
@@ -117,7 +125,7 @@ def _wrap_connect(original: Any) -> Any:
         result = original(self, receiver, sender, weak, dispatch_uid)
         try:
             site = _connect_site(dispatch_uid, weak)
-            sites = connect_sites.setdefault(self, {})
+            sites = self.__dict__.setdefault(_SITES_ATTR, {})
             sites.setdefault(_lookup_key(receiver, sender, dispatch_uid), []).append(site)
         except Exception:  # never break connect()
             pass
@@ -174,7 +182,7 @@ def begin(*, max_sends: int | None = None, capture_stacks: bool = False) -> Reco
         capture_stacks=capture_stacks,
     )
     recording._token = _recording.set(recording)  # type: ignore[attr-defined]
-    _ensure_sql_hook()
+    _ensure_sql_hook(recording)
     return recording
 
 
@@ -216,11 +224,17 @@ def _sql_hook(execute, sql, params, many, context):
             call.inserts += 1
 
 
-def _ensure_sql_hook() -> None:
+def _ensure_sql_hook(recording: Recording) -> None:
+    """Hook this thread's connections once per recording (receivers may run in
+    the threads sync_to_async() uses)."""
+    thread = threading.get_ident()
+    if thread in recording._hooked_threads:
+        return
+    recording._hooked_threads.add(thread)
     try:
         from django.db import connections
 
-        for connection in connections.all(initialized_only=True):
+        for connection in connections.all():
             if _sql_hook not in connection.execute_wrappers:
                 # First, so that execute_wrapper()'s pop() still removes the
                 # caller's own wrapper rather than ours.
@@ -233,15 +247,25 @@ def _ensure_sql_hook() -> None:
 
 
 def _in_modules(module: str, prefixes: tuple[str, ...]) -> bool:
-    for prefix in prefixes:
-        if module == prefix or module.startswith(prefix + "."):
-            return True
-    return False
+    return module in prefixes or module.startswith(tuple(p + "." for p in prefixes))
+
+
+_skip_cache: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+
+def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
+    key = (module, prefixes)
+    hit = _skip_cache.get(key)
+    if hit is None:
+        if len(_skip_cache) > 5000:
+            _skip_cache.clear()
+        hit = _skip_cache[key] = _in_modules(module, prefixes)
+    return hit
 
 
 def _fired_at(skip: tuple[str, ...], capture: bool) -> tuple[Frame | None, list[Frame]]:
     frame = sys._getframe(3)
-    while frame is not None and _in_modules(frame.f_globals.get("__name__", ""), skip):
+    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
         frame = frame.f_back
     if frame is None:
         return None, []
@@ -264,7 +288,10 @@ def _count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
         if name in get_config().ignore_signals:
             return
         key = (name, sender_label(sender, 80))
-        recording.silent[key] = recording.silent.get(key, 0) + 1
+        silent = recording.silent
+        if key not in silent and len(silent) >= _MAX_SILENT_KEYS:
+            key = (name, "(other senders)")
+        silent[key] = silent.get(key, 0) + 1
     except Exception:
         pass
 
@@ -311,14 +338,35 @@ def _open_send(
         return None
 
 
+_receiver_info: weakref.WeakKeyDictionary[Any, tuple[str, str, str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _describe(receiver: Any) -> tuple[str, str, str]:
+    """(name, location, key) of a receiver, cached per function."""
+    target = receiver.__func__ if type(receiver) is MethodType else receiver
+    try:
+        info = _receiver_info.get(target)
+    except TypeError:  # not weak-referenceable
+        target, info = None, None
+    if info is None:
+        location = receiver_location(receiver)
+        name = receiver_name(receiver)
+        info = (name, location, f"{location}:{name}")
+        if target is not None:
+            try:
+                _receiver_info[target] = info
+            except TypeError:
+                pass
+    return info
+
+
 def _new_call(
     recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool
 ) -> ReceiverCall:
-    location = receiver_location(receiver)
-    name = receiver_name(receiver)
-    call = ReceiverCall(
-        name=name, location=location, is_async=is_async, key=f"{location}:{name}"
-    )
+    name, location, key = _describe(receiver)
+    call = ReceiverCall(name=name, location=location, is_async=is_async, key=key)
     call.parent = send_record
     send_record.receivers.append(call)
     # A loop: the same receiver already running for the same signal and sender.
@@ -348,7 +396,7 @@ def _begin(recording: Recording, send_record: SendRecord, receiver: Any, is_asyn
         call = _new_call(recording, send_record, receiver, is_async)
         recording.receiver_calls += 1
         if not is_async:
-            _ensure_sql_hook()
+            _ensure_sql_hook(recording)
         call.start = time.perf_counter()
         return call
     except Exception:
@@ -408,6 +456,8 @@ def _close(recording: Recording, send_record: SendRecord) -> None:
             send_record.receivers.remove(call)
             send_record.skipped.append({"name": call.name, "location": call.location})
         send_record.receivers.sort(key=lambda c: c.start)
+        if len(send_record.receivers) < 2:
+            return
         seen: dict[str, ReceiverCall] = {}
         for call in send_record.receivers:
             first = seen.setdefault(call.key, call)
@@ -482,12 +532,76 @@ def _observe(recording: Recording, send_record: SendRecord, receivers: list[Any]
 # receiver from the same frame and only add bookkeeping around the call.
 
 
+def _async_part(self, sender, named, async_receivers):
+    async def asend():
+        async_responses = await _gather(
+            *(receiver(signal=self, sender=sender, **named) for receiver in async_receivers)
+        )
+        return zip(async_receivers, async_responses)
+
+    return async_to_sync(asend)()
+
+
+def _async_part_robust(self, sender, named, async_receivers):
+    async def asend_and_wrap_exception(receiver):
+        try:
+            response = await receiver(signal=self, sender=sender, **named)
+        except Exception as err:
+            self._log_robust_failure(receiver, err)
+            return err
+        return response
+
+    async def asend():
+        async_responses = await _gather(
+            *(asend_and_wrap_exception(receiver) for receiver in async_receivers)
+        )
+        return zip(async_receivers, async_responses)
+
+    return async_to_sync(asend)()
+
+
+def _async_part_recorded(self, sender, named, async_receivers, recording, record, robust):
+    calls = _observe(recording, record, async_receivers)
+
+    async def asend_and_wrap_exception(receiver, call):
+        try:
+            response = await _Observed(
+                receiver(signal=self, sender=sender, **named), call, recording
+            )
+        except Exception as err:
+            _raised(recording, call, err, caught=True)
+            self._log_robust_failure(receiver, err)
+            return err
+        return response
+
+    async def asend():
+        if robust:
+            async_responses = await _gather(
+                *(
+                    asend_and_wrap_exception(receiver, call)
+                    for receiver, call in zip(async_receivers, calls)
+                )
+            )
+        else:
+            async_responses = await _gather(
+                *(
+                    _Observed(receiver(signal=self, sender=sender, **named), call, recording)
+                    for receiver, call in zip(async_receivers, calls)
+                )
+            )
+        return zip(async_receivers, async_responses)
+
+    return async_to_sync(asend)()
+
+
 def send(self, sender, **named):
-    recording = _recording.get()
+    # No closures here: Django's send() pays for cells its nested async def
+    # needs; not paying them is what keeps the idle path as fast as Django's.
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if recording is not None:
-            _count_silent(recording, self, sender)
+        if _recording.get() is not None:
+            _count_silent(_recording.get(), self, sender)
         return []
+    recording = _recording.get()
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
     record = None
@@ -501,17 +615,7 @@ def send(self, sender, **named):
             response = receiver(signal=self, sender=sender, **named)
             responses.append((receiver, response))
         if async_receivers:
-
-            async def asend():
-                async_responses = await _gather(
-                    *(
-                        receiver(signal=self, sender=sender, **named)
-                        for receiver in async_receivers
-                    )
-                )
-                return zip(async_receivers, async_responses)
-
-            responses.extend(async_to_sync(asend)())
+            responses.extend(_async_part(self, sender, named, async_receivers))
         return responses
 
     try:
@@ -530,32 +634,25 @@ def send(self, sender, **named):
             _returned(recording, call, response)
             responses.append((receiver, response))
         if async_receivers:
-            calls = _observe(recording, record, async_receivers)
-
-            async def asend():
-                async_responses = await _gather(
-                    *(
-                        _Observed(receiver(signal=self, sender=sender, **named), call, recording)
-                        for receiver, call in zip(async_receivers, calls)
-                    )
+            responses.extend(
+                _async_part_recorded(
+                    self, sender, named, async_receivers, recording, record, False
                 )
-                return zip(async_receivers, async_responses)
-
-            responses.extend(async_to_sync(asend)())
+            )
         return responses
     finally:
         _close(recording, record)
 
 
 def send_robust(self, sender, **named):
-    recording = _recording.get()
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if recording is not None:
-            _count_silent(recording, self, sender)
+        if _recording.get() is not None:
+            _count_silent(_recording.get(), self, sender)
         return []
 
     # Call each receiver with whatever arguments it can accept.
     # Return a list of tuple pairs [(receiver, response), ... ].
+    recording = _recording.get()
     responses = []
     sync_receivers, async_receivers = self._live_receivers(sender)
     record = None
@@ -574,25 +671,7 @@ def send_robust(self, sender, **named):
             else:
                 responses.append((receiver, response))
         if async_receivers:
-
-            async def asend_and_wrap_exception(receiver):
-                try:
-                    response = await receiver(signal=self, sender=sender, **named)
-                except Exception as err:
-                    self._log_robust_failure(receiver, err)
-                    return err
-                return response
-
-            async def asend():
-                async_responses = await _gather(
-                    *(
-                        asend_and_wrap_exception(receiver)
-                        for receiver in async_receivers
-                    )
-                )
-                return zip(async_receivers, async_responses)
-
-            responses.extend(async_to_sync(asend)())
+            responses.extend(_async_part_robust(self, sender, named, async_receivers))
         return responses
 
     try:
@@ -617,29 +696,11 @@ def send_robust(self, sender, **named):
                 _returned(recording, call, response)
                 responses.append((receiver, response))
         if async_receivers:
-            calls = _observe(recording, record, async_receivers)
-
-            async def asend_and_wrap_exception(receiver, call):
-                try:
-                    response = await _Observed(
-                        receiver(signal=self, sender=sender, **named), call, recording
-                    )
-                except Exception as err:
-                    _raised(recording, call, err, caught=True)
-                    self._log_robust_failure(receiver, err)
-                    return err
-                return response
-
-            async def asend():
-                async_responses = await _gather(
-                    *(
-                        asend_and_wrap_exception(receiver, call)
-                        for receiver, call in zip(async_receivers, calls)
-                    )
+            responses.extend(
+                _async_part_recorded(
+                    self, sender, named, async_receivers, recording, record, True
                 )
-                return zip(async_receivers, async_responses)
-
-            responses.extend(async_to_sync(asend)())
+            )
         return responses
     finally:
         _close(recording, record)

@@ -12,8 +12,10 @@ import os
 import re
 import sys
 import types
+import weakref
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.dispatch import Signal
 
 _MASK_EXTRA = re.compile("COOKIE|SESSION|CSRF|CREDENTIAL", flags=re.I)
@@ -116,8 +118,25 @@ def forget_signal_names() -> None:
 # --- senders and receivers -----------------------------------------------------
 
 
+_class_labels: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+
+
 def class_label(cls: type) -> str:
     """``app_label.Model`` for a model class, else the class's dotted path."""
+    try:
+        cached = _class_labels.get(cls)
+    except TypeError:
+        cached = None
+    if cached is None:
+        cached = _class_label(cls)
+        try:
+            _class_labels[cls] = cached
+        except TypeError:
+            pass
+    return cached
+
+
+def _class_label(cls: type) -> str:
     meta = cls.__dict__.get("_meta")
     label = getattr(meta, "label", None) if meta is not None else None
     if isinstance(label, str):
@@ -338,24 +357,45 @@ def _reporter_filter() -> Any:
     return get_default_exception_reporter_filter()
 
 
+_sensitive: dict[str, bool] = {}
+_substitute: list[str] = []
+
+
 def is_sensitive(key: Any) -> bool:
     """Whether a kwarg or dict key names a secret, as Django's error reports judge it."""
     if not isinstance(key, str):
         return False
-    try:
-        pattern = _reporter_filter().hidden_settings
-    except Exception:
-        from django.views.debug import SafeExceptionReporterFilter
+    hit = _sensitive.get(key)
+    if hit is None:
+        try:
+            pattern = _reporter_filter().hidden_settings
+        except Exception:
+            from django.views.debug import SafeExceptionReporterFilter
 
-        pattern = SafeExceptionReporterFilter.hidden_settings
-    return bool(pattern.search(key) or _MASK_EXTRA.search(key))
+            pattern = SafeExceptionReporterFilter.hidden_settings
+        hit = bool(pattern.search(key) or _MASK_EXTRA.search(key))
+        if len(_sensitive) > 2000:
+            _sensitive.clear()
+        _sensitive[key] = hit
+    return hit
 
 
 def mask_substitute() -> str:
-    try:
-        return str(_reporter_filter().cleansed_substitute)
-    except Exception:
-        return "********************"
+    if not _substitute:
+        try:
+            _substitute.append(str(_reporter_filter().cleansed_substitute))
+        except Exception:
+            _substitute.append("********************")
+    return _substitute[0]
+
+
+def _forget_filter(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DEFAULT_EXCEPTION_REPORTER_FILTER":
+        _sensitive.clear()
+        _substitute.clear()
+
+
+setting_changed.connect(_forget_filter, dispatch_uid="signal_inspector.naming.forget_filter")
 
 
 def masked(value: Any, depth: int = 0) -> Any:

@@ -162,6 +162,7 @@ class Recording:
     loops: int = 0
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
     _next_id: int = 0
+    _hooked_threads: set[int] = field(default_factory=set, repr=False)
 
     @property
     def dropped(self) -> int:
