@@ -7,6 +7,7 @@ and reprs are bounded while they are built.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -129,10 +130,8 @@ def class_label(cls: type) -> str:
         cached = None
     if cached is None:
         cached = _class_label(cls)
-        try:
+        with contextlib.suppress(TypeError):
             _class_labels[cls] = cached
-        except TypeError:
-            pass
     return cached
 
 
@@ -199,7 +198,7 @@ def code_of(receiver: Any) -> types.CodeType | None:
         target = _unwrap_callable(receiver)
         code = getattr(target, "__code__", None)
         if code is None and not isinstance(target, type):
-            call = getattr(type(target), "__call__", None)
+            call = type(target).__dict__.get("__call__") or getattr(type(target), "__call__", None)  # noqa: B004
             code = getattr(_unwrap_callable(call), "__code__", None)
         return code if isinstance(code, types.CodeType) else None
     except Exception:

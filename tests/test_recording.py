@@ -1,0 +1,465 @@
+"""The recording core through its public entry point, ``signal_inspector.record()``."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import threading
+import warnings
+import weakref
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db.models.signals import post_save
+from django.dispatch import Signal
+from django.test import override_settings
+
+import signal_inspector
+from signal_inspector import instrument
+from tests.testapp.models import AuditLog, Order
+from tests.testapp.signals import order_paid
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signal():
+    """A fresh custom signal; receivers connected strongly so tests control lifetime."""
+    return Signal()
+
+
+def names(send: dict) -> list[str]:
+    return [call["name"].rsplit(".", 1)[-1] for call in send["receivers"]]
+
+
+def only_send(recording) -> dict:
+    data = recording.to_dict()
+    assert len(data["sends"]) == 1, data["sends"]
+    return data["sends"][0]
+
+
+def ok(sender, **kwargs):
+    return "ok"
+
+
+def boom(sender, **kwargs):
+    raise ValueError("boom <b>")
+
+
+def after(sender, **kwargs):
+    return "after"
+
+
+async def aok(sender, **kwargs):
+    await asyncio.sleep(0)
+    return "aok"
+
+
+async def aboom(sender, **kwargs):
+    await asyncio.sleep(0)
+    raise KeyError("aboom")
+
+
+def test_nothing_records_without_record(signal):
+    signal.connect(ok, weak=False)
+    assert instrument.current() is None
+    with signal_inspector.record() as recording:
+        pass
+    signal.send(sender=None)
+    assert recording.total_sends == 0
+
+
+def test_send_records_signal_sender_kwargs_and_receivers(signal):
+    signal.connect(ok, weak=False)
+    signal.connect(after, weak=False)
+    with signal_inspector.record() as recording:
+        responses = signal.send(sender=Order, number=7)
+    assert responses == [(ok, "ok"), (after, "after")]
+    assert responses[0][0] is ok  # Django's receiver objects, not wrappers
+    send = only_send(recording)
+    assert send["signal"].startswith("<unnamed Signal at 0x")  # a local, not a module attribute
+    assert send["method"] == "send"
+    assert send["sender"] == "testapp.Order"
+    assert send["kwargs"] == {"number": "7"}
+    assert send["fired_at"]["file"].endswith("test_recording.py")
+    assert send["fired_at"]["function"] == "test_send_records_signal_sender_kwargs_and_receivers"
+    assert names(send) == ["ok", "after"]
+    first = send["receivers"][0]
+    assert first["name"] == "tests.test_recording.ok"
+    assert first["location"] == f"tests/test_recording.py:{ok.__code__.co_firstlineno}"
+    assert first["outcome"] == "returned" and first["result"] == "'ok'"
+    assert first["is_async"] is False
+    assert first["duration_ms"] >= 0 and first["start_ms"] >= send["start_ms"]
+
+
+def test_module_level_signal_named_by_defining_module():
+    with signal_inspector.record() as recording:
+        order = Order.objects.create(number="1")
+    signals = [s["signal"] for s in recording.to_dict()["sends"]]
+    assert "django.db.models.signals.post_save" in signals
+    send = next(s for s in recording.to_dict()["sends"] if s["signal"].endswith("post_save"))
+    assert send["kwargs"]["instance"] == f"<testapp.Order: pk={order.pk}>"
+    assert send["kwargs"]["created"] == "True"
+    order_paid.connect(ok, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            order_paid.send(sender=Order, order=order)
+        assert only_send(recording)["signal"] == "tests.testapp.signals.order_paid"
+    finally:
+        order_paid.disconnect(ok)
+
+
+def test_send_propagates_same_exception_and_records_skipped(signal):
+    signal.connect(ok, weak=False)
+    signal.connect(boom, weak=False)
+    signal.connect(after, weak=False)
+    with signal_inspector.record() as recording, pytest.raises(ValueError) as info:
+        signal.send(sender=None)
+    # The traceback still ends in the receiver that raised.
+    assert info.traceback[-1].name == "boom"
+    send = only_send(recording)
+    assert [c["outcome"] for c in send["receivers"]] == ["returned", "raised"]
+    exc = send["receivers"][1]["exception"]
+    assert exc["type"] == "ValueError" and exc["message"] == "boom <b>"
+    assert exc["traceback"][-1]["function"] == "boom"
+    assert "raise ValueError" in exc["text"]
+    assert [s["name"] for s in send["skipped"]] == ["tests.test_recording.after"]
+    assert recording.errors == 1
+
+
+def test_send_robust_returns_exception_and_logs_it(signal, caplog):
+    signal.connect(boom, weak=False)
+    signal.connect(after, weak=False)
+    with signal_inspector.record() as recording:
+        responses = signal.send_robust(sender=None)
+    assert responses[0][0] is boom and isinstance(responses[0][1], ValueError)
+    assert responses[1] == (after, "after")
+    assert "Error calling boom in Signal.send_robust() (boom <b>)" in caplog.text
+    send = only_send(recording)
+    assert [c["outcome"] for c in send["receivers"]] == ["caught", "returned"]
+    assert send["skipped"] == []
+
+
+def test_async_receivers_under_send_and_send_robust(signal):
+    signal.connect(ok, weak=False)
+    signal.connect(aok, weak=False)
+    signal.connect(aboom, weak=False)
+    with signal_inspector.record() as recording:
+        responses = signal.send_robust(sender=None)
+        with pytest.raises(KeyError):
+            signal.send(sender=None)
+    assert responses[0] == (ok, "ok") and responses[1] == (aok, "aok")
+    assert responses[2][0] is aboom and isinstance(responses[2][1], KeyError)
+    robust, plain = recording.to_dict()["sends"]
+    assert {c["name"].rsplit(".", 1)[-1]: c["outcome"] for c in robust["receivers"]} == {
+        "ok": "returned", "aok": "returned", "aboom": "caught"}
+    assert all(c["is_async"] for c in robust["receivers"][1:])
+    outcomes = {c["name"].rsplit(".", 1)[-1]: c["outcome"] for c in plain["receivers"]}
+    assert outcomes["aboom"] == "raised" and outcomes["ok"] == "returned"
+
+
+@pytest.mark.parametrize("method", ["asend", "asend_robust"])
+def test_asend_methods_record_sync_and_async_receivers(signal, method):
+    signal.connect(ok, weak=False)
+    signal.connect(aok, weak=False)
+
+    async def go():
+        with signal_inspector.record() as recording:
+            responses = await getattr(signal, method)(sender=None, value=1)
+        return recording, responses
+
+    recording, responses = asyncio.run(go())
+    assert responses == [(ok, "ok"), (aok, "aok")]
+    send = only_send(recording)
+    assert send["method"] == method
+    assert {(c["name"].rsplit(".", 1)[-1], c["is_async"]) for c in send["receivers"]} == {
+        ("ok", False), ("aok", True)}
+
+
+def test_asend_robust_catches_sync_and_async_errors(signal):
+    signal.connect(boom, weak=False)
+    signal.connect(aboom, weak=False)
+
+    async def go():
+        with signal_inspector.record() as recording:
+            responses = await signal.asend_robust(sender=None)
+        return recording, responses
+
+    recording, responses = asyncio.run(go())
+    assert [type(r).__name__ for _, r in responses] == ["ValueError", "KeyError"]
+    assert [c["outcome"] for c in only_send(recording)["receivers"]] == ["caught", "caught"]
+
+
+def test_asend_propagates_and_records(signal):
+    signal.connect(aboom, weak=False)
+
+    async def go():
+        with signal_inspector.record() as recording, pytest.raises(KeyError):
+            await signal.asend(sender=None)
+        return recording
+
+    recording = asyncio.run(go())
+    assert only_send(recording)["receivers"][0]["outcome"] == "raised"
+
+
+def test_nesting_and_sql_attribution():
+    def pay(sender, order, **kwargs):
+        order.paid = True
+        order.save()  # fires post_save, whose receiver writes an audit row
+
+    def audit(sender, instance, created, **kwargs):
+        AuditLog.objects.create(message=f"saved {instance.pk}")
+
+    order_paid.connect(pay, weak=False)
+    post_save.connect(audit, sender=Order, weak=False)
+    try:
+        order = Order.objects.create(number="n1")
+        with signal_inspector.record() as recording:
+            order_paid.send(sender=Order, order=order)
+    finally:
+        order_paid.disconnect(pay)
+        post_save.disconnect(audit, sender=Order)
+    data = recording.to_dict()
+    top = [s for s in data["sends"] if s["signal"].endswith("order_paid")]
+    assert len(top) == 1
+    pay_call = next(c for c in top[0]["receivers"] if c["name"].endswith("pay"))
+    child_signals = [c["signal"] for c in pay_call["children"]]
+    assert "django.db.models.signals.post_save" in child_signals
+    post = next(c for c in pay_call["children"] if c["signal"].endswith("post_save"))
+    audit_call = next(c for c in post["receivers"] if c["name"].endswith("audit"))
+    # Queries go to the innermost receiver running: the UPDATE to pay, the INSERT to audit.
+    assert audit_call["queries"] == 1 and audit_call["inserts"] == 1
+    assert pay_call["queries"] >= 1 and pay_call["inserts"] == 0
+    assert audit_call["query_ms"] >= 0
+    assert post["fired_at"]["function"] == "pay"
+
+
+def test_sends_without_receivers_are_only_counted():
+    with signal_inspector.record() as recording:
+        list(Order.objects.all())
+        Order.objects.create(number="a")
+        list(Order.objects.all())
+    data = recording.to_dict()
+    silent = {(s["signal"], s["sender"]): s["count"] for s in data["silent"]}
+    assert silent[("django.db.models.signals.post_init", "testapp.Order")] >= 1
+    assert not any(s["signal"].endswith("post_init") for s in data["sends"])
+
+
+def test_bound_keeps_counts_and_says_how_many_were_left_out(signal):
+    signal.connect(ok, weak=False)
+    with signal_inspector.record(max_sends=5) as recording:
+        for i in range(12):
+            signal.send(sender=None, i=i)
+    data = recording.to_dict()
+    assert len(data["sends"]) == 5
+    assert data["total_sends"] == 12 and data["dropped_sends"] == 7
+    assert data["receiver_calls"] == 12
+
+
+def test_repr_length_setting_truncates(signal):
+    signal.connect(ok, weak=False)
+    with override_settings(SIGNAL_INSPECTOR={"MAX_REPR_LENGTH": 20}), signal_inspector.record() as recording:
+            signal.send(sender=None, text="x" * 10_000)
+    value = only_send(recording)["kwargs"]["text"]
+    assert len(value) <= 20 and value.endswith("…")
+
+
+def test_secrets_are_masked(signal):
+    signal.connect(ok, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None, password="hunter2", api_key="k-123", auth_token="t-1",
+                    config={"client_secret": "s3", "nested": {"cookie": "c"}, "name": "visible"},
+                    user="alice")
+    kwargs = only_send(recording)["kwargs"]
+    dumped = json.dumps(recording.to_dict())
+    for secret in ("hunter2", "k-123", "t-1", "s3", "'c'"):
+        assert secret not in dumped
+    assert kwargs["password"] == "********************"
+    assert "visible" in kwargs["config"] and kwargs["user"] == "'alice'"
+
+
+class HostileRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr for you")
+
+
+class NonStringRepr:
+    def __repr__(self):
+        return 42
+
+
+class HugeRepr:
+    def __repr__(self):
+        return "h" * 5_000_000
+
+
+class Callable:
+    def __call__(self, sender, **kwargs):
+        return "called"
+
+
+def test_hostile_senders_kwargs_and_receivers_are_recorded_with_placeholders(signal):
+    import functools
+
+    recursive: list = []
+    recursive.append(recursive)
+    partial_receiver = functools.partial(after)
+    callable_receiver = Callable()
+    signal.connect(partial_receiver, weak=False)
+    signal.connect(callable_receiver, weak=False)
+    sender = HostileRepr()
+    with signal_inspector.record() as recording:
+        responses = signal.send(sender=sender, a=HostileRepr(), b=NonStringRepr(), c=HugeRepr(),
+                                d=recursive, e=10**5000)
+    assert [r for _, r in responses] == ["after", "called"]
+    send = only_send(recording)
+    assert send["sender"].startswith("<unrepresentable tests.test_recording.HostileRepr")
+    assert send["kwargs"]["a"].startswith("<unrepresentable")
+    assert send["kwargs"]["b"].startswith("<unrepresentable") or "non-string" in send["kwargs"]["b"]
+    assert len(send["kwargs"]["c"]) <= 200
+    assert send["kwargs"]["d"] == "[[...]]"
+    assert "bits" in send["kwargs"]["e"]
+    assert [c["name"] for c in send["receivers"]] == [
+        "functools.partial(tests.test_recording.after)",
+        "tests.test_recording.Callable()",
+    ]
+    assert send["receivers"][1]["location"].startswith("tests/test_recording.py:")
+    json.dumps(recording.to_dict())
+
+
+def test_record_holds_no_model_instances(signal):
+    signal.connect(ok, weak=False)
+    order = Order.objects.create(number="weak")
+    ref = weakref.ref(order)
+    with signal_inspector.record() as recording:
+        signal.send(sender=Order, instance=order)
+        order_paid.send(sender=Order, order=order)
+    del order
+    gc.collect()
+    assert ref() is None
+    assert json.loads(json.dumps(recording.to_dict()))["sends"]
+
+
+def test_two_threads_recording_at_once_do_not_mix(signal):
+    signal.connect(ok, weak=False)
+    barrier = threading.Barrier(2)
+    results: dict[str, dict] = {}
+
+    def worker(token: str) -> None:
+        with signal_inspector.record() as recording:
+            for _ in range(50):
+                barrier.wait(timeout=10) if _ == 0 else None
+                signal.send(sender=None, marker=token)
+        results[token] = recording.to_dict()
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in ("alpha", "beta")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for token, data in results.items():
+        assert data["total_sends"] == 50
+        assert {s["kwargs"]["marker"] for s in data["sends"]} == {repr(token)}
+
+
+def test_asyncio_tasks_do_not_mix(signal):
+    signal.connect(aok, weak=False)
+
+    async def task(token):
+        with signal_inspector.record() as recording:
+            for _ in range(10):
+                await signal.asend(sender=None, marker=token)
+                await asyncio.sleep(0)
+        return recording.to_dict()
+
+    async def main():
+        return await asyncio.gather(task("one"), task("two"))
+
+    one, two = asyncio.run(main())
+    assert {s["kwargs"]["marker"] for s in one["sends"]} == {"'one'"}
+    assert {s["kwargs"]["marker"] for s in two["sends"]} == {"'two'"}
+
+
+def warn_caller(sender, **kwargs):
+    warnings.warn("from receiver", UserWarning, stacklevel=3)
+
+
+def test_receiver_warning_stacklevel_unchanged(signal):
+    """No extra frame between send() and the receiver, recording or not."""
+    signal.connect(warn_caller, weak=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        signal.send(sender=None); line = test_receiver_warning_stacklevel_unchanged.__code__.co_firstlineno + 5  # noqa: E702
+        with signal_inspector.record():
+            signal.send(sender=None)
+    assert [w.filename for w in caught] == [__file__, __file__]
+    assert caught[0].lineno == line and caught[1].lineno == line + 2
+
+
+def test_duplicate_calls_in_one_send_are_flagged(signal):
+    def make():
+        def handler(sender, **kwargs):
+            return None
+        return handler
+
+    first, second = make(), make()
+    signal.connect(first, weak=False)
+    signal.connect(second, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    send = only_send(recording)
+    assert send["duplicate"] is True
+    assert all(c["duplicate"] for c in send["receivers"])
+    assert recording.duplicates == 1
+
+
+def test_loop_is_marked_without_changing_behaviour():
+    def resave(sender, instance, **kwargs):
+        if instance.number.count("!") < 3:
+            instance.number += "!"
+            instance.save()
+
+    post_save.connect(resave, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            order = Order.objects.create(number="loop")
+    finally:
+        post_save.disconnect(resave, sender=Order)
+    assert order.number == "loop!!!"
+    assert recording.loops == 1
+    sends = recording.iter_sends()
+    looped = [s for s in sends if s.loop]
+    assert looped and looped[0].loop[0].endswith("resave")
+
+
+def test_weak_receivers_stay_weak(signal):
+    def temporary(sender, **kwargs):
+        return "temp"
+
+    signal.connect(temporary)
+    with signal_inspector.record() as recording:
+        assert signal.send(sender=None)[0][1] == "temp"
+        del temporary
+        gc.collect()
+        assert signal.send(sender=None) == []
+    assert recording.total_sends == 1
+
+
+def test_record_works_from_async_to_sync_contexts(signal):
+    signal.connect(ok, weak=False)
+
+    async def inner():
+        return await signal.asend(sender=None)
+
+    with signal_inspector.record() as recording:
+        async_to_sync(inner)()
+    assert only_send(recording)["method"] == "asend"
+
+
+def test_ignore_signals_setting(signal):
+    signal.connect(ok, weak=False)
+    ignore = {"IGNORE_SIGNALS": ["django.db.models.signals.post_save"]}
+    with override_settings(SIGNAL_INSPECTOR=ignore), signal_inspector.record() as recording:
+            Order.objects.create(number="ignored")
+    assert not any(s["signal"].endswith("post_save") for s in recording.to_dict()["sends"])
