@@ -9,6 +9,7 @@ no recording is active the only extra work is one context-variable read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import linecache
 import sys
 import threading
@@ -70,7 +71,12 @@ _MAX_SILENT_KEYS = 500
 
 @dataclass(frozen=True, slots=True)
 class ConnectSite:
-    """Where one ``connect()`` call ran, and with what arguments."""
+    """Where one ``connect()`` call ran, and with what arguments.
+
+    The sender is kept only as a label and a kind (see :func:`sender_kind`):
+    Django 5.2 stores nothing but its id, and a strong or weak reference here
+    would change what Django keeps alive.
+    """
 
     file: str
     line: int
@@ -78,6 +84,10 @@ class ConnectSite:
     module: str
     dispatch_uid: str | None
     weak: bool
+    receiver: str = ""
+    sender: str = ""  # sender_label() of the sender; "" for any sender
+    sender_kind: str = ""
+    lazy: bool = False  # the sender was given as an "app_label.Model" string
 
     def describe(self) -> str:
         return f"{self.file}:{self.line}" if self.file else "unknown"
@@ -92,25 +102,66 @@ def connect_sites(signal: Signal) -> dict[Any, list[ConnectSite]]:
     """Lookup key -> every site that connected ``signal`` with that key, in order."""
     return signal.__dict__.get(_SITES_ATTR, {})
 
-_CONNECT_SKIP = ("django.dispatch", "django.db.models.signals", "signal_inspector")
+
+# django.apps.registry: a lazy "app_label.Model" sender connects through
+# Apps.lazy_model_operation(), whose frames are not where connect() was called.
+_CONNECT_SKIP = (
+    "django.dispatch",
+    "django.db.models.signals",
+    "django.apps.registry",
+    "signal_inspector",
+)
 
 
-def _connect_site(dispatch_uid: Any, weak: bool) -> ConnectSite:
+def sender_kind(sender: Any) -> str:
+    """``any``, ``model``, ``proxy_model``, ``abstract_model``, ``class`` or ``object``."""
+    if sender is None:
+        return "any"
+    if not issubclass(type(sender), type):
+        return "object"
+    meta = sender.__dict__.get("_meta")
+    if meta is None or not isinstance(getattr(meta, "label", None), str):
+        return "class"
+    if getattr(meta, "abstract", False):
+        return "abstract_model"
+    if getattr(meta, "proxy", False):
+        return "proxy_model"
+    return "model"
+
+
+def _connect_site(
+    dispatch_uid: Any, weak: bool, receiver: Any = None, sender: Any = None
+) -> ConnectSite:
+    uid = None if dispatch_uid is None else safe_repr(dispatch_uid, 100).strip("'")
+    facts = (
+        receiver_name(receiver),
+        "" if sender is None else sender_label(sender),
+        sender_kind(sender),
+    )
+    lazy = False
     frame = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
+        code = frame.f_code
         if not _in_modules(module, _CONNECT_SKIP):
-            code = frame.f_code
             return ConnectSite(
                 short_path(code.co_filename),
                 frame.f_lineno,
                 code.co_name,
                 module,
-                None if dispatch_uid is None else safe_repr(dispatch_uid, 100).strip("'"),
+                uid,
                 weak,
+                *facts,
+                lazy,
             )
+        if code.co_name == "_lazy_method" and module == "django.db.models.signals":
+            lazy = isinstance(frame.f_locals.get("sender"), str)
+        elif code.co_name == "do_pending_operations":
+            # Deferred until the model's class statement ran: the frames below
+            # are that statement, not the connect() call, which is gone.
+            return ConnectSite("", 0, "", "", uid, weak, *facts, True)
         frame = frame.f_back
-    return ConnectSite("", 0, "", "", None, weak)
+    return ConnectSite("", 0, "", "", uid, weak, *facts, lazy)
 
 
 def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
@@ -120,15 +171,34 @@ def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
     return (make_id(receiver), make_id(sender))
 
 
+def _key_is_live(signal: Signal, key: Any) -> bool:
+    for entry in signal.receivers:
+        if entry[0] == key:
+            ref = entry[1]
+            if isinstance(ref, weakref.ReferenceType) and ref() is None:
+                return False
+            # Django 6.x: (key, receiver, sender_ref, is_async).
+            return not (len(entry) == 4 and entry[2] is not None and entry[2]() is None)
+    return False
+
+
 def _wrap_connect(original: Any) -> Any:
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
-        result = original(self, receiver, sender, weak, dispatch_uid)
         try:
-            site = _connect_site(dispatch_uid, weak)
+            key = _lookup_key(receiver, sender, dispatch_uid)
             sites = self.__dict__.setdefault(_SITES_ATTR, {})
-            sites.setdefault(_lookup_key(receiver, sender, dispatch_uid), []).append(site)
+            if key in sites and not _key_is_live(self, key):
+                # Whatever held this key died or was disconnected (its id may be
+                # reused): those sites belong to it, not to this receiver.
+                del sites[key]
         except Exception:  # never break connect()
-            pass
+            sites = None
+        result = original(self, receiver, sender, weak, dispatch_uid)
+        if sites is not None:
+            with contextlib.suppress(Exception):
+                sites.setdefault(key, []).append(
+                    _connect_site(dispatch_uid, weak, receiver, sender)
+                )
         return result
 
     connect.__doc__ = original.__doc__
@@ -158,6 +228,9 @@ def install() -> None:
         replacement.__doc__ = original.__doc__
         setattr(Signal, name, replacement)
     Signal.connect = _wrap_connect(Signal.__dict__["connect"])
+    from . import on_commit
+
+    on_commit.install()
 
 
 def uninstall() -> None:
@@ -190,6 +263,9 @@ def end(recording: Recording) -> Recording:
     """Stop ``recording`` (idempotent) and restore whatever was active before it."""
     if recording.stopped is None:
         recording.stopped = time.perf_counter()
+    from .on_commit import settle
+
+    settle(recording)
     token: Token[Recording | None] | None = getattr(recording, "_token", None)
     if token is not None:
         recording._token = None  # type: ignore[attr-defined]
@@ -355,10 +431,8 @@ def _describe(receiver: Any) -> tuple[str, str, str]:
         name = receiver_name(receiver)
         info = (name, location, f"{location}:{name}")
         if target is not None:
-            try:
+            with contextlib.suppress(TypeError):
                 _receiver_info[target] = info
-            except TypeError:
-                pass
     return info
 
 
@@ -456,6 +530,8 @@ def _close(recording: Recording, send_record: SendRecord) -> None:
             send_record.receivers.remove(call)
             send_record.skipped.append({"name": call.name, "location": call.location})
         send_record.receivers.sort(key=lambda c: c.start)
+        if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
+            _created_guard_hints(recording, send_record)
         if len(send_record.receivers) < 2:
             return
         seen: dict[str, ReceiverCall] = {}
@@ -467,6 +543,20 @@ def _close(recording: Recording, send_record: SendRecord) -> None:
                 first.duplicate = call.duplicate = send_record.duplicate = True
     except Exception:
         pass
+
+
+_POST_SAVE = "django.db.models.signals.post_save"
+CREATED_GUARD_HINT = (
+    "Inserted {n} row(s) on an update (created=False). If this should happen only "
+    "for new rows, wrap the side effect in `if created:`."
+)
+
+
+def _created_guard_hints(recording: Recording, send_record: SendRecord) -> None:
+    for call in send_record.receivers:
+        if call.inserts:
+            call.hints.append(CREATED_GUARD_HINT.format(n=call.inserts))
+            recording.hints += 1
 
 
 class _Observed:

@@ -53,7 +53,9 @@ class OnCommitCallback:
 
     name: str
     using: str
-    status: str = "pending"  # pending | ran | discarded
+    # pending: the transaction was still open when the recording ended;
+    # ran: at commit (or at once, outside a transaction); discarded: rolled back.
+    status: str = "pending"
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "using": self.using, "status": self.status}
@@ -77,6 +79,7 @@ class ReceiverCall:
     duplicate: bool = False
     loop: bool = False
     on_commit: list[OnCommitCallback] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
     parent: SendRecord | None = field(default=None, repr=False)
 
     def to_dict(self, origin: float) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class ReceiverCall:
             "duplicate": self.duplicate,
             "loop": self.loop,
             "on_commit": [c.to_dict() for c in self.on_commit],
+            "hints": list(self.hints),
             "children": [s.to_dict(origin) for s in self.children],
         }
 
@@ -160,9 +164,12 @@ class Recording:
     errors: int = 0
     duplicates: int = 0
     loops: int = 0
+    hints: int = 0
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
     _next_id: int = 0
     _hooked_threads: set[int] = field(default_factory=set, repr=False)
+    # (connection, Django's run_on_commit entry, record) until the recording ends.
+    _on_commit: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def dropped(self) -> int:
@@ -198,6 +205,7 @@ class Recording:
             "errors": self.errors,
             "duplicates": self.duplicates,
             "loops": self.loops,
+            "hints": self.hints,
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()

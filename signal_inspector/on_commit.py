@@ -1,0 +1,90 @@
+"""Which ``transaction.on_commit()`` callbacks each receiver scheduled, and their fate.
+
+Django keeps the callback itself in ``connection.run_on_commit``; we never wrap
+it (``captureOnCommitCallbacks()`` and identity checks must see the caller's
+function). We note the entry Django appended, mark it ``ran`` when Django runs
+the commit hooks, and call it ``discarded`` if it vanished without that (a
+rollback). Only while a recording is active; entries are dropped at its end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .naming import receiver_name
+from .recording import OnCommitCallback, Recording
+
+_MARKER = "_signal_inspector_original"
+_TRACKED = "_signal_inspector_on_commit"
+
+
+def install() -> None:
+    if hasattr(BaseDatabaseWrapper.on_commit, _MARKER):
+        return
+    original_on_commit = BaseDatabaseWrapper.on_commit
+    original_run = BaseDatabaseWrapper.run_and_clear_commit_hooks
+
+    def on_commit(self, func, robust=False):
+        from .instrument import _parent, _recording
+
+        call = _parent.get()
+        if call is None:
+            return original_on_commit(self, func, robust)
+        deferred = self.in_atomic_block
+        try:
+            callback = OnCommitCallback(name=receiver_name(func), using=str(self.alias))
+            callback.status = "pending" if deferred else "ran"
+            call.on_commit.append(callback)
+        except Exception:
+            callback = None
+        result = original_on_commit(self, func, robust)
+        recording = _recording.get()
+        if deferred and callback is not None and recording is not None and self.run_on_commit:
+            entry = self.run_on_commit[-1]
+            self.__dict__.setdefault(_TRACKED, []).append((entry, callback))
+            recording._on_commit.append((self, entry, callback))
+        return result
+
+    def run_and_clear_commit_hooks(self):
+        tracked = self.__dict__.pop(_TRACKED, None)
+        if tracked:
+            for entry, callback in tracked:
+                if any(e is entry for e in self.run_on_commit):
+                    callback.status = "ran"
+        return original_run(self)
+
+    on_commit.__doc__ = original_on_commit.__doc__
+    setattr(on_commit, _MARKER, original_on_commit)
+    setattr(run_and_clear_commit_hooks, _MARKER, original_run)
+    BaseDatabaseWrapper.on_commit = on_commit
+    BaseDatabaseWrapper.run_and_clear_commit_hooks = run_and_clear_commit_hooks
+
+
+def uninstall() -> None:
+    for name in ("on_commit", "run_and_clear_commit_hooks"):
+        original = getattr(getattr(BaseDatabaseWrapper, name), _MARKER, None)
+        if original is not None:
+            setattr(BaseDatabaseWrapper, name, original)
+
+
+def settle(recording: Recording) -> None:
+    """Give every tracked callback its final status and let go of Django's entries."""
+    tracked: list[tuple[Any, Any, OnCommitCallback]] = recording._on_commit
+    recording._on_commit = []
+    for connection, entry, callback in tracked:
+        if callback.status != "pending":
+            continue
+        try:
+            still_queued = any(e is entry for e in connection.run_on_commit)
+        except Exception:
+            still_queued = False
+        if not still_queued:
+            callback.status = "discarded"
+        try:
+            mine = connection.__dict__.get(_TRACKED)
+            if mine:
+                mine[:] = [(e, c) for e, c in mine if c is not callback]
+        except Exception:
+            pass
