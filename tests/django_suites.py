@@ -31,6 +31,15 @@ SUITES = [
     "settings_tests",
     # on_commit() is observed too (see signal_inspector.on_commit).
     "transaction_hooks",
+    # Apps that send signals heavily and still run in seconds.
+    "delete",
+    "delete_regress",
+    "test_client",  # template_rendered with a partial receiver whose repr grows
+    "test_client_regress",
+    "handlers",  # request_started / request_finished, sync and async
+    "async",
+    "model_inheritance",
+    "m2m_through_regress",
 ]
 
 
