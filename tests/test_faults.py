@@ -109,7 +109,7 @@ def observe(method: str, behaviours: list[str], sender, kwargs, plain: bool):
     signal, keep = build(behaviours, log)
     func = getattr(Signal, method)
     if plain:
-        func = getattr(func, "_signal_inspector_original")
+        func = func._signal_inspector_original
     outcome: tuple
     try:
         if method.startswith("a"):
