@@ -64,6 +64,7 @@ _parent: ContextVar[ReceiverCall | None] = ContextVar(
 _MARKER = "_signal_inspector_original"
 _MAX_STACK = 30
 _MAX_SILENT_KEYS = 500
+_NO_FRAMES: list[Frame] = []  # shared, never appended to
 
 
 # --- connect sites -------------------------------------------------------------
@@ -326,16 +327,19 @@ def _in_modules(module: str, prefixes: tuple[str, ...]) -> bool:
     return module in prefixes or module.startswith(tuple(p + "." for p in prefixes))
 
 
-_skip_cache: dict[tuple[str, tuple[str, ...]], bool] = {}
+_skip_cache: dict[str, bool] = {}
+_skip_cache_for: list[tuple[str, ...]] = [()]
 
 
 def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
-    key = (module, prefixes)
-    hit = _skip_cache.get(key)
+    if _skip_cache_for[0] is not prefixes:
+        _skip_cache.clear()
+        _skip_cache_for[0] = prefixes
+    hit = _skip_cache.get(module)
     if hit is None:
         if len(_skip_cache) > 5000:
             _skip_cache.clear()
-        hit = _skip_cache[key] = _in_modules(module, prefixes)
+        hit = _skip_cache[module] = _in_modules(module, prefixes)
     return hit
 
 
@@ -347,6 +351,8 @@ def _fired_at(skip: tuple[str, ...], capture: bool) -> tuple[Frame | None, list[
         return None, []
     code = frame.f_code
     fired = Frame(short_path(code.co_filename), frame.f_lineno, code.co_name)
+    if not capture:
+        return fired, _NO_FRAMES
     stack: list[Frame] = []
     if capture:
         walk = frame
@@ -388,17 +394,14 @@ def _open_send(
         limit = recording.max_repr_length
         recording._next_id += 1
         send_record = SendRecord(
-            id=recording._next_id,
-            signal=name,
-            method=method,
-            sender=sender_label(sender, limit),
-            kwargs={},
-            fired_at=None,
-            start=time.perf_counter(),
-            kept=kept,
-            parent=parent,
+            recording._next_id,
+            name,
+            method,
+            sender_label(sender, limit),
+            0.0,
+            kept,
+            parent,
         )
-        send_record.sender_key = send_record.sender
         if kept:
             recording.kept_sends += 1
             send_record.kwargs = kwargs_reprs(named, limit)
@@ -408,7 +411,8 @@ def _open_send(
             if parent is None:
                 recording.sends.append(send_record)
             else:
-                parent.children.append(send_record)
+                parent.add_child(send_record)
+        send_record.start = time.perf_counter()
         return send_record
     except Exception:
         return None
@@ -440,8 +444,7 @@ def _new_call(
     recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool
 ) -> ReceiverCall:
     name, location, key = _describe(receiver)
-    call = ReceiverCall(name=name, location=location, is_async=is_async, key=key)
-    call.parent = send_record
+    call = ReceiverCall(name, location, is_async, key, send_record)
     send_record.receivers.append(call)
     # A loop: the same receiver already running for the same signal and sender.
     ancestor = send_record.parent
@@ -515,9 +518,8 @@ def _add_time(recording: Recording, call: ReceiverCall) -> None:
 def _skip(send_record: SendRecord, receivers: Any) -> None:
     try:
         for receiver in receivers:
-            send_record.skipped.append(
-                {"name": receiver_name(receiver), "location": receiver_location(receiver)}
-            )
+            name, location, _ = _describe(receiver)
+            send_record.add_skipped(name, location)
     except Exception:
         pass
 
@@ -528,7 +530,7 @@ def _close(recording: Recording, send_record: SendRecord) -> None:
         never_started = [c for c in send_record.receivers if c.start == 0.0]
         for call in never_started:
             send_record.receivers.remove(call)
-            send_record.skipped.append({"name": call.name, "location": call.location})
+            send_record.add_skipped(call.name, call.location)
         send_record.receivers.sort(key=lambda c: c.start)
         if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)
@@ -555,7 +557,7 @@ CREATED_GUARD_HINT = (
 def _created_guard_hints(recording: Recording, send_record: SendRecord) -> None:
     for call in send_record.receivers:
         if call.inserts:
-            call.hints.append(CREATED_GUARD_HINT.format(n=call.inserts))
+            call.add_hint(CREATED_GUARD_HINT.format(n=call.inserts))
             recording.hints += 1
 
 

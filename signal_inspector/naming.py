@@ -242,8 +242,16 @@ def _truncate(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
+_SIMPLE = {type(None), bool, float}
+
+
 def safe_repr(value: Any, limit: int = 200) -> str:
     """A repr of ``value`` no longer than ``limit``; never raises, never queries."""
+    kind = type(value)
+    if kind in _SIMPLE or (kind is int and -(10**18) < value < 10**18):
+        return repr(value)
+    if kind is str and len(value) < limit - 2:
+        return repr(value)
     try:
         return _truncate(_repr(value, limit, 0, set()), limit)
     except Exception as exc:  # recursion, hostile __repr__, ...
@@ -420,5 +428,5 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
         if is_sensitive(key):
             out[key] = mask_substitute()
         else:
-            out[key] = safe_repr(masked(value), limit)
+            out[key] = safe_repr(masked(value) if type(value) is dict else value, limit)
     return out

@@ -36,7 +36,7 @@ def install() -> None:
         try:
             callback = OnCommitCallback(name=receiver_name(func), using=str(self.alias))
             callback.status = "pending" if deferred else "ran"
-            call.on_commit.append(callback)
+            call.add_on_commit(callback)
         except Exception:
             callback = None
         result = original_on_commit(self, func, robust)

@@ -18,6 +18,10 @@ OUTCOME_CAUGHT = "caught"  # raised, and send_robust()/asend_robust() caught it
 OUTCOME_RUNNING = "running"  # still running when the recording stopped
 
 _MAX_TRACEBACK_FRAMES = 40
+# Shared empty defaults: most calls have no children, hints or on_commit work,
+# and not allocating lists for them halves the cost of building a record.
+_EMPTY: tuple[()] = ()
+_EMPTY_DICT: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -61,26 +65,55 @@ class OnCommitCallback:
         return {"name": self.name, "using": self.using, "status": self.status}
 
 
-@dataclass(slots=True)
 class ReceiverCall:
-    name: str
-    location: str
-    is_async: bool
-    key: str  # identifies the code that ran: location + qualified name
-    start: float = 0.0  # perf_counter() at start; made relative in to_dict()
-    duration_ms: float = 0.0
-    outcome: str = OUTCOME_RUNNING
-    result: str = ""
-    exception: ExceptionInfo | None = None
-    queries: int = 0
-    query_ms: float = 0.0
-    inserts: int = 0
-    children: list[SendRecord] = field(default_factory=list)
-    duplicate: bool = False
-    loop: bool = False
-    on_commit: list[OnCommitCallback] = field(default_factory=list)
-    hints: list[str] = field(default_factory=list)
-    parent: SendRecord | None = field(default=None, repr=False)
+    """One receiver called for one send. Hand-written slots: built on the hot path."""
+
+    __slots__ = (
+        "name", "location", "is_async", "key", "start", "duration_ms", "outcome",
+        "result", "exception", "queries", "query_ms", "inserts", "children",
+        "duplicate", "loop", "on_commit", "hints", "parent",
+    )
+
+    def __init__(
+        self, name: str, location: str, is_async: bool, key: str,
+        parent: SendRecord | None = None,
+    ) -> None:
+        self.name = name
+        self.location = location
+        self.is_async = is_async
+        self.key = key  # identifies the code that ran: location + qualified name
+        self.start = 0.0  # perf_counter() at start; made relative in to_dict()
+        self.duration_ms = 0.0
+        self.outcome = OUTCOME_RUNNING
+        self.result = ""
+        self.exception: ExceptionInfo | None = None
+        self.queries = 0
+        self.query_ms = 0.0
+        self.inserts = 0
+        self.children: list[SendRecord] = _EMPTY  # type: ignore[assignment]
+        self.duplicate = False
+        self.loop = False
+        self.on_commit: list[OnCommitCallback] = _EMPTY  # type: ignore[assignment]
+        self.hints: list[str] = _EMPTY  # type: ignore[assignment]
+        self.parent = parent
+
+    def add_child(self, send: SendRecord) -> None:
+        if self.children is _EMPTY:
+            self.children = []
+        self.children.append(send)
+
+    def add_on_commit(self, callback: OnCommitCallback) -> None:
+        if self.on_commit is _EMPTY:
+            self.on_commit = []
+        self.on_commit.append(callback)
+
+    def add_hint(self, hint: str) -> None:
+        if self.hints is _EMPTY:
+            self.hints = []
+        self.hints.append(hint)
+
+    def __repr__(self) -> str:
+        return f"<ReceiverCall {self.name} {self.outcome}>"
 
     def to_dict(self, origin: float) -> dict[str, Any]:
         return {
@@ -104,24 +137,43 @@ class ReceiverCall:
         }
 
 
-@dataclass(slots=True)
 class SendRecord:
-    id: int
-    signal: str
-    method: str
-    sender: str
-    kwargs: dict[str, str]
-    fired_at: Frame | None
-    start: float
-    stack: list[Frame] = field(default_factory=list)
-    duration_ms: float = 0.0
-    receivers: list[ReceiverCall] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    duplicate: bool = False
-    loop: list[str] = field(default_factory=list)
-    kept: bool = True
-    parent: ReceiverCall | None = field(default=None, repr=False)
-    sender_key: str = ""
+    """One send that had live receivers. Hand-written slots: built on the hot path."""
+
+    __slots__ = (
+        "id", "signal", "method", "sender", "kwargs", "fired_at", "start", "stack",
+        "duration_ms", "receivers", "skipped", "duplicate", "loop", "kept", "parent",
+        "sender_key",
+    )
+
+    def __init__(
+        self, id: int, signal: str, method: str, sender: str, start: float,
+        kept: bool = True, parent: ReceiverCall | None = None,
+    ) -> None:
+        self.id = id
+        self.signal = signal
+        self.method = method
+        self.sender = sender
+        self.sender_key = sender
+        self.kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
+        self.fired_at: Frame | None = None
+        self.start = start
+        self.stack: list[Frame] = _EMPTY  # type: ignore[assignment]
+        self.duration_ms = 0.0
+        self.receivers: list[ReceiverCall] = []
+        self.skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
+        self.duplicate = False
+        self.loop: list[str] = _EMPTY  # type: ignore[assignment]
+        self.kept = kept
+        self.parent = parent
+
+    def add_skipped(self, name: str, location: str) -> None:
+        if self.skipped is _EMPTY:
+            self.skipped = []
+        self.skipped.append({"name": name, "location": location})
+
+    def __repr__(self) -> str:
+        return f"<SendRecord {self.signal} from {self.sender}>"
 
     def to_dict(self, origin: float) -> dict[str, Any]:
         return {
