@@ -1,19 +1,24 @@
-"""Cost of ``Signal.send()`` under signal_inspector, as ratios to plain Django.
+"""Cost of a signal send: plain Django, signal_inspector idle and recording, and Sentry.
 
-Measures, interleaved in one process so machine drift hits every configuration
-alike: plain Django, signal_inspector installed but idle, and recording. Prints
-medians (µs per send) and ratios. Not a test: nothing asserts a time.
+All configurations are measured interleaved in one process, round after round,
+so machine drift hits them alike; medians and ratios to plain Django come from
+the same run. Sentry is the Sentry SDK's Django integration (which wraps every
+sync receiver in a span) inside a sampled transaction, with an in-memory
+transport and a loopback DSN: nothing leaves the machine. Not a test: nothing
+asserts a time.
 
-    python benchmarks/send_overhead.py [--rounds N]
+    python benchmarks/send_overhead.py [--rounds N] [--number N] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
-import timeit
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +28,7 @@ from django.conf import settings
 
 settings.configure(
     DEBUG=False,
+    SECRET_KEY="bench",
     INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
 )
@@ -34,81 +40,176 @@ from django.dispatch import Signal  # noqa: E402
 
 from signal_inspector import instrument  # noqa: E402
 
+ORIGINAL_LIVE_RECEIVERS = Signal._live_receivers
+MODES = ("plain", "idle", "recording", "sentry")
+
+
+def make_signal(receivers: int) -> Signal:
+    signal = Signal()
+    for i in range(receivers):
+
+        def handler(sender, __i=i, **kwargs):
+            return None
+
+        signal.connect(handler, weak=False, dispatch_uid=f"bench{i}")
+    return signal
+
 
 def trivial(sender, **kwargs):
     return None
 
 
-def make_signal(receivers: int, caching: bool = False) -> Signal:
-    signal = Signal(use_caching=caching)
-    handlers = []
-    for i in range(receivers):
-        def handler(sender, __i=i, **kwargs):
-            return None
-        handlers.append(handler)
-        signal.connect(handler, weak=False, dispatch_uid=f"bench{i}")
-    return signal
-
-
-def cases():
+def build_cases() -> list[tuple[str, int, Callable[[], object], bool]]:
+    """(name, receivers, call, is_async)."""
+    cases: list[tuple[str, int, Callable[[], object], bool]] = []
     for n in (0, 1, 10):
         signal = make_signal(n)
-        yield f"send, {n} receivers", lambda s=signal: s.send(sender=User, instance=None)
-        yield f"send_robust, {n} receivers", lambda s=signal: s.send_robust(sender=User, instance=None)
-    cached = Signal(use_caching=True)
-    yield "model-style cached send, 0 receivers for sender", lambda: cached.send(sender=User)
+        cases.append((f"send, {n} receivers", n, lambda s=signal: s.send(sender=User, instance=None), False))
+        cases.append((f"send_robust, {n} receivers", n, lambda s=signal: s.send_robust(sender=User, instance=None), False))
+        cases.append((f"asend, {n} receivers", n, lambda s=signal: s.asend(sender=User, instance=None), True))
     post_save.connect(trivial, sender=User, weak=False, dispatch_uid="bench-post-save")
-    yield "post_save (cached), 1 receiver", lambda: post_save.send(sender=User, instance=None, created=False)
+    cases.append(("post_save (cached), 1 receiver", 1,
+                  lambda: post_save.send(sender=User, instance=None, created=False), False))
+    return cases
 
 
-def time_case(func, number: int) -> float:
-    return min(timeit.repeat(func, number=number, repeat=3)) / number * 1e6
+class NullTransport:
+    """Sentry transport that keeps nothing and sends nothing."""
 
 
-def run_async_case(signal: Signal, number: int) -> float:
-    async def loop():
-        import time
+def init_sentry():
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.django import DjangoIntegration
+        from sentry_sdk.transport import Transport
+    except ImportError:
+        return None
 
-        start = time.perf_counter()
-        for _ in range(number):
-            await signal.asend(sender=User)
-        return (time.perf_counter() - start) / number * 1e6
+    class MemoryTransport(Transport):
+        def capture_envelope(self, envelope):
+            return None
 
-    return asyncio.run(loop())
+    sentry_sdk.init(
+        dsn="http://public@127.0.0.1:9/1",
+        integrations=[DjangoIntegration(signals_spans=True)],
+        traces_sample_rate=1.0,
+        transport=MemoryTransport,
+        default_integrations=False,
+    )
+    sentry_live = Signal._live_receivers
+    Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
+    return sentry_sdk, sentry_live
+
+
+def time_sync(call: Callable[[], object], number: int, batch: int, sentry) -> float:
+    """µs per call, best of 3; Sentry runs batches inside sampled transactions
+    (below its 1,000-span limit, so every span is really recorded)."""
+    best = float("inf")
+    for _ in range(3):
+        total = 0.0
+        done = 0
+        while done < number:
+            todo = min(batch, number - done)
+            if sentry is not None:
+                transaction = sentry.start_transaction(name="bench", op="bench", sampled=True)
+                transaction.__enter__()
+            start = time.perf_counter()
+            for _ in range(todo):
+                call()
+            total += time.perf_counter() - start
+            if sentry is not None:
+                transaction.__exit__(None, None, None)
+            done += todo
+        best = min(best, total / number)
+    return best * 1e6
+
+
+def time_async(call: Callable[[], object], number: int, batch: int, sentry) -> float:
+    async def run() -> float:
+        best = float("inf")
+        for _ in range(3):
+            total = 0.0
+            done = 0
+            while done < number:
+                todo = min(batch, number - done)
+                if sentry is not None:
+                    transaction = sentry.start_transaction(name="bench", op="bench", sampled=True)
+                    transaction.__enter__()
+                start = time.perf_counter()
+                for _ in range(todo):
+                    await call()
+                total += time.perf_counter() - start
+                if sentry is not None:
+                    transaction.__exit__(None, None, None)
+                done += todo
+            best = min(best, total / number)
+        return best * 1e6
+
+    return asyncio.run(run())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--number", type=int, default=20000)
+    parser.add_argument("--number", type=int, default=5000, help="sends per timing")
+    parser.add_argument("--json", help="also write the medians to this file")
     args = parser.parse_args()
-    names = [name for name, _ in cases()]
-    funcs = dict(cases())
-    async_signals = {n: make_signal(n) for n in (1, 10)}
+    cases = build_cases()
+    sentry = init_sentry()
+    modes = MODES if sentry is not None else MODES[:3]
     results: dict[tuple[str, str], list[float]] = {}
-    modes = ("plain", "idle", "recording")
     for _ in range(args.rounds):
         for mode in modes:
-            if mode == "plain":
+            Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
+            if mode in ("plain", "sentry"):
                 instrument.uninstall()
             else:
                 instrument.install()
+            if mode == "sentry":
+                Signal._live_receivers = sentry[1]
             recording = instrument.begin(max_sends=10**9) if mode == "recording" else None
-            for name in names:
-                results.setdefault((name, mode), []).append(time_case(funcs[name], args.number))
-            for n, signal in async_signals.items():
-                name = f"asend, {n} receivers"
-                results.setdefault((name, mode), []).append(run_async_case(signal, args.number // 10))
+            for name, receivers, call, is_async in cases:
+                batch = max(1, 900 // max(receivers, 1))
+                number = args.number // 10 if is_async else args.number
+                timer = time_async if is_async else time_sync
+                value = timer(call, number, batch, sentry[0] if mode == "sentry" else None)
+                results.setdefault((name, mode), []).append(value)
             if recording is not None:
                 instrument.end(recording)
-    all_names = names + [f"asend, {n} receivers" for n in async_signals]
-    print(f"Python {sys.version.split()[0]}, Django {django.__version__}; "
-          f"median of {args.rounds} interleaved rounds, µs per send")
-    print(f"{'case':50} {'plain':>8} {'idle':>8} {'record':>8} {'idle×':>7} {'record×':>8}")
-    for name in all_names:
-        med = {m: statistics.median(results[(name, m)]) for m in modes}
-        print(f"{name:50} {med['plain']:8.3f} {med['idle']:8.3f} {med['recording']:8.3f} "
-              f"{med['idle'] / med['plain']:7.3f} {med['recording'] / med['plain']:8.2f}")
+    Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
+    instrument.install()
+
+    medians = {key: statistics.median(values) for key, values in results.items()}
+    print(f"Python {sys.version.split()[0]}, Django {django.__version__}"
+          + (f", sentry-sdk {sentry[0].VERSION}" if sentry else ", sentry-sdk not installed")
+          + f"; median of {args.rounds} interleaved rounds; µs per send")
+    header = f"{'case':34}" + "".join(f"{m:>10}" for m in modes) + "".join(
+        f"{m + '×':>11}" for m in modes[1:])
+    print(header)
+    for name, *_ in cases:
+        row = f"{name:34}" + "".join(f"{medians[(name, m)]:10.3f}" for m in modes)
+        row += "".join(f"{medians[(name, m)] / medians[(name, 'plain')]:11.2f}" for m in modes[1:])
+        print(row)
+    print("\nAdded cost per receiver (µs), from the 1- and 10-receiver cases, over plain Django:")
+    per_receiver = {}
+    for method in ("send", "send_robust", "asend"):
+        def slope(mode: str, method: str = method) -> float:
+            return (medians[(f"{method}, 10 receivers", mode)] - medians[(f"{method}, 1 receivers", mode)]) / 9
+
+        base = slope("plain")
+        line = f"  {method:12}"
+        for mode in modes[1:]:
+            per_receiver[(method, mode)] = slope(mode) - base
+            line += f"  {mode}: {slope(mode) - base:7.3f}"
+        if sentry is not None and per_receiver[(method, "recording")] > 0:
+            line += f"  (Sentry / recording: ×{per_receiver[(method, 'sentry')] / per_receiver[(method, 'recording')]:.1f})"
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"python": sys.version.split()[0], "django": django.__version__,
+             "medians_us": {f"{n} | {m}": v for (n, m), v in medians.items()},
+             "per_receiver_us": {f"{k[0]} | {k[1]}": v for k, v in per_receiver.items()}},
+            indent=2))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from threading import get_ident
+from time import perf_counter
 from types import MethodType
 from typing import Any
 
@@ -446,7 +448,13 @@ def _new_call(
     name, location, key = _describe(receiver)
     call = ReceiverCall(name, location, is_async, key, send_record)
     send_record.receivers.append(call)
-    # A loop: the same receiver already running for the same signal and sender.
+    if send_record.parent is not None:
+        _mark_loop(recording, send_record, call)
+    return call
+
+
+def _mark_loop(recording: Recording, send_record: SendRecord, call: ReceiverCall) -> None:
+    """A loop: the same receiver already running for the same signal and sender."""
     ancestor = send_record.parent
     chain = [call.name]
     while ancestor is not None:
@@ -463,35 +471,40 @@ def _new_call(
             call.loop = ancestor.loop = True
             if not send_record.loop:
                 send_record.loop = list(reversed(chain))[:20]
-            break
+            return
         ancestor = outer.parent if outer is not None else None
-    return call
 
 
 def _begin(recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool) -> ReceiverCall | None:
     try:
         call = _new_call(recording, send_record, receiver, is_async)
         recording.receiver_calls += 1
-        if not is_async:
+        if not is_async and get_ident() not in recording._hooked_threads:
             _ensure_sql_hook(recording)
-        call.start = time.perf_counter()
+        call.start = perf_counter()
         return call
     except Exception:
         return None
 
 
 def _returned(recording: Recording, call: ReceiverCall | None, response: Any) -> None:
-    now = time.perf_counter()
+    now = perf_counter()
     if call is None:
         return
     try:
-        call.duration_ms = (now - call.start) * 1000
+        call.duration_ms = duration = (now - call.start) * 1000
         call.outcome = OUTCOME_RETURNED
         if response is not None:
             call.result = safe_repr(response, recording.max_repr_length)
-        _add_time(recording, call)
+        if _is_top(call):
+            recording.receiver_time_ms += duration
     except Exception:
         pass
+
+
+def _is_top(call: ReceiverCall) -> bool:
+    send_record = call.parent
+    return send_record is not None and send_record.parent is None
 
 
 def _raised(recording: Recording, call: ReceiverCall | None, err: BaseException, caught: bool) -> None:
