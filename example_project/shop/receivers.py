@@ -1,0 +1,91 @@
+"""What the shop does when things happen. Connected by ShopConfig.ready()."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models.signals import post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from .models import AuditEntry, LoyaltyAccount, Order
+from .signals import order_paid
+
+User = get_user_model()
+
+
+class LoyaltyAccountBlocked(Exception):
+    pass
+
+
+@receiver(order_paid)
+def email_receipt(sender: type, order: Order, **kwargs: Any) -> int:
+    # The slow one: stands in for rendering a PDF and an SMTP round trip.
+    time.sleep(0.05)
+    lines = "\n".join(
+        f"{item.quantity} x {item.product} = {item.subtotal}"
+        for item in order.items.select_related("product")
+    )
+    return send_mail(
+        f"Receipt for order {order.number}",
+        f"Thank you!\n\n{lines}\nTotal: {order.total()}",
+        None,
+        [order.customer.email],
+    )
+
+
+@receiver(order_paid, sender=Order)
+def award_loyalty_points(sender: type, order: Order, **kwargs: Any) -> int:
+    account, _ = LoyaltyAccount.objects.get_or_create(customer=order.customer)
+    if account.blocked:
+        # Deliberate: mallory's account is blocked, so paying her order shows
+        # send_robust() catching a receiver's exception while the others still run.
+        raise LoyaltyAccountBlocked(f"loyalty account of {order.customer} is blocked")
+    points = int(order.total())
+    account.points += points
+    # A cascade: this save sends post_save(LoyaltyAccount), which runs
+    # audit_loyalty_change inside this receiver.
+    account.save(update_fields=["points"])
+    return points
+
+
+@receiver(order_paid, sender=Order)
+async def notify_warehouse(sender: type, order: Order, **kwargs: Any) -> str:
+    # Stands in for an HTTP call to the warehouse; under send_robust() Django
+    # runs async receivers through async_to_sync.
+    await asyncio.sleep(0.01)
+    await AuditEntry.objects.acreate(action="shipping", message=f"order {order.number} to ship")
+    return f"warehouse notified of {order.number}"
+
+
+@receiver(post_save, sender=User)
+def open_loyalty_account(sender: type, instance: Any, created: bool, **kwargs: Any) -> None:
+    if created:
+        LoyaltyAccount.objects.create(customer=instance)
+
+
+@receiver(post_save, sender=LoyaltyAccount)
+def audit_loyalty_change(
+    sender: type, instance: LoyaltyAccount, created: bool, **kwargs: Any
+) -> None:
+    verb = "opened" if created else "now has"
+    AuditEntry.objects.create(
+        action="loyalty",
+        message=f"account of user {instance.customer_id} {verb} {instance.points} points",
+    )
+
+
+@receiver(pre_delete, sender=Order)
+def audit_order_deleting(sender: type, instance: Order, **kwargs: Any) -> None:
+    # pre_delete, while the items still exist to be counted.
+    AuditEntry.objects.create(
+        action="deleting", message=f"order {instance.number} with {instance.items.count()} items"
+    )
+
+
+@receiver(post_delete, sender=Order)
+def audit_order_deleted(sender: type, instance: Order, **kwargs: Any) -> None:
+    AuditEntry.objects.create(action="deleted", message=f"order {instance.number}")
