@@ -24,3 +24,50 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
         for message in validate(value)
     ]
+
+
+@register(Tags.signals)
+def check_duplicate_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``signal_inspector.W001``: one warning per duplicate registration group."""
+    from django.core.checks import Warning
+
+    from .receivers import build_map
+
+    groups = build_map().duplicates
+    if app_configs is not None:
+        labels = {config.label for config in app_configs}
+        groups = [g for g in groups if any(r.app in labels for r in g.registrations)]
+    return [
+        Warning(
+            f"{group.message} Connected at: "
+            + "; ".join(
+                f"{r.connected_at or 'unknown'} (sender: {r.sender or 'any'})"
+                for r in group.registrations
+            )
+            + ".",
+            hint=group.fix,
+            obj=group.receiver,
+            id="signal_inspector.W001",
+        )
+        for group in groups
+    ]
+
+
+@register(Tags.signals)
+def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``signal_inspector.W002``: receiver modules of project apps nothing imported."""
+    from django.core.checks import Warning
+
+    from .unconnected import describe_fix, find_unconnected
+
+    return [
+        Warning(
+            f"{item.file} defines receivers "
+            + ", ".join(f"{r['name']} ({r['signal']})" for r in item.receivers)
+            + f" but the module {item.module} is never imported, so none of them is connected.",
+            hint=describe_fix(item),
+            obj=item.module,
+            id="signal_inspector.W002",
+        )
+        for item in find_unconnected(app_configs)
+    ]

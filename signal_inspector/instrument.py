@@ -18,9 +18,10 @@ import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from functools import partial
 from threading import get_ident
 from time import perf_counter
-from types import MethodType
+from types import FunctionType, MethodType
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
@@ -29,6 +30,7 @@ from django.dispatch import dispatcher as _dispatcher
 
 from .conf import get_config
 from .naming import (
+    code_identity,
     code_of,
     kwargs_reprs,
     receiver_location,
@@ -426,8 +428,13 @@ _receiver_info: weakref.WeakKeyDictionary[Any, tuple[str, str, str]] = (
 
 
 def _describe(receiver: Any) -> tuple[str, str, str]:
-    """(name, location, key) of a receiver, cached per function."""
-    target = receiver.__func__ if type(receiver) is MethodType else receiver
+    """(name, location, key) of a receiver, cached per function.
+
+    ``key`` is :func:`naming.code_key`: equal for copies of one function from a
+    module imported under two names, so a send calling both is marked.
+    """
+    is_method = type(receiver) is MethodType
+    target = receiver.__func__ if is_method else receiver
     try:
         info = _receiver_info.get(target)
     except TypeError:  # not weak-referenceable
@@ -435,10 +442,15 @@ def _describe(receiver: Any) -> tuple[str, str, str]:
     if info is None:
         location = receiver_location(receiver)
         name = receiver_name(receiver)
-        info = (name, location, f"{location}:{name}")
+        code = code_of(receiver)
+        info = (name, location, code_identity(code) if code is not None else location + name)
         if target is not None:
             with contextlib.suppress(TypeError):
                 _receiver_info[target] = info
+    if is_method:
+        return info[0], info[1], f"{info[2]}:of {id(receiver.__self__):x}"
+    if type(receiver) is not FunctionType and type(receiver) is not partial:
+        return info[0], info[1], f"{info[2]}:of {id(receiver):x}"
     return info
 
 

@@ -205,6 +205,34 @@ def code_of(receiver: Any) -> types.CodeType | None:
         return None
 
 
+def code_key(receiver: Any, code: types.CodeType | None) -> str:
+    """File, first line, qualified name and bytecode of the code a receiver runs.
+
+    Equal for a function and its copy from a second import of its module, and
+    for closures, lambdas or partials made by the same expression; the bytecode
+    and its constants tell apart two lambdas written on one line. Methods and
+    callable instances of two objects differ: per-object receivers are meant
+    (Django's own file storages connect one each).
+    """
+    if code is None:
+        return ""
+    key = code_identity(code)
+    if isinstance(receiver, types.MethodType):
+        key += f":of {id(receiver.__self__):x}"
+    elif not isinstance(receiver, (types.FunctionType, functools.partial)):
+        key += f":of {id(receiver):x}"
+    return key
+
+
+def code_identity(code: types.CodeType) -> str:
+    qualname = getattr(code, "co_qualname", None) or code.co_name
+    try:
+        body = hash((code.co_code, code.co_consts, code.co_names))
+    except TypeError:
+        body = hash(code.co_code)
+    return f"{code.co_filename}:{code.co_firstlineno}:{qualname}:{body:x}"
+
+
 _short_paths: dict[str, str] = {}
 
 

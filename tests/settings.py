@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "debug_toolbar",
     "tests.testapp",
+    "tests.dupapp",
 ]
 
 MIDDLEWARE = [

@@ -463,3 +463,20 @@ def test_ignore_signals_setting(signal):
     with override_settings(SIGNAL_INSPECTOR=ignore), signal_inspector.record() as recording:
             Order.objects.create(number="ignored")
     assert not any(s["signal"].endswith("post_save") for s in recording.to_dict()["sends"])
+
+
+def test_runtime_duplicate_from_module_imported_under_two_names():
+    """tests.dupapp.imported_twice is also imported as dupapp_alias.imported_twice:
+    two function objects, one piece of code, both connected to ``ping``."""
+    from tests.dupapp.models import Thing
+    from tests.dupapp.signals import ping
+
+    with signal_inspector.record() as recording:
+        ping.send(sender=Thing)
+    send = only_send(recording)
+    twice = [c for c in send["receivers"] if c["name"].endswith("imported_twice.on_ping")]
+    assert len(twice) == 2 and all(c["duplicate"] for c in twice)
+    # Look-alikes are not marked: same name in two modules, one function per sender.
+    for name in ("handlers.same_name", "more_handlers.same_name", "handlers.per_sender"):
+        calls = [c for c in send["receivers"] if c["name"].endswith(name)]
+        assert calls and not any(c["duplicate"] for c in calls), name
