@@ -235,7 +235,7 @@ def test_json_schema() -> None:
     out, err, code = run("--format", "json", "--app", "dupapp")
     data = json.loads(out)
     assert (err, code) == ("", 0)
-    assert list(data) == ["version", "signals", "duplicates"]
+    assert list(data) == ["version", "signals", "duplicates", "unconnected"]
     assert data["version"] == 1
     ping = [s for s in data["signals"] if s["name"] == "tests.dupapp.signals.ping"][0]
     assert ping["class"] == "django.dispatch.dispatcher.Signal"

@@ -75,3 +75,27 @@ def test_w002_can_be_silenced(capsys):
     ):
         call_command("check", "lonelyapp")
     assert "W002" not in capsys.readouterr().err
+
+
+def test_signalmap_lists_never_connected_receivers_in_text_and_json(capsys):
+    import json
+
+    with override_settings(INSTALLED_APPS=[*INSTALLED_APPS, "tests.lonelyapp"]):
+        call_command("signalmap", "--app", "lonelyapp", "--no-color")
+        text = capsys.readouterr().out
+        call_command("signalmap", "--format", "json")
+        data = json.loads(capsys.readouterr().out)
+    assert "Receivers never connected (2 modules)" in text
+    assert "tests/lonelyapp/signals.py: nothing imports tests.lonelyapp.signals" in text
+    assert "create_profile (post_save) line" in text
+    assert "from . import signals  # noqa: F401" in text
+    modules = {item["module"]: item for item in data["unconnected"]}
+    assert set(modules) >= {"tests.lonelyapp.signals", "tests.lonelyapp.handlers.orders"}
+    assert modules["tests.lonelyapp.signals"]["fix"] == "from . import signals  # noqa: F401"
+
+
+def test_signalmap_has_no_unconnected_section_when_all_are_imported(capsys):
+    import json
+
+    call_command("signalmap", "--format", "json")
+    assert json.loads(capsys.readouterr().out)["unconnected"] == []

@@ -16,6 +16,7 @@ from signal_inspector.receivers import (
     SignalMap,
     build_map,
 )
+from signal_inspector.unconnected import UnconnectedModule, describe_fix, find_unconnected
 
 _KIND_SUFFIX = {
     "proxy_model": " (proxy)",
@@ -107,6 +108,14 @@ class Command(BaseCommand):
             duplicates_only=duplicates_only,
             include_empty=include_empty and not duplicates_only,
         )
+        # Modules whose receivers nothing connected (W002): shown unless the
+        # output is narrowed to duplicates or to particular signals or senders.
+        self.unconnected: list[UnconnectedModule] = []
+        if not (duplicates_only or signal_names or sender_labels):
+            wanted = _resolve("app", app_labels, _app_choices())
+            self.unconnected = find_unconnected(
+                [c for c in apps.get_app_configs() if wanted is None or c.label in wanted]
+            )
         write: Callable[[SignalMap, bool], None] = {
             "text": self.write_text,
             "json": self.write_json,
@@ -127,6 +136,8 @@ class Command(BaseCommand):
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
+        if self.unconnected:
+            lines += self._unconnected_lines(self.unconnected)
         count = len(sigmap.duplicates)
         summary = (
             f"{len(sigmap.signals)} signal{'s' if len(sigmap.signals) != 1 else ''}, "
@@ -206,10 +217,26 @@ class Command(BaseCommand):
             lines.append("")
         return lines
 
+    def _unconnected_lines(self, modules: list[UnconnectedModule]) -> list[str]:
+        style = self.style
+        lines = [style.MIGRATE_HEADING(f"Receivers never connected ({len(modules)} modules)")]
+        for item in modules:
+            lines.append(
+                style.WARNING(f"  {item.file}: nothing imports {item.module}, so these never run:")
+            )
+            lines += [
+                f"      {r['name']} ({r['signal']}) line {r['line']}" for r in item.receivers
+            ]
+            lines.append(f"      {style.MIGRATE_LABEL('fix:')} {describe_fix(item)}")
+            lines.append("")
+        return lines
+
     # --- json ------------------------------------------------------------------
 
     def write_json(self, sigmap: SignalMap, duplicates_only: bool) -> None:
-        self.stdout.write(json.dumps(sigmap.to_dict(), indent=2))
+        data = sigmap.to_dict()
+        data["unconnected"] = [item.to_dict() for item in self.unconnected]
+        self.stdout.write(json.dumps(data, indent=2))
 
     # --- mermaid ---------------------------------------------------------------
 
