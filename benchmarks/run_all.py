@@ -1,0 +1,113 @@
+"""Run every benchmark in one go and write BENCHMARKS.md.
+
+    python benchmarks/run_all.py [--quick] [--output BENCHMARKS.md]
+
+Each benchmark is its own script (runnable alone, documented at its top); this
+runs them one after another with the current Python and writes their output,
+with the machine, the versions and the date, to BENCHMARKS.md. Budget: under
+10 minutes on a 2-core machine (``--quick``: about 2). Nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+BENCHMARKS = [
+    (
+        "Signal send cost: plain Django, idle, recording, Sentry",
+        "send_overhead.py",
+        ["--rounds", "7", "--number", "5000"],
+        ["--rounds", "3", "--number", "2000"],
+    ),
+    (
+        "A request that sends 2,000 signals: the toolbar with and without the panel",
+        "panel_overhead.py",
+        ["--rounds", "30"],
+        ["--rounds", "8"],
+    ),
+    (
+        "signalmap against manage.py check (200 models, 2,000 receivers)",
+        "signalmap_project.py",
+        ["--rounds", "7"],
+        ["--rounds", "3"],
+    ),
+    (
+        "Memory of a recording of 20,000 sends",
+        "recording_memory.py",
+        [],
+        [],
+    ),
+]
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} cores{memory}; {cpu or platform.processor()}; {platform.platform()}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+
+    import django
+    import debug_toolbar
+
+    started = time.monotonic()
+    sections = []
+    failed = 0
+    for title, script, full, quick in BENCHMARKS:
+        command = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
+        print(f"== {title}: {' '.join(command[1:])}", flush=True)
+        begin = time.monotonic()
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        took = time.monotonic() - begin
+        output = result.stdout.strip()
+        if result.returncode:
+            failed += 1
+            output += f"\n\n(exit status {result.returncode})\n{result.stderr.strip()[-2000:]}"
+        print(output, flush=True)
+        shown = " ".join(["python", f"benchmarks/{script}", *command[2:]])
+        sections.append(f"## {title}\n\n`{shown}` ({took:.0f} s)\n\n```\n{output}\n```\n")
+    total = time.monotonic() - started
+    header = (
+        "# Benchmarks\n\n"
+        f"Measured {datetime.date.today().isoformat()} with `python benchmarks/run_all.py"
+        f"{' --quick' if args.quick else ''}` ({total / 60:.1f} minutes).\n\n"
+        f"- Machine: {machine()}\n"
+        f"- Python {platform.python_version()}, Django {django.__version__}, "
+        f"django-debug-toolbar {debug_toolbar.VERSION}\n"
+        "- Every comparison is measured side by side in one run (interleaved rounds, "
+        "medians); timings on a shared 2-core machine are noisy, ratios less so.\n\n"
+    )
+    args.output.write_text(header + "<!-- analysis -->\n\n" + "\n".join(sections))
+    print(f"wrote {args.output} in {total:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
