@@ -1,4 +1,9 @@
-"""System checks: ``signal_inspector.E001`` for a broken setting."""
+"""System checks.
+
+- ``signal_inspector.E001``: the ``SIGNAL_INSPECTOR`` setting is broken.
+- ``signal_inspector.W001``: one piece of code is registered to run twice per send.
+- ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
+"""
 
 from __future__ import annotations
 

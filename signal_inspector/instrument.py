@@ -1060,8 +1060,3 @@ async def asend_robust(self, sender, **named):
         raise
     finally:
         _close(recording, record)
-
-
-def receiver_code(receiver: Any) -> Any:
-    """The code object behind a receiver (re-exported for the static map)."""
-    return code_of(receiver)
