@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import linecache
 import sys
 import threading
 import time
@@ -68,7 +67,7 @@ _parent: ContextVar[ReceiverCall | None] = ContextVar(
 _MARKER = "_signal_inspector_original"
 _MAX_STACK = 30
 _MAX_SILENT_KEYS = 500
-_NO_FRAMES: list[Frame] = []  # shared, never appended to
+_NO_FRAMES: list[tuple[str, int, str]] = []  # shared, never appended to
 
 
 # --- connect sites -------------------------------------------------------------
@@ -347,24 +346,27 @@ def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
     return hit
 
 
-def _fired_at(skip: tuple[str, ...], capture: bool) -> tuple[Frame | None, list[Frame]]:
+def _fired_at(
+    skip: tuple[str, ...], capture: bool
+) -> tuple[Frame | None, list[tuple[str, int, str]]]:
+    """Where the send fired and, if asked, the stack above it as (file, line,
+    function) tuples: source lines are read only when the record is turned into
+    data (``SendRecord.to_dict()``), not on every send."""
     frame = sys._getframe(3)
     while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
         frame = frame.f_back
     if frame is None:
-        return None, []
+        return None, _NO_FRAMES
     code = frame.f_code
     fired = Frame(short_path(code.co_filename), frame.f_lineno, code.co_name)
     if not capture:
         return fired, _NO_FRAMES
-    stack: list[Frame] = []
-    if capture:
-        walk = frame
-        while walk is not None and len(stack) < _MAX_STACK:
-            c = walk.f_code
-            line = linecache.getline(c.co_filename, walk.f_lineno).strip()
-            stack.append(Frame(c.co_filename, walk.f_lineno, c.co_name, line))
-            walk = walk.f_back
+    stack = []
+    walk = frame
+    while walk is not None and len(stack) < _MAX_STACK:
+        c = walk.f_code
+        stack.append((c.co_filename, walk.f_lineno, c.co_name))
+        walk = walk.f_back
     return fired, stack
 
 

@@ -7,6 +7,7 @@ store and never keeps a model instance alive.
 
 from __future__ import annotations
 
+import linecache
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -158,7 +159,8 @@ class SendRecord:
         self.kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
         self.fired_at: Frame | None = None
         self.start = start
-        self.stack: list[Frame] = _EMPTY  # type: ignore[assignment]
+        # (absolute file, line, function), innermost first; see to_dict().
+        self.stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
         self.duration_ms = 0.0
         self.receivers: list[ReceiverCall] = []
         self.skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
@@ -183,7 +185,11 @@ class SendRecord:
             "sender": self.sender,
             "kwargs": dict(self.kwargs),
             "fired_at": self.fired_at.to_dict() if self.fired_at else None,
-            "stack": [f.to_dict() for f in self.stack],
+            "stack": [
+                {"file": file, "line": line, "function": function,
+                 "code": linecache.getline(file, line).strip()}
+                for file, line, function in self.stack
+            ],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
             "receivers": [c.to_dict(origin) for c in self.receivers],
