@@ -49,8 +49,24 @@ def _defines(module: Any, attr: str) -> bool:
     return any(pattern.match(line) for line in lines)
 
 
+_module_signals: list[Any] = [-1, []]
+
+
 def iter_module_signals() -> list[tuple[str, str, Signal]]:
-    """Every (module name, attribute, signal) held at module level in ``sys.modules``."""
+    """Every (module name, attribute, signal) held at module level in ``sys.modules``.
+
+    Rescanned when modules were imported since the last call; module-level
+    signals are defined at import, so that is when new ones appear.
+    """
+    if _module_signals[0] == len(sys.modules):
+        return list(_module_signals[1])
+    count = len(sys.modules)
+    found = _scan_module_signals()
+    _module_signals[:] = [count, found]
+    return list(found)
+
+
+def _scan_module_signals() -> list[tuple[str, str, Signal]]:
     found = []
     for modname, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType):

@@ -116,7 +116,7 @@ class ReceiverCall:
     def __repr__(self) -> str:
         return f"<ReceiverCall {self.name} {self.outcome}>"
 
-    def to_dict(self, origin: float) -> dict[str, Any]:
+    def to_dict(self, origin: float, stacks: dict[Any, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
         return {
             "name": self.name,
             "location": self.location,
@@ -134,7 +134,7 @@ class ReceiverCall:
             "loop": self.loop,
             "on_commit": [c.to_dict() for c in self.on_commit],
             "hints": list(self.hints),
-            "children": [s.to_dict(origin) for s in self.children],
+            "children": [s.to_dict(origin, stacks) for s in self.children],
         }
 
 
@@ -177,7 +177,8 @@ class SendRecord:
     def __repr__(self) -> str:
         return f"<SendRecord {self.signal} from {self.sender}>"
 
-    def to_dict(self, origin: float) -> dict[str, Any]:
+    def to_dict(self, origin: float, stacks: dict[Any, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """Plain data; ``stacks`` memoizes stacks shared by many sends (a loop's)."""
         return {
             "id": self.id,
             "signal": self.signal,
@@ -185,14 +186,10 @@ class SendRecord:
             "sender": self.sender,
             "kwargs": dict(self.kwargs),
             "fired_at": self.fired_at.to_dict() if self.fired_at else None,
-            "stack": [
-                {"file": file, "line": line, "function": function,
-                 "code": linecache.getline(file, line).strip()}
-                for file, line, function in self.stack
-            ],
+            "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
-            "receivers": [c.to_dict(origin) for c in self.receivers],
+            "receivers": [c.to_dict(origin, stacks) for c in self.receivers],
             "skipped": list(self.skipped),
             "duplicate": self.duplicate,
             "loop": list(self.loop),
@@ -268,8 +265,25 @@ class Recording:
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
             ],
-            "sends": [s.to_dict(self.origin) for s in self.sends],
+            "sends": [s.to_dict(self.origin, {}) for s in self.sends],
         }
+
+
+def _stack_dicts(
+    stack: list[tuple[str, int, str]], memo: dict[Any, list[dict[str, Any]]] | None
+) -> list[dict[str, Any]]:
+    key = tuple(stack)
+    if memo is not None and key in memo:
+        return [dict(frame) for frame in memo[key]]
+    frames = [
+        {"file": file, "line": line, "function": function,
+         "code": linecache.getline(file, line).strip()}
+        for file, line, function in stack
+    ]
+    if memo is not None:
+        memo[key] = frames
+        return [dict(frame) for frame in frames]
+    return frames
 
 
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
