@@ -248,6 +248,7 @@ class Recording:
 
     def to_dict(self) -> dict[str, Any]:
         """All of the recording as JSON-serializable data."""
+        stacks: dict[Any, list[dict[str, Any]]] = {}
         return {
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 4),
@@ -265,7 +266,7 @@ class Recording:
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
             ],
-            "sends": [s.to_dict(self.origin, {}) for s in self.sends],
+            "sends": [s.to_dict(self.origin, stacks) for s in self.sends],
         }
 
 
@@ -274,7 +275,8 @@ def _stack_dicts(
 ) -> list[dict[str, Any]]:
     key = tuple(stack)
     if memo is not None and key in memo:
-        return [dict(frame) for frame in memo[key]]
+        # Frame dicts are shared between sends with the same stack: read-only.
+        return list(memo[key])
     frames = [
         {"file": file, "line": line, "function": function,
          "code": linecache.getline(file, line).strip()}
@@ -282,7 +284,7 @@ def _stack_dicts(
     ]
     if memo is not None:
         memo[key] = frames
-        return [dict(frame) for frame in frames]
+        return list(frames)
     return frames
 
 
