@@ -358,6 +358,18 @@ def test_database_store_round_trip(history_table: None) -> None:
 
 
 @pytest.mark.django_db
+def test_cache_store_round_trip(client: Client) -> None:
+    config = {**TOOLBAR, "TOOLBAR_STORE_CLASS": "debug_toolbar.store.CacheStore"}
+    with override_settings(DEBUG_TOOLBAR_CONFIG=config):
+        order = Order.objects.create(number=HOSTILE)
+        response = client.get(f"/pay/{order.pk}/")
+        assert SECRET not in json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
+        html = panel_html(response)
+        assert "tests.testapp.receivers.refuse_hostile" in html
+        assert "ValueError: refused &lt;script&gt;" in html
+
+
+@pytest.mark.django_db
 def test_history_panel_switches_back_to_an_earlier_request(client: Client) -> None:
     first = Order.objects.create(number=HOSTILE)
     second = Order.objects.create(number="B-2")
