@@ -249,14 +249,24 @@ def uninstall() -> None:
 # --- starting and stopping -----------------------------------------------------
 
 
-def begin(*, max_sends: int | None = None, capture_stacks: bool = False) -> Recording:
-    """Start a recording in the current context; pair with :func:`end`."""
+def begin(
+    *,
+    max_sends: int | None = None,
+    capture_stacks: bool = False,
+    ignore_modules: tuple[str, ...] = (),
+) -> Recording:
+    """Start a recording in the current context; pair with :func:`end`.
+
+    Sends whose receivers all live in ``ignore_modules`` (say, the toolbar's
+    own) are not recorded and do not count against ``max_sends``.
+    """
     install()
     config = get_config()
     recording = Recording(
         max_sends=config.max_sends if max_sends is None else max_sends,
         max_repr_length=config.max_repr_length,
         capture_stacks=capture_stacks,
+        ignore_modules=tuple(ignore_modules),
     )
     recording._token = _recording.set(recording)  # type: ignore[attr-defined]
     _ensure_sql_hook(recording)
@@ -385,12 +395,22 @@ def _count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
 
 
 def _open_send(
-    recording: Recording, signal: Signal, method: str, sender: Any, named: dict[str, Any]
+    recording: Recording,
+    signal: Signal,
+    method: str,
+    sender: Any,
+    named: dict[str, Any],
+    sync_receivers: list[Any],
+    async_receivers: list[Any],
 ) -> SendRecord | None:
     try:
         config = get_config()
         name = signal_name(signal)
         if name in config.ignore_signals:
+            return None
+        if recording.ignore_modules and _only_ignored(
+            recording.ignore_modules, sync_receivers, async_receivers
+        ):
             return None
         parent = _parent.get()
         recording.total_sends += 1
@@ -427,6 +447,17 @@ def _open_send(
 _receiver_info: weakref.WeakKeyDictionary[Any, tuple[str, str, str]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
+    """Whether every receiver's code lives in one of ``modules`` (a prefix match)."""
+    for group in groups:
+        for receiver in group:
+            target = receiver.__func__ if type(receiver) is MethodType else receiver
+            module = getattr(target, "__module__", None) or ""
+            if not _in_modules(module, modules):
+                return False
+    return True
 
 
 def _describe(receiver: Any) -> tuple[str, str, str]:
@@ -728,7 +759,9 @@ def send(self, sender, **named):
         if not sync_receivers and not async_receivers:
             _count_silent(recording, self, sender)
         else:
-            record = _open_send(recording, self, "send", sender, named)
+            record = _open_send(
+                recording, self, "send", sender, named, sync_receivers, async_receivers
+            )
     if record is None:
         for receiver in sync_receivers:
             response = receiver(signal=self, sender=sender, **named)
@@ -779,7 +812,9 @@ def send_robust(self, sender, **named):
         if not sync_receivers and not async_receivers:
             _count_silent(recording, self, sender)
         else:
-            record = _open_send(recording, self, "send_robust", sender, named)
+            record = _open_send(
+                recording, self, "send_robust", sender, named, sync_receivers, async_receivers
+            )
     if record is None:
         for receiver in sync_receivers:
             try:
@@ -837,7 +872,9 @@ async def asend(self, sender, **named):
         if not sync_receivers and not async_receivers:
             _count_silent(recording, self, sender)
         else:
-            record = _open_send(recording, self, "asend", sender, named)
+            record = _open_send(
+                recording, self, "asend", sender, named, sync_receivers, async_receivers
+            )
     if record is None:
         if sync_receivers:
 
@@ -946,7 +983,9 @@ async def asend_robust(self, sender, **named):
         if not sync_receivers and not async_receivers:
             _count_silent(recording, self, sender)
         else:
-            record = _open_send(recording, self, "asend_robust", sender, named)
+            record = _open_send(
+                recording, self, "asend_robust", sender, named, sync_receivers, async_receivers
+            )
     if record is None:
         if sync_receivers:
 

@@ -47,7 +47,12 @@ class SignalInspectorPanel(Panel):
     def enable_instrumentation(self) -> None:
         # begin() sets a ContextVar: only this request's context records, so
         # concurrent requests (threads or asyncio tasks) never mix.
-        self._recording = begin(capture_stacks=bool(self.toolbar.config["ENABLE_STACKTRACES"]))
+        self._recording = begin(
+            capture_stacks=bool(self.toolbar.config["ENABLE_STACKTRACES"]),
+            # The toolbar's own receivers (its Templates panel listens to
+            # template_rendered) must not use up MAX_SENDS.
+            ignore_modules=("debug_toolbar",),
+        )
 
     def disable_instrumentation(self) -> None:
         if self._recording is not None:
@@ -61,7 +66,7 @@ class SignalInspectorPanel(Panel):
         # template context); its stats are all that should.
         self._recording = None
         end(recording)
-        stats = _recording_dict(recording)
+        stats = recording.to_dict()
         # Flat, so the JSON stores never nest deeper than a few levels however
         # deep the cascade (a runaway receiver recurses hundreds of levels).
         stats["sends"] = _flatten(stats["sends"])
@@ -115,32 +120,6 @@ class SignalInspectorPanel(Panel):
 
 
 # --- stats -----------------------------------------------------------------------
-
-
-def _recording_dict(recording: Recording) -> dict[str, Any]:
-    """``recording.to_dict()``, with room on the stack for a deep cascade.
-
-    ``to_dict()`` recurses a few frames per level of the send tree, and a
-    request that died of a runaway receiver left a tree nearly as deep as the
-    recursion limit. Python-to-Python calls use no C stack, so a higher limit,
-    for this call only, is safe.
-    """
-    depth = 0
-    pending = [(send, 1) for send in recording.sends]
-    while pending:
-        send, level = pending.pop()
-        depth = max(depth, level)
-        for call in send.receivers:
-            pending.extend((child, level + 1) for child in call.children)
-    limit = sys.getrecursionlimit()
-    extra = depth * 8
-    if extra < limit // 2:
-        return recording.to_dict()
-    sys.setrecursionlimit(limit + extra)
-    try:
-        return recording.to_dict()
-    finally:
-        sys.setrecursionlimit(limit)
 
 
 def _flatten(sends: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -117,6 +117,12 @@ class ReceiverCall:
         return f"<ReceiverCall {self.name} {self.outcome}>"
 
     def to_dict(self, origin: float, stacks: dict[Any, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """Plain data, the sends it caused included (built without recursion)."""
+        out = self._shallow(origin)
+        _fill_children([(child, out["children"]) for child in self.children], origin, stacks)
+        return out
+
+    def _shallow(self, origin: float) -> dict[str, Any]:
         return {
             "name": self.name,
             "location": self.location,
@@ -134,7 +140,7 @@ class ReceiverCall:
             "loop": self.loop,
             "on_commit": [c.to_dict() for c in self.on_commit],
             "hints": list(self.hints),
-            "children": [s.to_dict(origin, stacks) for s in self.children],
+            "children": [],
         }
 
 
@@ -178,7 +184,14 @@ class SendRecord:
         return f"<SendRecord {self.signal} from {self.sender}>"
 
     def to_dict(self, origin: float, stacks: dict[Any, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-        """Plain data; ``stacks`` memoizes stacks shared by many sends (a loop's)."""
+        """Plain data, nested sends included (built without recursion: a runaway
+        receiver leaves a tree nearly as deep as the recursion limit).
+        ``stacks`` memoizes stacks shared by many sends (a loop's)."""
+        out: list[dict[str, Any]] = []
+        _fill_children([(self, out)], origin, stacks)
+        return out[0]
+
+    def _shallow(self, origin: float, stacks: dict[Any, list[dict[str, Any]]] | None) -> dict[str, Any]:
         return {
             "id": self.id,
             "signal": self.signal,
@@ -189,7 +202,7 @@ class SendRecord:
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
-            "receivers": [c.to_dict(origin, stacks) for c in self.receivers],
+            "receivers": [c._shallow(origin) for c in self.receivers],
             "skipped": list(self.skipped),
             "duplicate": self.duplicate,
             "loop": list(self.loop),
@@ -208,6 +221,7 @@ class Recording:
     max_sends: int = 1000
     max_repr_length: int = 200
     capture_stacks: bool = False
+    ignore_modules: tuple[str, ...] = ()
     started_at: float = field(default_factory=time.time)
     origin: float = field(default_factory=time.perf_counter)
     stopped: float | None = None
@@ -248,7 +262,8 @@ class Recording:
 
     def to_dict(self) -> dict[str, Any]:
         """All of the recording as JSON-serializable data."""
-        stacks: dict[Any, list[dict[str, Any]]] = {}
+        sends: list[dict[str, Any]] = []
+        _fill_children([(s, sends) for s in self.sends], self.origin, {})
         return {
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 4),
@@ -266,8 +281,23 @@ class Recording:
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
             ],
-            "sends": [s.to_dict(self.origin, stacks) for s in self.sends],
+            "sends": sends,
         }
+
+
+def _fill_children(
+    roots: list[tuple[SendRecord, list[dict[str, Any]]]],
+    origin: float,
+    stacks: dict[Any, list[dict[str, Any]]] | None,
+) -> None:
+    """Append each send's dict to its list, depth first, children in order."""
+    pending = list(reversed(roots))
+    while pending:
+        send, target = pending.pop()
+        data = send._shallow(origin, stacks)
+        target.append(data)
+        for call, call_data in reversed(list(zip(send.receivers, data["receivers"], strict=True))):
+            pending.extend((child, call_data["children"]) for child in reversed(call.children))
 
 
 def _stack_dicts(
@@ -288,6 +318,20 @@ def _stack_dicts(
     return frames
 
 
+def _last_frames(tb: Any, count: int) -> Any:
+    """The traceback from its ``count``-th last frame on: extracting (and reading
+    source lines for) all of a RecursionError's thousand frames, at every level
+    of the loop, made such a request seconds slower."""
+    length = 0
+    walk = tb
+    while walk is not None:
+        length += 1
+        walk = walk.tb_next
+    for _ in range(max(length - count, 0)):
+        tb = tb.tb_next
+    return tb
+
+
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     """Strings and numbers from an exception; the exception itself is not kept."""
     from .naming import safe_repr, short_path
@@ -300,7 +344,7 @@ def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
         message = message[: limit - 1] + "…"
     frames: list[Frame] = []
     try:
-        summary = traceback.extract_tb(exc.__traceback__)[-_MAX_TRACEBACK_FRAMES:]
+        summary = traceback.extract_tb(_last_frames(exc.__traceback__, _MAX_TRACEBACK_FRAMES))
         frames = [
             Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
             for f in summary

@@ -1,4 +1,4 @@
-# A test module with receivers: never reported.
+# A test module with receivers (named *_tests.py, so pytest does not import it): never reported.
 from __future__ import annotations
 
 from django.db.models.signals import post_save
