@@ -48,7 +48,9 @@ from .recording import (
     ReceiverCall,
     Recording,
     SendRecord,
+    error_key,
     exception_info,
+    propagated,
 )
 
 NO_RECEIVERS = _dispatcher.NO_RECEIVERS
@@ -559,7 +561,16 @@ def _raised(recording: Recording, call: ReceiverCall | None, err: BaseException,
     try:
         if call.outcome == OUTCOME_RUNNING:
             call.duration_ms = (now - call.start) * 1000
-            call.exception = exception_info(err, max(recording.max_repr_length, 500))
+            key = error_key(err)
+            last = recording._last_error
+            if key is not None and last is not None and last[0] == key:
+                # The same exception passing up through the receivers that
+                # caused it (a loop's RecursionError): its traceback is kept
+                # once, where it was raised.
+                call.exception = propagated(last[1])
+            else:
+                call.exception = exception_info(err, max(recording.max_repr_length, 500))
+                recording._last_error = (key, call.exception)
             recording.errors += 1
             _add_time(recording, call)
         call.outcome = OUTCOME_CAUGHT if caught else OUTCOME_RAISED

@@ -237,6 +237,8 @@ class Recording:
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
     _next_id: int = 0
     _hooked_threads: set[int] = field(default_factory=set, repr=False)
+    # (error_key() of the last exception recorded, its info): see propagated().
+    _last_error: Any = field(default=None, repr=False)
     # (connection, Django's run_on_commit entry, record) until the recording ends.
     _on_commit: list[Any] = field(default_factory=list, repr=False)
 
@@ -330,6 +332,29 @@ def _last_frames(tb: Any, count: int) -> Any:
     for _ in range(max(length - count, 0)):
         tb = tb.tb_next
     return tb
+
+
+def error_key(err: BaseException) -> tuple[Any, ...] | None:
+    """Identifies an exception while it propagates, without keeping it (exceptions
+    cannot be weakly referenced): its type and its innermost frame, which its
+    traceback keeps alive, so the id cannot be reused meanwhile."""
+    tb = err.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return (type(err), id(tb.tb_frame), tb.tb_lineno)
+
+
+def propagated(origin: ExceptionInfo) -> ExceptionInfo:
+    """The record of an exception that a receiver further down already raised."""
+    return ExceptionInfo(
+        type=origin.type,
+        message=origin.message,
+        traceback=[],
+        text=f"{origin.type}: {origin.message}\n(raised further down, by a receiver this one "
+        "triggered: its traceback is shown there)\n",
+    )
 
 
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:

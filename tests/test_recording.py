@@ -480,3 +480,24 @@ def test_runtime_duplicate_from_module_imported_under_two_names():
     for name in ("handlers.same_name", "more_handlers.same_name", "handlers.per_sender"):
         calls = [c for c in send["receivers"] if c["name"].endswith(name)]
         assert calls and not any(c["duplicate"] for c in calls), name
+
+
+def test_an_exception_passing_up_a_loop_keeps_its_traceback_once():
+    signal = Signal()
+
+    def again(sender, depth, **kwargs):
+        if depth == 5:
+            raise ValueError("deep")
+        signal.send(sender=None, depth=depth + 1)
+
+    signal.connect(again, weak=False)
+    with signal_inspector.record() as recording, pytest.raises(ValueError):
+        signal.send(sender=None, depth=0)
+    calls = [c for s in recording.iter_sends() for c in s.receivers]
+    assert len(calls) == 6 and all(c.outcome == "raised" for c in calls)
+    innermost, outer = calls[-1], calls[:-1]
+    assert innermost.exception.traceback[-1].function == "again"
+    assert all(c.exception.traceback == [] and "raised further down" in c.exception.text
+               for c in outer)
+    assert all(c.exception.message == "deep" for c in calls)
+    assert recording.loops == 1

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .signals import order_paid
+from .signals import order_cancelled, order_paid
 
 
 class Product(models.Model):
@@ -43,6 +43,10 @@ class Order(models.Model):
         self.paid_at = timezone.now()
         self.save(update_fields=["paid_at"])
         return order_paid.send_robust(sender=Order, order=self)
+
+    def cancel(self) -> list[tuple[Any, Any]]:
+        """Tell the shop the order is cancelled (plain send(): errors propagate)."""
+        return order_cancelled.send(sender=Order, order=self)
 
     async def apay(self) -> list[tuple[Any, Any]]:
         """pay() for async views: asend_robust() runs sync receivers in a thread."""
@@ -86,3 +90,14 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.message}"
+
+
+class Restock(models.Model):
+    """A delivery of more units of a product (see the deliberate loop in receivers.py)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="restocks")
+    quantity = models.PositiveIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product}"

@@ -11,13 +11,17 @@ from django.core.mail import send_mail
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from .models import AuditEntry, LoyaltyAccount, Order
-from .signals import order_paid
+from .models import AuditEntry, LoyaltyAccount, Order, Restock
+from .signals import order_cancelled, order_paid
 
 User = get_user_model()
 
 
 class LoyaltyAccountBlocked(Exception):
+    pass
+
+
+class PaymentProviderDown(Exception):
     pass
 
 
@@ -89,3 +93,38 @@ def audit_order_deleting(sender: type, instance: Order, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Order)
 def audit_order_deleted(sender: type, instance: Order, **kwargs: Any) -> None:
     AuditEntry.objects.create(action="deleted", message=f"order {instance.number}")
+
+
+# --- cancelling: receivers skipped after an exception (DELIBERATE) -------------
+# order_cancelled is sent with plain send(). refund_payment raises, so Django
+# stops there: restock_items and email_cancellation never run, and nothing
+# says so. The Signals panel lists them as "not run" under refund_payment.
+
+
+@receiver(order_cancelled, sender=Order)
+def refund_payment(sender: type, order: Order, **kwargs: Any) -> None:
+    # Deliberate: stands in for a payment provider that is down.
+    raise PaymentProviderDown(f"refund for order {order.number} failed: provider unavailable")
+
+
+@receiver(order_cancelled, sender=Order)
+def restock_items(sender: type, order: Order, **kwargs: Any) -> None:
+    AuditEntry.objects.create(action="restocked", message=f"items of order {order.number}")
+
+
+@receiver(order_cancelled, sender=Order)
+def email_cancellation(sender: type, order: Order, **kwargs: Any) -> int:
+    return send_mail(f"Order {order.number} cancelled", "Sorry to see it go.", None,
+                     [order.customer.email])
+
+
+# --- restocking: a receiver that loops (DELIBERATE) ------------------------------
+# The classic: a post_save receiver that saves its own instance. Each save sends
+# post_save again, until Python's recursion limit: the request dies with
+# RecursionError. The Signals panel (on Django's debug error page) shows the loop.
+
+
+@receiver(post_save, sender=Restock)
+def stamp_restock(sender: type, instance: Restock, created: bool, **kwargs: Any) -> None:
+    instance.note = f"{instance.quantity} units received"
+    instance.save()  # the mistake: fires post_save again; use update_fields + a guard

@@ -9,4 +9,6 @@ urlpatterns = [
     path("orders/<slug:number>/pay/", views.pay, name="pay"),
     path("orders/<slug:number>/apay/", views.apay, name="apay"),
     path("orders/<slug:number>/delete/", views.delete_order, name="delete_order"),
+    path("orders/<slug:number>/cancel/", views.cancel_order, name="cancel_order"),
+    path("products/<int:pk>/restock/", views.restock, name="restock"),
 ]

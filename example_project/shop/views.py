@@ -7,7 +7,8 @@ from django.core import mail
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from .models import AuditEntry, Order
+from .models import AuditEntry, Order, Product, Restock
+from .receivers import PaymentProviderDown
 
 User = get_user_model()
 
@@ -18,6 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "orders": orders,
         "users": User.objects.count(),
         "audit": AuditEntry.objects.all()[:10],
+        "products": Product.objects.all(),
         # locmem's outbox exists once this process has sent an email.
         "outbox": getattr(mail, "outbox", []),
     }
@@ -57,6 +59,27 @@ def delete_order(request: HttpRequest, number: str) -> HttpResponse:
         deleted = True
     context = {"order": order, "deleted": deleted, "audit": AuditEntry.objects.all()[:5]}
     return render(request, "shop/delete_order.html", context)
+
+
+def cancel_order(request: HttpRequest, number: str) -> HttpResponse:
+    """Cancel an order (``?confirm=1``): a receiver raises inside send()."""
+    order = get_object_or_404(Order.objects.select_related("customer"), number=number)
+    error = ""
+    if request.method == "POST" or request.GET.get("confirm"):
+        try:
+            order.cancel()
+        except PaymentProviderDown as exc:
+            error = str(exc)
+    context = {"order": order, "error": error, "audit": AuditEntry.objects.all()[:5]}
+    return render(request, "shop/cancel_order.html", context)
+
+
+def restock(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restock a product (``?confirm=1``): its post_save receiver loops until RecursionError."""
+    product = get_object_or_404(Product, pk=pk)
+    if request.method == "POST" or request.GET.get("confirm"):
+        Restock.objects.create(product=product, quantity=5)
+    return render(request, "shop/restock.html", {"product": product})
 
 
 def _pay_context(
