@@ -411,3 +411,59 @@ def test_runserver_serves_the_home_page(db: Path) -> None:
 
 def names(send: dict[str, Any]) -> list[str]:
     return [call["name"].rsplit(".", 1)[-1] for call in send["receivers"]]
+
+
+def test_cancelling_shows_receivers_skipped_after_an_exception(db: Path) -> None:
+    result = shell(
+        """
+        import signal_inspector
+        from shop.models import AuditEntry, Order
+        from shop.receivers import PaymentProviderDown
+
+        order = Order.objects.select_related("customer").get(number="DEMO-1")
+        with signal_inspector.record() as recording:
+            try:
+                order.cancel()
+            except PaymentProviderDown as exc:
+                error = str(exc)
+        (send,) = recording.to_dict()["sends"]
+        done(error=error, send=send, restocked=AuditEntry.objects.filter(action="restocked").count(),
+             page=get("/orders/DEMO-1/cancel/?confirm=1"))
+        """,
+        db,
+    )
+    assert result["error"] == "refund for order DEMO-1 failed: provider unavailable"
+    send = result["send"]
+    assert (send["signal"], send["method"]) == ("shop.signals.order_cancelled", "send")
+    assert names(send) == ["refund_payment"]
+    assert send["receivers"][0]["outcome"] == "raised"
+    assert [s["name"] for s in send["skipped"]] == [
+        "shop.receivers.restock_items",
+        "shop.receivers.email_cancellation",
+    ]
+    assert result["restocked"] == 0  # they really never ran
+    assert "Cancelling failed:" in result["page"]
+
+
+def test_restocking_loops_until_recursion_error_and_the_loop_is_named(db: Path) -> None:
+    result = shell(
+        """
+        import signal_inspector
+        from shop.models import Product, Restock
+
+        with signal_inspector.record() as recording:
+            try:
+                Restock.objects.create(product=Product.objects.first(), quantity=5)
+            except RecursionError:
+                died = True
+        sends = recording.iter_sends()
+        looped = [s for s in sends if s.loop]
+        done(died=died, loops=recording.loops, chain=looped[0].loop[:2],
+             depth=len(sends))
+        """,
+        db,
+    )
+    assert result["died"] is True
+    assert result["loops"] == 1
+    assert result["chain"] == ["shop.receivers.stamp_restock", "shop.receivers.stamp_restock"]
+    assert result["depth"] > 50
