@@ -446,9 +446,10 @@ def _open_send(
         return None
 
 
-_receiver_info: weakref.WeakKeyDictionary[Any, tuple[str, str, str]] = (
-    weakref.WeakKeyDictionary()
-)
+# id(function) -> (weak reference to it, (name, location, key)). A plain dict
+# with the weak reference checked on use: cheaper than a WeakKeyDictionary,
+# and an id reused by a new function fails the identity check.
+_receiver_info: dict[int, tuple[Any, tuple[str, str, str]]] = {}
 
 
 def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
@@ -470,18 +471,20 @@ def _describe(receiver: Any) -> tuple[str, str, str]:
     """
     is_method = type(receiver) is MethodType
     target = receiver.__func__ if is_method else receiver
-    try:
-        info = _receiver_info.get(target)
-    except TypeError:  # not weak-referenceable
-        target, info = None, None
-    if info is None:
+    entry = _receiver_info.get(id(target))
+    if entry is not None and entry[0]() is target:
+        info = entry[1]
+    else:
         location = receiver_location(receiver)
         name = receiver_name(receiver)
         code = code_of(receiver)
         info = (name, location, code_identity(code) if code is not None else location + name)
-        if target is not None:
-            with contextlib.suppress(TypeError):
-                _receiver_info[target] = info
+        try:
+            if len(_receiver_info) > 10_000:
+                _receiver_info.clear()
+            _receiver_info[id(target)] = (weakref.ref(target), info)
+        except TypeError:  # not weak-referenceable: described every time
+            pass
     if is_method:
         return info[0], info[1], f"{info[2]}:of {id(receiver.__self__):x}"
     if type(receiver) is not FunctionType and type(receiver) is not partial:
@@ -543,7 +546,8 @@ def _returned(recording: Recording, call: ReceiverCall | None, response: Any) ->
         call.outcome = OUTCOME_RETURNED
         if response is not None:
             call.result = safe_repr(response, recording.max_repr_length)
-        if _is_top(call):
+        send_record = call.parent
+        if send_record is not None and send_record.parent is None:
             recording.receiver_time_ms += duration
     except Exception:
         pass
@@ -593,6 +597,10 @@ def _skip(send_record: SendRecord, receivers: Any) -> None:
         pass
 
 
+def _has_async(send_record: SendRecord) -> bool:
+    return any(c.is_async for c in send_record.receivers)
+
+
 def _close(recording: Recording, send_record: SendRecord) -> None:
     try:
         send_record.duration_ms = (time.perf_counter() - send_record.start) * 1000
@@ -600,7 +608,8 @@ def _close(recording: Recording, send_record: SendRecord) -> None:
         for call in never_started:
             send_record.receivers.remove(call)
             send_record.add_skipped(call.name, call.location)
-        send_record.receivers.sort(key=lambda c: c.start)
+        if _has_async(send_record):
+            send_record.receivers.sort(key=lambda c: c.start)
         if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)
         if len(send_record.receivers) < 2:

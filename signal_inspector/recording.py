@@ -67,13 +67,25 @@ class OnCommitCallback:
 
 
 class ReceiverCall:
-    """One receiver called for one send. Hand-written slots: built on the hot path."""
+    """One receiver called for one send.
 
-    __slots__ = (
-        "name", "location", "is_async", "key", "start", "duration_ms", "outcome",
-        "result", "exception", "queries", "query_ms", "inserts", "children",
-        "duplicate", "loop", "on_commit", "hints", "parent",
-    )
+    Built on the hot path: only the fields every call has are set per instance;
+    the rest are class-level defaults until a call needs its own.
+    """
+
+    start = 0.0  # perf_counter() at start; made relative in to_dict()
+    duration_ms = 0.0
+    outcome = OUTCOME_RUNNING
+    result = ""
+    exception: ExceptionInfo | None = None
+    queries = 0
+    query_ms = 0.0
+    inserts = 0
+    children: list[SendRecord] = _EMPTY  # type: ignore[assignment]
+    duplicate = False
+    loop = False
+    on_commit: list[OnCommitCallback] = _EMPTY  # type: ignore[assignment]
+    hints: list[str] = _EMPTY  # type: ignore[assignment]
 
     def __init__(
         self, name: str, location: str, is_async: bool, key: str,
@@ -82,20 +94,7 @@ class ReceiverCall:
         self.name = name
         self.location = location
         self.is_async = is_async
-        self.key = key  # identifies the code that ran: location + qualified name
-        self.start = 0.0  # perf_counter() at start; made relative in to_dict()
-        self.duration_ms = 0.0
-        self.outcome = OUTCOME_RUNNING
-        self.result = ""
-        self.exception: ExceptionInfo | None = None
-        self.queries = 0
-        self.query_ms = 0.0
-        self.inserts = 0
-        self.children: list[SendRecord] = _EMPTY  # type: ignore[assignment]
-        self.duplicate = False
-        self.loop = False
-        self.on_commit: list[OnCommitCallback] = _EMPTY  # type: ignore[assignment]
-        self.hints: list[str] = _EMPTY  # type: ignore[assignment]
+        self.key = key  # identifies the code that ran (naming.code_key)
         self.parent = parent
 
     def add_child(self, send: SendRecord) -> None:
