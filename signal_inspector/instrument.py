@@ -527,7 +527,16 @@ def _mark_loop(recording: Recording, send_record: SendRecord, call: ReceiverCall
 
 def _begin(recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool) -> ReceiverCall | None:
     try:
-        call = _new_call(recording, send_record, receiver, is_async)
+        # _describe(), inlined for the common case: a plain function seen before.
+        entry = _receiver_info.get(id(receiver))
+        if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
+            name, location, key = entry[1]
+        else:
+            name, location, key = _describe(receiver)
+        call = ReceiverCall(name, location, is_async, key, send_record)
+        send_record.receivers.append(call)
+        if send_record.parent is not None:
+            _mark_loop(recording, send_record, call)
         recording.receiver_calls += 1
         if not is_async and get_ident() not in recording._hooked_threads:
             _ensure_sql_hook(recording)
@@ -598,24 +607,28 @@ def _skip(send_record: SendRecord, receivers: Any) -> None:
 
 
 def _has_async(send_record: SendRecord) -> bool:
-    return any(c.is_async for c in send_record.receivers)
+    for call in send_record.receivers:
+        if call.is_async:
+            return True
+    return False
 
 
 def _close(recording: Recording, send_record: SendRecord) -> None:
     try:
-        send_record.duration_ms = (time.perf_counter() - send_record.start) * 1000
-        never_started = [c for c in send_record.receivers if c.start == 0.0]
-        for call in never_started:
-            send_record.receivers.remove(call)
-            send_record.add_skipped(call.name, call.location)
+        send_record.duration_ms = (perf_counter() - send_record.start) * 1000
+        receivers = send_record.receivers
         if _has_async(send_record):
-            send_record.receivers.sort(key=lambda c: c.start)
+            # Async receivers a failure kept from starting were never called.
+            for call in [c for c in receivers if c.start == 0.0]:
+                receivers.remove(call)
+                send_record.add_skipped(call.name, call.location)
+            receivers.sort(key=lambda c: c.start)
         if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)
-        if len(send_record.receivers) < 2:
+        if len(receivers) < 2:
             return
         seen: dict[str, ReceiverCall] = {}
-        for call in send_record.receivers:
+        for call in receivers:
             first = seen.setdefault(call.key, call)
             if first is not call and call.location:
                 if not first.duplicate:
