@@ -440,6 +440,9 @@ def _open_send(
                 recording.sends.append(send_record)
             else:
                 parent.add_child(send_record)
+        # Sync receivers run in this thread (asend()'s thread hooks itself).
+        if get_ident() not in recording._hooked_threads:
+            _ensure_sql_hook(recording)
         send_record.start = time.perf_counter()
         return send_record
     except Exception:
@@ -538,8 +541,6 @@ def _begin(recording: Recording, send_record: SendRecord, receiver: Any, is_asyn
         if send_record.parent is not None:
             _mark_loop(recording, send_record, call)
         recording.receiver_calls += 1
-        if not is_async and get_ident() not in recording._hooked_threads:
-            _ensure_sql_hook(recording)
         call.start = perf_counter()
         return call
     except Exception:
@@ -607,7 +608,7 @@ def _skip(send_record: SendRecord, receivers: Any) -> None:
 
 
 def _has_async(send_record: SendRecord) -> bool:
-    for call in send_record.receivers:
+    for call in send_record.receivers:  # noqa: SIM110  (any() with a generator costs more)
         if call.is_async:
             return True
     return False
@@ -950,6 +951,7 @@ async def asend(self, sender, **named):
 
             @sync_to_async
             def sync_send():
+                _ensure_sql_hook(recording)
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)
@@ -1068,6 +1070,7 @@ async def asend_robust(self, sender, **named):
 
             @sync_to_async
             def sync_send():
+                _ensure_sql_hook(recording)
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)

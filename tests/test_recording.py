@@ -501,3 +501,23 @@ def test_an_exception_passing_up_a_loop_keeps_its_traceback_once():
                for c in outer)
     assert all(c.exception.message == "deep" for c in calls)
     assert recording.loops == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sql_attribution_for_sync_receivers_under_asend():
+    signal = Signal()
+
+    def count_orders(sender, **kwargs):
+        return Order.objects.count()
+
+    signal.connect(count_orders, weak=False)
+
+    async def go():
+        with signal_inspector.record() as recording:
+            responses = await signal.asend(sender=None)
+        return recording, responses
+
+    recording, responses = asyncio.run(go())
+    assert responses == [(count_orders, 0)]
+    call = only_send(recording)["receivers"][0]
+    assert call["queries"] == 1 and call["query_ms"] >= 0
