@@ -44,7 +44,6 @@ from .recording import (
     OUTCOME_RAISED,
     OUTCOME_RETURNED,
     OUTCOME_RUNNING,
-    Frame,
     ReceiverCall,
     Recording,
     SendRecord,
@@ -360,7 +359,7 @@ def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
 
 def _fired_at(
     skip: tuple[str, ...], capture: bool
-) -> tuple[Frame | None, list[tuple[str, int, str]]]:
+) -> tuple[tuple[str, int, str] | None, list[tuple[str, int, str]]]:
     """Where the send fired and, if asked, the stack above it as (file, line,
     function) tuples: source lines are read only when the record is turned into
     data (``SendRecord.to_dict()``), not on every send."""
@@ -370,7 +369,7 @@ def _fired_at(
     if frame is None:
         return None, _NO_FRAMES
     code = frame.f_code
-    fired = Frame(short_path(code.co_filename), frame.f_lineno, code.co_name)
+    fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
     if not capture:
         return fired, _NO_FRAMES
     stack = []

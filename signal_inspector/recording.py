@@ -144,13 +144,21 @@ class ReceiverCall:
 
 
 class SendRecord:
-    """One send that had live receivers. Hand-written slots: built on the hot path."""
+    """One send that had live receivers.
 
-    __slots__ = (
-        "id", "signal", "method", "sender", "kwargs", "fired_at", "start", "stack",
-        "duration_ms", "receivers", "skipped", "duplicate", "loop", "kept", "parent",
-        "sender_key",
-    )
+    Built on the hot path: only the fields every send has are set per instance;
+    the rest are class-level defaults until a send needs its own.
+    """
+
+    kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
+    # (file, line, function) of the first frame outside the skipped modules.
+    fired_at: tuple[str, int, str] | None = None
+    # (absolute file, line, function), innermost first; see to_dict().
+    stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
+    duration_ms = 0.0
+    skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
+    duplicate = False
+    loop: list[str] = _EMPTY  # type: ignore[assignment]
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,
@@ -159,18 +167,9 @@ class SendRecord:
         self.id = id
         self.signal = signal
         self.method = method
-        self.sender = sender
-        self.sender_key = sender
-        self.kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
-        self.fired_at: Frame | None = None
+        self.sender = self.sender_key = sender
         self.start = start
-        # (absolute file, line, function), innermost first; see to_dict().
-        self.stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
-        self.duration_ms = 0.0
         self.receivers: list[ReceiverCall] = []
-        self.skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
-        self.duplicate = False
-        self.loop: list[str] = _EMPTY  # type: ignore[assignment]
         self.kept = kept
         self.parent = parent
 
@@ -197,7 +196,11 @@ class SendRecord:
             "method": self.method,
             "sender": self.sender,
             "kwargs": dict(self.kwargs),
-            "fired_at": self.fired_at.to_dict() if self.fired_at else None,
+            "fired_at": (
+                {"file": self.fired_at[0], "line": self.fired_at[1], "function": self.fired_at[2]}
+                if self.fired_at
+                else None
+            ),
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
