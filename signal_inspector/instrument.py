@@ -894,11 +894,17 @@ def send_robust(self, sender, **named):
 
 
 async def asend(self, sender, **named):
-    recording = _recording.get()
+    # The body lives in _asend(): its closures would make every call, even
+    # one with no receivers, pay for creating their cells.
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if recording is not None:
-            _count_silent(recording, self, sender)
+        if _recording.get() is not None:
+            _count_silent(_recording.get(), self, sender)
         return []
+    return await _asend(self, sender, named)
+
+
+async def _asend(self, sender, named):
+    recording = _recording.get()
     sync_receivers, async_receivers = self._live_receivers(sender)
     record = None
     if recording is not None:
@@ -1003,11 +1009,17 @@ async def asend(self, sender, **named):
 
 
 async def asend_robust(self, sender, **named):
-    recording = _recording.get()
+    # The body lives in _asend_robust(): its closures would make every call, even
+    # one with no receivers, pay for creating their cells.
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        if recording is not None:
-            _count_silent(recording, self, sender)
+        if _recording.get() is not None:
+            _count_silent(_recording.get(), self, sender)
         return []
+    return await _asend_robust(self, sender, named)
+
+
+async def _asend_robust(self, sender, named):
+    recording = _recording.get()
 
     # Call each receiver with whatever arguments it can accept.
     # Return a list of tuple pairs [(receiver, response), ... ].
