@@ -34,6 +34,10 @@ settings.configure(
 )
 django.setup()
 
+from django.core.management import call_command  # noqa: E402
+
+call_command("migrate", verbosity=0)
+
 from django.contrib.auth.models import User  # noqa: E402
 from django.db.models.signals import post_save  # noqa: E402
 from django.dispatch import Signal  # noqa: E402
@@ -70,6 +74,15 @@ def build_cases() -> list[tuple[str, int, Callable[[], object], bool]]:
     post_save.connect(trivial, sender=User, weak=False, dispatch_uid="bench-post-save")
     cases.append(("post_save (cached), 1 receiver", 1,
                   lambda: post_save.send(sender=User, instance=None, created=False), False))
+    # A receiver doing real work: one indexed SQLite query, as receivers usually do.
+    realistic = Signal()
+
+    def one_query(sender, **kwargs):
+        return User.objects.filter(pk=1).exists()
+
+    realistic.connect(one_query, weak=False)
+    cases.append(("send, 1 receiver running 1 query", 1,
+                  lambda: realistic.send(sender=User, instance=None), False))
     return cases
 
 
