@@ -74,8 +74,8 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
 
-    import django
     import debug_toolbar
+    import django
 
     started = time.monotonic()
     sections = []
