@@ -76,7 +76,7 @@ make_venv() {
     if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed ]]; then
         rm -f "$venv/.installed"
         "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
-            pytest pytest-django hypothesis playwright ruff || return
+            pytest pytest-django hypothesis playwright ruff uvicorn || return
         touch "$venv/.installed"
     fi
     "$venv/bin/python" -c 'import sys, django, debug_toolbar; print(
