@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,7 @@ def validate(value: Any) -> list[str]:
             problems.append(
                 f"{SETTING_NAME}[{key!r}] must be {names}, not {type(item).__name__}."
             )
-        elif types[0] in (int, float) and item <= 0:
+        elif types[0] in (int, float) and not (math.isfinite(item) and item > 0):
             problems.append(f"{SETTING_NAME}[{key!r}] must be positive, not {item!r}.")
         elif types[0] is list and not all(isinstance(s, str) for s in item):
             problems.append(f"{SETTING_NAME}[{key!r}] must hold only strings.")

@@ -187,6 +187,14 @@ def _key_is_live(signal: Signal, key: Any) -> bool:
     return False
 
 
+def _prune_sites(signal: Signal, sites: dict[Any, list[ConnectSite]]) -> None:
+    """Forget the sites of lookup keys no receiver holds any more (disconnected or
+    collected): connect/disconnect per request must not grow memory."""
+    live = {entry[0] for entry in signal.receivers}
+    for key in [k for k in sites if k not in live]:
+        del sites[key]
+
+
 def _wrap_connect(original: Any) -> Any:
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
         try:
@@ -204,11 +212,28 @@ def _wrap_connect(original: Any) -> Any:
                 sites.setdefault(key, []).append(
                     _connect_site(dispatch_uid, weak, receiver, sender)
                 )
+                if len(sites) > 2 * len(self.receivers) + 32:
+                    _prune_sites(self, sites)
         return result
 
     connect.__doc__ = original.__doc__
     setattr(connect, _MARKER, original)
     return connect
+
+
+def _wrap_disconnect(original: Any) -> Any:
+    def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+        disconnected = original(self, receiver, sender, dispatch_uid)
+        if disconnected:
+            with contextlib.suppress(Exception):
+                sites = self.__dict__.get(_SITES_ATTR)
+                if sites:
+                    sites.pop(_lookup_key(receiver, sender, dispatch_uid), None)
+        return disconnected
+
+    disconnect.__doc__ = original.__doc__
+    setattr(disconnect, _MARKER, original)
+    return disconnect
 
 
 # --- installing ----------------------------------------------------------------
@@ -233,6 +258,7 @@ def install() -> None:
         replacement.__doc__ = original.__doc__
         setattr(Signal, name, replacement)
     Signal.connect = _wrap_connect(Signal.__dict__["connect"])
+    Signal.disconnect = _wrap_disconnect(Signal.__dict__["disconnect"])
     from . import on_commit
 
     on_commit.install()
@@ -240,7 +266,7 @@ def install() -> None:
 
 def uninstall() -> None:
     """Restore Django's own methods (for tests and benchmarks)."""
-    for name in ("send", "send_robust", "asend", "asend_robust", "connect"):
+    for name in ("send", "send_robust", "asend", "asend_robust", "connect", "disconnect"):
         current = Signal.__dict__[name]
         original = getattr(current, _MARKER, None)
         if original is not None:
@@ -261,6 +287,10 @@ def begin(
     Sends whose receivers all live in ``ignore_modules`` (say, the toolbar's
     own) are not recorded and do not count against ``max_sends``.
     """
+    if max_sends is not None and (
+        isinstance(max_sends, bool) or not isinstance(max_sends, int) or max_sends < 0
+    ):
+        raise ValueError(f"max_sends must be a whole number of sends (0 or more), not {max_sends!r}")
     install()
     config = get_config()
     recording = Recording(

@@ -323,7 +323,7 @@ def _repr(value: Any, limit: int, depth: int, seen: set[int]) -> str:
         return f"<class {class_label(value)}>"
     if kind in (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial):
         return f"<function {receiver_name(value)}>"
-    if kind in (list, tuple, set, frozenset, dict):
+    if kind in _BRACKETS or _base_container(kind) is not None:
         return _repr_container(value, limit, depth, seen)
     meta = kind.__dict__.get("_meta") or getattr(kind, "_meta", None)
     if meta is not None and hasattr(meta, "label") and hasattr(meta, "pk"):
@@ -362,24 +362,47 @@ def _django_special(value: Any) -> str | None:
     return None
 
 
+_BRACKETS = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
+
+
+def _base_container(kind: type) -> type | None:
+    for base in (dict, list, tuple, set, frozenset):
+        if issubclass(kind, base):
+            return base
+    return None
+
+
 def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
+    """Containers (and their subclasses: OrderedDict, QueryDict, namedtuples...)
+    rendered item by item, bounded, with the values of secret-looking keys
+    masked at any depth, as Django's error reports mask settings."""
     kind = type(value)
+    base = _base_container(kind)
+    opening, closing = _BRACKETS[base]
     if id(value) in seen:
-        return "[...]" if kind is list else "{...}" if kind is dict else "(...)"
+        return f"{opening}...{closing}"
     if depth >= _MAX_DEPTH:
-        return "[…]" if kind is list else "{…}" if kind in (dict, set) else "(…)"
+        return f"{opening}…{closing}"
+    fields = getattr(kind, "_fields", None) if base is tuple else None
     seen.add(id(value))
     try:
         parts: list[str] = []
         size = 0
-        items = value.items() if kind is dict else value
+        # dict.items()/tuple.__iter__ of the base type: a subclass's overrides
+        # (or a MultiValueDict's last-value items()) are not called.
+        items = dict.items(value) if base is dict else base.__iter__(value)
         for index, item in enumerate(items):
             if index >= _MAX_ITEMS or size > limit:
                 parts.append("…")
                 break
-            if kind is dict:
+            if base is dict:
                 key, val = item
-                part = f"{_repr(key, limit, depth + 1, seen)}: {_repr(val, limit, depth + 1, seen)}"
+                shown = repr(mask_substitute()) if is_sensitive(key) else _repr(val, limit, depth + 1, seen)
+                part = f"{_repr(key, limit, depth + 1, seen)}: {shown}"
+            elif fields is not None and index < len(fields):
+                name = fields[index]
+                shown = repr(mask_substitute()) if is_sensitive(name) else _repr(item, limit, depth + 1, seen)
+                part = f"{name}={shown}"
             else:
                 part = _repr(item, limit, depth + 1, seen)
             part = _truncate(part, limit)
@@ -388,15 +411,19 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
         inner = ", ".join(parts)
     finally:
         seen.discard(id(value))
-    if kind is list:
-        return f"[{inner}]"
-    if kind is tuple:
-        return f"({inner},)" if len(parts) == 1 else f"({inner})"
-    if kind is dict:
-        return "{" + inner + "}"
-    if not parts:
-        return f"{kind.__name__}()"
-    return "{" + inner + "}" if kind is set else f"frozenset({{{inner}}})"
+    if fields is not None:
+        return f"{kind.__name__}({inner})"
+    if base is tuple and len(parts) == 1:
+        inner += ","
+    if base in (set, frozenset) and not parts:
+        text = f"{base.__name__}()"
+    elif base is frozenset:
+        text = f"frozenset({{{inner}}})"
+    else:
+        text = f"{opening}{inner}{closing}"
+    if kind is base:
+        return text
+    return f"<{kind.__name__}: {text}>"
 
 
 # --- masking -------------------------------------------------------------------
@@ -449,19 +476,6 @@ def _forget_filter(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_forget_filter, dispatch_uid="signal_inspector.naming.forget_filter")
 
 
-def masked(value: Any, depth: int = 0) -> Any:
-    """A copy of dicts (nested) with sensitive keys' values replaced; others as they are."""
-    if depth > _MAX_DEPTH or type(value) is not dict:
-        return value
-    try:
-        return {
-            k: (mask_substitute() if is_sensitive(k) else masked(v, depth + 1))
-            for k, v in list(value.items())[: _MAX_ITEMS + 1]
-        }
-    except Exception:
-        return value
-
-
 def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
     """Bounded, masked reprs of a send's keyword arguments."""
     out: dict[str, str] = {}
@@ -472,5 +486,5 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
         if is_sensitive(key):
             out[key] = mask_substitute()
         else:
-            out[key] = safe_repr(masked(value) if type(value) is dict else value, limit)
+            out[key] = safe_repr(value, limit)
     return out

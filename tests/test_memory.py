@@ -286,7 +286,7 @@ def test_two_thousand_recorded_requests_leave_memory_flat(quiet_dispatch_log: No
     client itself retains memory on each request (on Django 5.2 a
     ``weakref.finalize`` each time it reconnects ``close_old_connections``, and a
     connect site each for the receivers it connects under per-request
-    dispatch_uids: see the xfail test below), which would hide what recording
+    dispatch_uids: see the test below), which would hide what recording
     keeps. The toolbar's store keeps 10 requests; the page sends model signals,
     a cascade, a caught error with a traceback and an on_commit callback.
     """
@@ -324,11 +324,6 @@ def test_two_thousand_recorded_requests_leave_memory_flat(quiet_dispatch_log: No
     assert growth < MARGIN_BYTES, f"{growth} bytes retained over {MEASURED} requests"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connect sites of receivers connected then disconnected are never dropped "
-    "(instrument._wrap_connect keeps them in signal.__dict__ by lookup key)",
-)
 def test_connecting_and_disconnecting_per_request_leaves_memory_flat() -> None:
     """Installed, not recording: connecting a receiver under a per-request
     dispatch_uid and disconnecting it at the end of the request (as Django's test

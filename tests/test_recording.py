@@ -521,3 +521,11 @@ def test_sql_attribution_for_sync_receivers_under_asend():
     assert responses == [(count_orders, 0)]
     call = only_send(recording)["receivers"][0]
     assert call["queries"] == 1 and call["query_ms"] >= 0
+
+
+@pytest.mark.parametrize("bad", ["10", -1, 2.5, True])
+def test_record_rejects_a_bad_max_sends(bad):
+    with pytest.raises(ValueError, match="max_sends must be a whole number"):
+        with signal_inspector.record(max_sends=bad):
+            pass
+    assert instrument.current() is None

@@ -393,7 +393,6 @@ LEAKS = "is_sensitive() masks dicts only where type(value) is dict: not inside l
         pytest.param(QueryDict("user=alice&password=S-querydict-6"), id="QueryDict"),
     ],
 )
-@pytest.mark.xfail(strict=True, reason=LEAKS)
 def test_secrets_in_other_containers_are_masked(value: Any) -> None:
     page, html, stored = panel_texts(Client(), {"data": value})
     secret = re.search(r"S-[a-z-]+-\d+", repr(value)).group(0)
@@ -492,7 +491,7 @@ def test_requests_without_the_toolbar_keep_nothing() -> None:
     """Installed, toolbar hidden: 200 pages sending signals leave nothing allocated by
     signal_inspector's code alive (tracemalloc, by file). Through Django's WSGI
     handler: the test client connects receivers under per-request dispatch_uids,
-    whose connect sites are kept (see test_memory's xfail test)."""
+    whose connect sites are dropped (see test_memory)."""
     handler = WSGIHandler()
     assert serve(handler, "/probe/?notoolbar=1") == 200  # warm
     package = [tracemalloc.Filter(True, str(Path(instrument.__file__).parent / "*"))]
