@@ -525,7 +525,9 @@ def test_sql_attribution_for_sync_receivers_under_asend():
 
 @pytest.mark.parametrize("bad", ["10", -1, 2.5, True])
 def test_record_rejects_a_bad_max_sends(bad):
-    with pytest.raises(ValueError, match="max_sends must be a whole number"):
-        with signal_inspector.record(max_sends=bad):
-            pass
+    with (
+        pytest.raises(ValueError, match="max_sends must be a whole number"),
+        signal_inspector.record(max_sends=bad),
+    ):
+        pass
     assert instrument.current() is None
