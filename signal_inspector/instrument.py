@@ -259,6 +259,7 @@ def install() -> None:
         setattr(Signal, name, replacement)
     Signal.connect = _wrap_connect(Signal.__dict__["connect"])
     Signal.disconnect = _wrap_disconnect(Signal.__dict__["disconnect"])
+    _hook_new_connections()
     from . import on_commit
 
     on_commit.install()
@@ -271,6 +272,11 @@ def uninstall() -> None:
         original = getattr(current, _MARKER, None)
         if original is not None:
             setattr(Signal, name, original)
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    original_init = getattr(BaseDatabaseWrapper.__init__, _MARKER, None)
+    if original_init is not None:
+        BaseDatabaseWrapper.__init__ = original_init
 
 
 # --- starting and stopping -----------------------------------------------------
@@ -343,6 +349,26 @@ def _sql_hook(execute, sql, params, many, context):
         call.query_ms += (time.perf_counter() - start) * 1000
         if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
             call.inserts += 1
+
+
+def _hook_new_connections() -> None:
+    """Give every database connection made from now on the SQL hook, whatever
+    thread makes it (async receivers query through sync_to_async threads)."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    original = BaseDatabaseWrapper.__init__
+    if hasattr(original, _MARKER):
+        return
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        with contextlib.suppress(Exception):
+            # First, so that execute_wrapper()'s pop() still removes the
+            # caller's own wrapper rather than ours.
+            self.execute_wrappers.insert(0, _sql_hook)
+
+    setattr(__init__, _MARKER, original)
+    BaseDatabaseWrapper.__init__ = __init__
 
 
 def _ensure_sql_hook(recording: Recording) -> None:

@@ -531,3 +531,23 @@ def test_record_rejects_a_bad_max_sends(bad):
     ):
         pass
     assert instrument.current() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sql_attribution_for_async_receivers_querying_through_sync_to_async():
+    signal = Signal()
+
+    async def acount(sender, **kwargs):
+        return await Order.objects.acount()
+
+    signal.connect(acount, weak=False)
+
+    async def go():
+        with signal_inspector.record() as recording:
+            responses = await signal.asend(sender=None)
+        return recording, responses
+
+    recording, responses = asyncio.run(go())
+    assert responses == [(acount, 0)]
+    call = only_send(recording)["receivers"][0]
+    assert call["is_async"] and call["queries"] == 1
