@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 MANAGE := $(VENV)/bin/python example_project/manage.py
 
-.PHONY: demo test lint clean distclean
+.PHONY: demo test bench lint clean distclean
 
 demo: $(VENV)/.demo-installed
 	@# runserver shows the system check warnings; no need to print them three times.
@@ -16,6 +16,11 @@ demo: $(VENV)/.demo-installed
 
 test:
 	bash .ci/test.sh
+
+# Every benchmark, side by side, into BENCHMARKS.md (under 10 minutes on 2 cores).
+bench: $(VENV)/.demo-installed
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check sentry-sdk
+	$(VENV)/bin/python benchmarks/run_all.py
 
 lint: $(VENV)/bin/ruff
 	$(VENV)/bin/ruff check .
