@@ -14,6 +14,7 @@ Not a test: nothing asserts a time.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -115,6 +116,29 @@ def run(rounds: int, label: str) -> None:
     print(f"  opening the panel (render_panel, on demand) {statistics.median(render):.1f} ms")
 
 
+def content_size(sends: int) -> tuple[int, int, float]:
+    """Bytes of the panel's rendered content and of its stored stats for a
+    request that sends ``sends`` signals, and the time to render the panel."""
+    global SENDS
+    saved, SENDS = SENDS, sends
+    try:
+        client = Client()
+        response = client.get("/")
+        request_id = response.content.decode().split('data-request-id="')[1].split('"')[0]
+        started = time.perf_counter()
+        rendered = client.get(
+            reverse("djdt:render_panel"),
+            {"request_id": request_id, "panel_id": "SignalInspectorPanel"},
+        )
+        took = (time.perf_counter() - started) * 1000
+        from debug_toolbar.store import get_store
+
+        stored = len(json.dumps(get_store().panel(request_id, "SignalInspectorPanel")))
+        return len(rendered.json()["content"].encode()), stored, took
+    finally:
+        SENDS = saved
+
+
 def main() -> None:
     global SENDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,6 +153,13 @@ def main() -> None:
     base = settings.DEBUG_TOOLBAR_CONFIG
     with override_settings(DEBUG_TOOLBAR_CONFIG={**base, "ENABLE_STACKTRACES": False}):
         run(args.rounds, "ENABLE_STACKTRACES off")
+    print("size of the panel (default settings):")
+    for sends in (2000, 20000):
+        html, stored, took = content_size(sends)
+        print(
+            f"  {sends:>6} sends: rendered content {html / 1e6:.2f} MB, "
+            f"stored stats {stored / 1e6:.2f} MB, rendered in {took:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

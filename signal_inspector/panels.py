@@ -22,7 +22,7 @@ from .recording import Recording
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
 # Sends listed when the panel opens; a larger MAX_SENDS is stored, not drawn.
-MAX_RENDERED_SENDS = 1000
+MAX_RENDERED_SENDS = 500
 # Deeper sends are drawn at this indent; the row still says its depth.
 _MAX_INDENT = 12
 # A literal assigned to a sensitive name in a source line: ``api_key="..."``.
@@ -116,7 +116,21 @@ class SignalInspectorPanel(Panel):
 
     @property
     def content(self) -> str:
-        return render_to_string(self.template, build_context(self.get_stats()))
+        return _compact(render_to_string(self.template, build_context(self.get_stats())))
+
+
+# Text whose white space shows: left exactly as rendered.
+_KEEP_SPACE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.S)
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
+
+
+def _compact(html: str) -> str:
+    """The template's indentation collapsed (outside ``<pre>`` and ``<code>``), as
+    the browser would: it is a third of the panel's size on a busy request."""
+    return "".join(
+        part if index % 2 else _LINE_BREAKS.sub(" ", part)
+        for index, part in enumerate(_KEEP_SPACE.split(html))
+    )
 
 
 # --- stats -----------------------------------------------------------------------
@@ -468,6 +482,7 @@ def build_context(stats: dict[str, Any]) -> dict[str, Any]:
         "stats": stats,
         "rows": rows,
         "shown_sends": shown,
+        "max_rendered": MAX_RENDERED_SENDS,
         "left_out": stats.get("total_sends", 0) - shown,
         "loops": list(loops.values()),
         "slow_count": sum(1 for r in rows if r["kind"] == "receiver" and r["slow"]),

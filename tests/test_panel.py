@@ -7,7 +7,6 @@ import asyncio
 import json
 import re
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -277,21 +276,15 @@ def test_stacktraces_follow_the_toolbar_settings(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
-    started = time.perf_counter()
     response = client.get("/many/20000/")
-    request_s = time.perf_counter() - started
     assert response.status_code == 200
     assert nav_subtitle(response).startswith("20000 sends · 20000 receivers")
-    started = time.perf_counter()
     html = panel_html(response)
-    render_s = time.perf_counter() - started
-    assert "Showing 1000 of 20000 sends" in text(html)
-    assert html.count('class="djdt-si-send') == 1000
-    assert len(html) < 5_000_000
+    assert "Showing 500 of 20000 sends" in text(html)
+    assert html.count('class="djdt-si-send') == 500
+    assert len(html.encode()) < 1_000_000
     stored = json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
     assert len(stored) < 3_000_000
-    # Generous: the point is "not minutes", not a benchmark.
-    assert request_s < 30 and render_s < 10, (request_s, render_s)
 
 
 def test_a_larger_max_sends_is_stored_but_not_all_drawn(client: Client) -> None:
@@ -299,8 +292,8 @@ def test_a_larger_max_sends_is_stored_but_not_all_drawn(client: Client) -> None:
         response = client.get("/many/5000/")
     assert len(get_store().panel(request_id_of(response), PANEL_ID)["sends"]) == 3000
     html = panel_html(response)
-    assert "Showing 1000 of 5000 sends" in text(html)
-    assert html.count('class="djdt-si-send') == 1000
+    assert "Showing 500 of 5000 sends" in text(html)
+    assert html.count('class="djdt-si-send') == 500
 
 
 @pytest.mark.django_db
