@@ -872,7 +872,13 @@ def send(self, sender, **named):
                 _skip(record, async_receivers)
                 raise
             _parent.reset(token)
-            _returned(recording, call, response)
+            if call is not None:  # _returned(), inlined: this loop is the hot path
+                call.duration_ms = (perf_counter() - call.start) * 1000
+                call.outcome = OUTCOME_RETURNED
+                if record.parent is None:
+                    recording.receiver_time_ms += call.duration_ms
+                if response is not None:
+                    call.result = safe_repr(response, recording.max_repr_length)
             responses.append((receiver, response))
         if async_receivers:
             responses.extend(
@@ -936,7 +942,13 @@ def send_robust(self, sender, **named):
                 raise
             else:
                 _parent.reset(token)
-                _returned(recording, call, response)
+                if call is not None:  # _returned(), inlined: this loop is the hot path
+                    call.duration_ms = (perf_counter() - call.start) * 1000
+                    call.outcome = OUTCOME_RETURNED
+                    if record.parent is None:
+                        recording.receiver_time_ms += call.duration_ms
+                    if response is not None:
+                        call.result = safe_repr(response, recording.max_repr_length)
                 responses.append((receiver, response))
         if async_receivers:
             responses.extend(
