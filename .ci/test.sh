@@ -73,7 +73,7 @@ make_venv() {
     if [[ ! -x $venv/bin/python ]]; then
         "$python" -m venv "$venv" || return
     fi
-    if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed ]]; then
+    if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed || .ci/test.sh -nt $venv/.installed ]]; then
         rm -f "$venv/.installed"
         "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
             pytest pytest-django hypothesis playwright ruff uvicorn || return
