@@ -61,9 +61,19 @@ _gather: Any = _run_parallel if _run_parallel is not None else asyncio.gather
 _recording: ContextVar[Recording | None] = ContextVar(
     "signal_inspector_recording", default=None
 )
-_parent: ContextVar[ReceiverCall | None] = ContextVar(
+# The send being dispatched (its ``current`` receiver is the one running), or,
+# inside an async receiver, that receiver's call itself (tasks run concurrently).
+_parent: ContextVar[SendRecord | ReceiverCall | None] = ContextVar(
     "signal_inspector_parent", default=None
 )
+
+
+def current_call() -> ReceiverCall | None:
+    """The receiver call running in this context, if a recording is active."""
+    parent = _parent.get()
+    if parent is None or type(parent) is ReceiverCall:
+        return parent
+    return parent.current
 
 _MARKER = "_signal_inspector_original"
 _MAX_STACK = 30
@@ -338,7 +348,7 @@ def current() -> Recording | None:
 
 
 def _sql_hook(execute, sql, params, many, context):
-    call = _parent.get()
+    call = current_call()
     if call is None:
         return execute(sql, params, many, context)
     start = time.perf_counter()
@@ -469,7 +479,7 @@ def _open_send(
             recording.ignore_modules, sync_receivers, async_receivers
         ):
             return None
-        parent = _parent.get()
+        parent = current_call()
         recording.total_sends += 1
         kept = recording.kept_sends < recording.max_sends and (
             parent is None or parent.parent is None or parent.parent.kept
@@ -859,19 +869,21 @@ def send(self, sender, **named):
             responses.extend(_async_part(self, sender, named, async_receivers))
         return responses
 
+    # Nested sends and SQL find the receiver running through record.current.
+    outer = _parent.set(record)
     try:
         for index, receiver in enumerate(sync_receivers):
             call = _begin(recording, record, receiver, False)
-            token = _parent.set(call)
+            record.current = call
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except BaseException as err:
-                _parent.reset(token)
+                record.current = None
                 _raised(recording, call, err, caught=False)
                 _skip(record, sync_receivers[index + 1 :])
                 _skip(record, async_receivers)
                 raise
-            _parent.reset(token)
+            record.current = None
             if call is not None:  # _returned(), inlined: this loop is the hot path
                 call.duration_ms = (perf_counter() - call.start) * 1000
                 call.outcome = OUTCOME_RETURNED
@@ -888,6 +900,7 @@ def send(self, sender, **named):
             )
         return responses
     finally:
+        _parent.reset(outer)
         _close(recording, record)
 
 
@@ -923,25 +936,27 @@ def send_robust(self, sender, **named):
             responses.extend(_async_part_robust(self, sender, named, async_receivers))
         return responses
 
+    # Nested sends and SQL find the receiver running through record.current.
+    outer = _parent.set(record)
     try:
         for index, receiver in enumerate(sync_receivers):
             call = _begin(recording, record, receiver, False)
-            token = _parent.set(call)
+            record.current = call
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                _parent.reset(token)
+                record.current = None
                 _raised(recording, call, err, caught=True)
                 self._log_robust_failure(receiver, err)
                 responses.append((receiver, err))
             except BaseException as err:
-                _parent.reset(token)
+                record.current = None
                 _raised(recording, call, err, caught=False)
                 _skip(record, sync_receivers[index + 1 :])
                 _skip(record, async_receivers)
                 raise
             else:
-                _parent.reset(token)
+                record.current = None
                 if call is not None:  # _returned(), inlined: this loop is the hot path
                     call.duration_ms = (perf_counter() - call.start) * 1000
                     call.outcome = OUTCOME_RETURNED
@@ -958,6 +973,7 @@ def send_robust(self, sender, **named):
             )
         return responses
     finally:
+        _parent.reset(outer)
         _close(recording, record)
 
 
@@ -1019,6 +1035,8 @@ async def _asend(self, sender, named):
         responses.extend(zip(async_receivers, async_responses))
         return responses
 
+    # Nested sends and SQL find the receiver running through record.current.
+    outer = _parent.set(record)
     try:
         if sync_receivers:
 
@@ -1028,15 +1046,15 @@ async def _asend(self, sender, named):
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)
-                    token = _parent.set(call)
+                    record.current = call
                     try:
                         response = receiver(signal=self, sender=sender, **named)
                     except BaseException as err:
-                        _parent.reset(token)
+                        record.current = None
                         _raised(recording, call, err, caught=False)
                         _skip(record, sync_receivers[index + 1 :])
                         raise
-                    _parent.reset(token)
+                    record.current = None
                     _returned(recording, call, response)
                     responses.append((receiver, response))
                 return responses
@@ -1073,6 +1091,7 @@ async def _asend(self, sender, named):
             _skip(record, async_receivers)
         raise
     finally:
+        _parent.reset(outer)
         _close(recording, record)
 
 
@@ -1144,6 +1163,8 @@ async def _asend_robust(self, sender, named):
         responses.extend(zip(async_receivers, async_responses))
         return responses
 
+    # Nested sends and SQL find the receiver running through record.current.
+    outer = _parent.set(record)
     try:
         if sync_receivers:
 
@@ -1153,21 +1174,21 @@ async def _asend_robust(self, sender, named):
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)
-                    token = _parent.set(call)
+                    record.current = call
                     try:
                         response = receiver(signal=self, sender=sender, **named)
                     except Exception as err:
-                        _parent.reset(token)
+                        record.current = None
                         _raised(recording, call, err, caught=True)
                         self._log_robust_failure(receiver, err)
                         responses.append((receiver, err))
                     except BaseException as err:
-                        _parent.reset(token)
+                        record.current = None
                         _raised(recording, call, err, caught=False)
                         _skip(record, sync_receivers[index + 1 :])
                         raise
                     else:
-                        _parent.reset(token)
+                        record.current = None
                         _returned(recording, call, response)
                         responses.append((receiver, response))
                 return responses
@@ -1215,4 +1236,5 @@ async def _asend_robust(self, sender, named):
             _skip(record, async_receivers)
         raise
     finally:
+        _parent.reset(outer)
         _close(recording, record)

@@ -27,9 +27,9 @@ def install() -> None:
     original_run = BaseDatabaseWrapper.run_and_clear_commit_hooks
 
     def on_commit(self, func, robust=False):
-        from .instrument import _parent, _recording
+        from .instrument import _recording, current_call
 
-        call = _parent.get()
+        call = current_call()
         if call is None:
             return original_on_commit(self, func, robust)
         deferred = self.in_atomic_block

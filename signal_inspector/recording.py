@@ -159,6 +159,7 @@ class SendRecord:
     skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
     duplicate = False
     loop: list[str] = _EMPTY  # type: ignore[assignment]
+    current: ReceiverCall | None = None  # the sync receiver running, while one is
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,
