@@ -1055,7 +1055,13 @@ async def _asend(self, sender, named):
                         _skip(record, sync_receivers[index + 1 :])
                         raise
                     record.current = None
-                    _returned(recording, call, response)
+                    if call is not None:  # _returned(), inlined
+                        call.duration_ms = (perf_counter() - call.start) * 1000
+                        call.outcome = OUTCOME_RETURNED
+                        if record.parent is None:
+                            recording.receiver_time_ms += call.duration_ms
+                        if response is not None:
+                            call.result = safe_repr(response, recording.max_repr_length)
                     responses.append((receiver, response))
                 return responses
 
@@ -1189,7 +1195,13 @@ async def _asend_robust(self, sender, named):
                         raise
                     else:
                         record.current = None
-                        _returned(recording, call, response)
+                        if call is not None:  # _returned(), inlined
+                            call.duration_ms = (perf_counter() - call.start) * 1000
+                            call.outcome = OUTCOME_RETURNED
+                            if record.parent is None:
+                                recording.receiver_time_ms += call.duration_ms
+                            if response is not None:
+                                call.result = safe_repr(response, recording.max_repr_length)
                         responses.append((receiver, response))
                 return responses
 
