@@ -118,11 +118,16 @@ def init_sentry():
     return sentry_sdk, sentry_live
 
 
-def time_sync(call: Callable[[], object], number: int, batch: int, sentry) -> float:
+def time_sync(
+    call: Callable[[], object], number: int, batch: int, sentry, record: bool
+) -> float:
     """µs per call, best of 3; Sentry runs batches inside sampled transactions
-    (below its 1,000-span limit, so every span is really recorded)."""
+    (below its 1,000-span limit, so every span is really recorded). Recording
+    starts afresh for each timing and keeps every send in full: one recording
+    growing over the whole run would make later cases pay for its garbage."""
     best = float("inf")
     for _ in range(3):
+        recording = instrument.begin(max_sends=number) if record else None
         total = 0.0
         done = 0
         while done < number:
@@ -137,14 +142,19 @@ def time_sync(call: Callable[[], object], number: int, batch: int, sentry) -> fl
             if sentry is not None:
                 transaction.__exit__(None, None, None)
             done += todo
+        if recording is not None:
+            instrument.end(recording)
         best = min(best, total / number)
     return best * 1e6
 
 
-def time_async(call: Callable[[], object], number: int, batch: int, sentry) -> float:
+def time_async(
+    call: Callable[[], object], number: int, batch: int, sentry, record: bool
+) -> float:
     async def run() -> float:
         best = float("inf")
         for _ in range(3):
+            recording = instrument.begin(max_sends=number) if record else None
             total = 0.0
             done = 0
             while done < number:
@@ -159,6 +169,8 @@ def time_async(call: Callable[[], object], number: int, batch: int, sentry) -> f
                 if sentry is not None:
                     transaction.__exit__(None, None, None)
                 done += todo
+            if recording is not None:
+                instrument.end(recording)
             best = min(best, total / number)
         return best * 1e6
 
@@ -184,15 +196,15 @@ def main() -> None:
                 instrument.install()
             if mode == "sentry":
                 Signal._live_receivers = sentry[1]
-            recording = instrument.begin(max_sends=10**9) if mode == "recording" else None
             for name, receivers, call, is_async in cases:
                 batch = max(1, 900 // max(receivers, 1))
                 number = args.number // 10 if is_async else args.number
                 timer = time_async if is_async else time_sync
-                value = timer(call, number, batch, sentry[0] if mode == "sentry" else None)
+                value = timer(
+                    call, number, batch, sentry[0] if mode == "sentry" else None,
+                    mode == "recording",
+                )
                 results.setdefault((name, mode), []).append(value)
-            if recording is not None:
-                instrument.end(recording)
     Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
     instrument.install()
 
