@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import threading
 import time
 import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from functools import partial
-from threading import get_ident
 from time import perf_counter
 from types import FunctionType, MethodType
 from typing import Any
@@ -269,7 +267,7 @@ def install() -> None:
         setattr(Signal, name, replacement)
     Signal.connect = _wrap_connect(Signal.__dict__["connect"])
     Signal.disconnect = _wrap_disconnect(Signal.__dict__["disconnect"])
-    _hook_new_connections()
+    _hook_connections()
     from . import on_commit
 
     on_commit.install()
@@ -316,7 +314,7 @@ def begin(
         ignore_modules=tuple(ignore_modules),
     )
     recording._token = _recording.set(recording)  # type: ignore[attr-defined]
-    _ensure_sql_hook(recording)
+    _hook_connections()  # for a recording started in a thread that predates install()
     return recording
 
 
@@ -361,43 +359,35 @@ def _sql_hook(execute, sql, params, many, context):
             call.inserts += 1
 
 
-def _hook_new_connections() -> None:
-    """Give every database connection made from now on the SQL hook, whatever
-    thread makes it (async receivers query through sync_to_async threads)."""
+def _hook(connection: Any) -> None:
+    # First, so that execute_wrapper()'s pop() still removes the caller's own
+    # wrapper rather than ours.
+    if _sql_hook not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _sql_hook)
+
+
+def _hook_connections() -> None:
+    """Give every database connection the SQL hook: those made from now on, in
+    whatever thread (async receivers query through sync_to_async threads), at
+    creation; those this thread already has, now. With the app listed first in
+    INSTALLED_APPS this runs before any connection exists; without it, a
+    connection another thread opened before the first record() stays unhooked."""
+    from django.db import connections
     from django.db.backends.base.base import BaseDatabaseWrapper
 
     original = BaseDatabaseWrapper.__init__
-    if hasattr(original, _MARKER):
-        return
+    if not hasattr(original, _MARKER):
 
-    def __init__(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        with contextlib.suppress(Exception):
-            # First, so that execute_wrapper()'s pop() still removes the
-            # caller's own wrapper rather than ours.
-            self.execute_wrappers.insert(0, _sql_hook)
+        def __init__(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            with contextlib.suppress(Exception):
+                _hook(self)
 
-    setattr(__init__, _MARKER, original)
-    BaseDatabaseWrapper.__init__ = __init__
-
-
-def _ensure_sql_hook(recording: Recording) -> None:
-    """Hook this thread's connections once per recording (receivers may run in
-    the threads sync_to_async() uses)."""
-    thread = threading.get_ident()
-    if thread in recording._hooked_threads:
-        return
-    recording._hooked_threads.add(thread)
-    try:
-        from django.db import connections
-
-        for connection in connections.all():
-            if _sql_hook not in connection.execute_wrappers:
-                # First, so that execute_wrapper()'s pop() still removes the
-                # caller's own wrapper rather than ours.
-                connection.execute_wrappers.insert(0, _sql_hook)
-    except Exception:
-        pass
+        setattr(__init__, _MARKER, original)
+        BaseDatabaseWrapper.__init__ = __init__
+    with contextlib.suppress(Exception):
+        for connection in connections.all(initialized_only=True):
+            _hook(connection)
 
 
 # --- building records ----------------------------------------------------------
@@ -407,19 +397,23 @@ def _in_modules(module: str, prefixes: tuple[str, ...]) -> bool:
     return module in prefixes or module.startswith(tuple(p + "." for p in prefixes))
 
 
-_skip_cache: dict[str, bool] = {}
-_skip_cache_for: list[tuple[str, ...]] = [()]
+# id(prefixes) -> (prefixes, {module: whether it is one of them or inside one}).
+# Keyed by id, checked by identity: hashing the tuple on every frame would cost more.
+_module_tests: dict[int, tuple[tuple[str, ...], dict[str, bool]]] = {}
 
 
 def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
-    if _skip_cache_for[0] is not prefixes:
-        _skip_cache.clear()
-        _skip_cache_for[0] = prefixes
-    hit = _skip_cache.get(module)
+    entry = _module_tests.get(id(prefixes))
+    if entry is None or entry[0] is not prefixes:
+        if len(_module_tests) > 32:
+            _module_tests.clear()
+        entry = _module_tests[id(prefixes)] = (prefixes, {})
+    cache = entry[1]
+    hit = cache.get(module)
     if hit is None:
-        if len(_skip_cache) > 5000:
-            _skip_cache.clear()
-        hit = _skip_cache[module] = _in_modules(module, prefixes)
+        if len(cache) > 5000:
+            cache.clear()
+        hit = cache[module] = _in_modules(module, prefixes)
     return hit
 
 
@@ -505,9 +499,6 @@ def _open_send(
                 recording.sends.append(send_record)
             else:
                 parent.add_child(send_record)
-        # Sync receivers run in this thread (asend()'s thread hooks itself).
-        if get_ident() not in recording._hooked_threads:
-            _ensure_sql_hook(recording)
         send_record.start = time.perf_counter()
         return send_record
     except Exception:
@@ -526,7 +517,7 @@ def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
         for receiver in group:
             target = receiver.__func__ if type(receiver) is MethodType else receiver
             module = getattr(target, "__module__", None) or ""
-            if not _in_modules(module, modules):
+            if not _skipped(module, modules):
                 return False
     return True
 
@@ -617,20 +608,13 @@ def _returned(recording: Recording, call: ReceiverCall | None, response: Any) ->
     if call is None:
         return
     try:
-        call.duration_ms = duration = (now - call.start) * 1000
+        call.duration_ms = (now - call.start) * 1000
         call.outcome = OUTCOME_RETURNED
         if response is not None:
             call.result = safe_repr(response, recording.max_repr_length)
-        send_record = call.parent
-        if send_record is not None and send_record.parent is None:
-            recording.receiver_time_ms += duration
+        _add_time(recording, call)
     except Exception:
         pass
-
-
-def _is_top(call: ReceiverCall) -> bool:
-    send_record = call.parent
-    return send_record is not None and send_record.parent is None
 
 
 def _raised(recording: Recording, call: ReceiverCall | None, err: BaseException, caught: bool) -> None:
@@ -1042,7 +1026,6 @@ async def _asend(self, sender, named):
 
             @sync_to_async
             def sync_send():
-                _ensure_sql_hook(recording)
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)
@@ -1176,7 +1159,6 @@ async def _asend_robust(self, sender, named):
 
             @sync_to_async
             def sync_send():
-                _ensure_sql_hook(recording)
                 responses = []
                 for index, receiver in enumerate(sync_receivers):
                     call = _begin(recording, record, receiver, False)

@@ -125,13 +125,6 @@ def signal_name(signal: Signal) -> str:
     return name
 
 
-def forget_signal_names() -> None:
-    """Drop cached signal names (used when modules were reloaded)."""
-    global _modules_seen
-    _signal_names.clear()
-    _modules_seen = 0
-
-
 # --- senders and receivers -----------------------------------------------------
 
 

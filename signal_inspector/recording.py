@@ -239,7 +239,6 @@ class Recording:
     hints: int = 0
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
     _next_id: int = 0
-    _hooked_threads: set[int] = field(default_factory=set, repr=False)
     # (error_key() of the last exception recorded, its info): see propagated().
     _last_error: Any = field(default=None, repr=False)
     # (connection, Django's run_on_commit entry, record) until the recording ends.
