@@ -411,15 +411,7 @@ def _receiver_row(
         and {
             "type": exception.get("type", ""),
             "message": exception.get("message", ""),
-            # The first frame is signal_inspector's own call of the receiver.
-            "trace": _trace(
-                [
-                    f
-                    for f in exception.get("traceback", [])
-                    if not str(f.get("file", "")).startswith("signal_inspector" + os.sep)
-                ],
-                outermost_first=True,
-            ),
+            "trace": _trace(exception.get("traceback", []), outermost_first=True),
         },
         "slow": call.get("duration_ms", 0.0) > slow_ms,
         "duplicate": call.get("duplicate", False),

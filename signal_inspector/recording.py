@@ -8,6 +8,7 @@ store and never keeps a model instance alive.
 from __future__ import annotations
 
 import linecache
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ OUTCOME_CAUGHT = "caught"  # raised, and send_robust()/asend_robust() caught it
 OUTCOME_RUNNING = "running"  # still running when the recording stopped
 
 _MAX_TRACEBACK_FRAMES = 40
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Shared empty defaults: most calls have no children, hints or on_commit work,
 # and not allocating lists for them halves the cost of building a record.
 _EMPTY: tuple[()] = ()
@@ -372,9 +374,11 @@ def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     frames: list[Frame] = []
     try:
         summary = traceback.extract_tb(_last_frames(exc.__traceback__, _MAX_TRACEBACK_FRAMES))
+        # Not our own frames (the wrapped send() that called the receiver).
         frames = [
             Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
             for f in summary
+            if not f.filename.startswith(_PACKAGE_DIR)
         ]
     except Exception:
         pass

@@ -123,6 +123,8 @@ def test_send_propagates_same_exception_and_records_skipped(signal):
     exc = send["receivers"][1]["exception"]
     assert exc["type"] == "ValueError" and exc["message"] == "boom <b>"
     assert exc["traceback"][-1]["function"] == "boom"
+    # signal_inspector's own frame (the wrapped send) is not the user's concern.
+    assert not any(f["file"].startswith("signal_inspector/") for f in exc["traceback"])
     assert "raise ValueError" in exc["text"]
     assert [s["name"] for s in send["skipped"]] == ["tests.test_recording.after"]
     assert recording.errors == 1
