@@ -42,7 +42,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.db.models.signals import post_save  # noqa: E402
 from django.dispatch import Signal  # noqa: E402
 
-from signal_inspector import instrument  # noqa: E402
+from signal_inspector import recorder  # noqa: E402
 
 ORIGINAL_LIVE_RECEIVERS = Signal._live_receivers
 MODES = ("plain", "idle", "recording", "sentry")
@@ -127,7 +127,7 @@ def time_sync(
     growing over the whole run would make later cases pay for its garbage."""
     best = float("inf")
     for _ in range(3):
-        recording = instrument.begin(max_sends=number) if record else None
+        recording = recorder.begin(max_sends=number) if record else None
         total = 0.0
         done = 0
         while done < number:
@@ -143,7 +143,7 @@ def time_sync(
                 transaction.__exit__(None, None, None)
             done += todo
         if recording is not None:
-            instrument.end(recording)
+            recorder.end(recording)
         best = min(best, total / number)
     return best * 1e6
 
@@ -154,7 +154,7 @@ def time_async(
     async def run() -> float:
         best = float("inf")
         for _ in range(3):
-            recording = instrument.begin(max_sends=number) if record else None
+            recording = recorder.begin(max_sends=number) if record else None
             total = 0.0
             done = 0
             while done < number:
@@ -170,7 +170,7 @@ def time_async(
                     transaction.__exit__(None, None, None)
                 done += todo
             if recording is not None:
-                instrument.end(recording)
+                recorder.end(recording)
             best = min(best, total / number)
         return best * 1e6
 

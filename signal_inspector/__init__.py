@@ -21,7 +21,7 @@ def record(*, max_sends: int | None = None, stacks: bool = False) -> Iterator[Re
     gives all of it as JSON-serializable data. ``max_sends`` overrides the
     ``MAX_SENDS`` setting; ``stacks`` keeps the call stack of each send.
     """
-    from .instrument import begin, end
+    from .recorder import begin, end
 
     recording = begin(max_sends=max_sends, capture_stacks=stacks)
     try:

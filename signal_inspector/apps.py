@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
-from .instrument import install
+from .sites import install
 
-# Installed at import, not only in ready(): Django imports every app's module
-# before any models.py, so listing this app first in INSTALLED_APPS lets it see
-# where every receiver is connected.
+# connect()/disconnect() are wrapped at import, not only in ready(): Django
+# imports every app's module before any models.py, so listing this app first in
+# INSTALLED_APPS lets it see where every receiver is connected. The send
+# methods are left alone until a recording opens (see patching.py).
 install()
 
 

@@ -14,6 +14,7 @@ import re
 import sys
 import types
 import weakref
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.signals import setting_changed
@@ -273,6 +274,23 @@ def receiver_location(receiver: Any) -> str:
 # --- values --------------------------------------------------------------------
 
 
+def in_modules(module: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``module`` is one of ``prefixes`` or inside one of them."""
+    return module in prefixes or module.startswith(tuple(p + "." for p in prefixes))
+
+
+# True while an object's own __repr__ runs for a record: the SQL hook (sql.py)
+# refuses queries then, as the toolbar's template panel does for its context.
+in_repr: ContextVar[bool] = ContextVar("signal_inspector_in_repr", default=False)
+
+
+class QueryInRepr(Exception):
+    """Raised by the SQL hook when a repr we asked for would query the database."""
+
+
+TRIGGERS_QUERY = "<<triggers database query>>"
+
+
 def _truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
@@ -329,7 +347,13 @@ def _repr(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     lazy_label = _django_special(value)
     if lazy_label is not None:
         return lazy_label
-    text = repr(value)
+    token = in_repr.set(True)
+    try:
+        text = repr(value)
+    except QueryInRepr:
+        return TRIGGERS_QUERY
+    finally:
+        in_repr.reset(token)
     if not isinstance(text, str):
         return f"<{_type_name(value)} with a non-string repr>"
     return text

@@ -4,7 +4,8 @@ Django keeps the callback itself in ``connection.run_on_commit``; we never wrap
 it (``captureOnCommitCallbacks()`` and identity checks must see the caller's
 function). We note the entry Django appended, mark it ``ran`` when Django runs
 the commit hooks, and call it ``discarded`` if it vanished without that (a
-rollback). Only while a recording is active; entries are dropped at its end.
+rollback). ``BaseDatabaseWrapper`` is patched only while a recording is open
+anywhere (see patching.py); entries are dropped at its end.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .context import current_call, recording_var
 from .naming import receiver_name
 from .recording import OnCommitCallback, Recording
 
@@ -21,14 +23,12 @@ _TRACKED = "_signal_inspector_on_commit"
 
 
 def install() -> None:
-    if hasattr(BaseDatabaseWrapper.on_commit, _MARKER):
+    if hasattr(BaseDatabaseWrapper.__dict__["on_commit"], _MARKER):
         return
-    original_on_commit = BaseDatabaseWrapper.on_commit
-    original_run = BaseDatabaseWrapper.run_and_clear_commit_hooks
+    original_on_commit = BaseDatabaseWrapper.__dict__["on_commit"]
+    original_run = BaseDatabaseWrapper.__dict__["run_and_clear_commit_hooks"]
 
-    def on_commit(self, func, robust=False):
-        from .instrument import _recording, current_call
-
+    def on_commit(self: Any, func: Any, robust: bool = False) -> Any:
         call = current_call()
         if call is None:
             return original_on_commit(self, func, robust)
@@ -40,14 +40,14 @@ def install() -> None:
         except Exception:
             callback = None
         result = original_on_commit(self, func, robust)
-        recording = _recording.get()
+        recording = recording_var.get()
         if deferred and callback is not None and recording is not None and self.run_on_commit:
             entry = self.run_on_commit[-1]
             self.__dict__.setdefault(_TRACKED, []).append((entry, callback))
             recording._on_commit.append((self, entry, callback))
         return result
 
-    def run_and_clear_commit_hooks(self):
+    def run_and_clear_commit_hooks(self: Any) -> Any:
         tracked = self.__dict__.pop(_TRACKED, None)
         if tracked:
             for entry, callback in tracked:
@@ -58,13 +58,14 @@ def install() -> None:
     on_commit.__doc__ = original_on_commit.__doc__
     setattr(on_commit, _MARKER, original_on_commit)
     setattr(run_and_clear_commit_hooks, _MARKER, original_run)
-    BaseDatabaseWrapper.on_commit = on_commit
-    BaseDatabaseWrapper.run_and_clear_commit_hooks = run_and_clear_commit_hooks
+    BaseDatabaseWrapper.on_commit = on_commit  # type: ignore[method-assign]
+    BaseDatabaseWrapper.run_and_clear_commit_hooks = run_and_clear_commit_hooks  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    """Restore Django's methods, unless something wrapped them after us."""
     for name in ("on_commit", "run_and_clear_commit_hooks"):
-        original = getattr(getattr(BaseDatabaseWrapper, name), _MARKER, None)
+        original = getattr(BaseDatabaseWrapper.__dict__[name], _MARKER, None)
         if original is not None:
             setattr(BaseDatabaseWrapper, name, original)
 

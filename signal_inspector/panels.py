@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .conf import get_config
-from .instrument import begin, end
 from .naming import is_sensitive, mask_substitute
+from .recorder import begin, end
 from .recording import Recording
 
 # Receiver-map rows kept per signal; a project rarely connects more.

@@ -1,7 +1,7 @@
 """The static map: every live receiver of every signal, and the duplicate rules.
 
 Reads ``Signal.receivers`` (whose entries differ between Django 5.2 and 6.x)
-and the connect sites that ``instrument`` recorded. Everything it returns is
+and the connect sites that ``sites`` recorded. Everything it returns is
 plain data, shared by the ``signalmap`` command, the W001 check and the panel.
 """
 
@@ -18,7 +18,6 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
-from .instrument import ConnectSite, connect_sites, sender_kind
 from .naming import (
     code_key,
     code_of,
@@ -28,6 +27,7 @@ from .naming import (
     short_path,
     signal_name,
 )
+from .sites import ConnectSite, connect_sites, entry_parts, sender_kind
 
 SCHEMA_VERSION = 1
 
@@ -295,11 +295,7 @@ def _live_entries(signal: Signal) -> list[tuple[Any, Any, Any, bool, bool]]:
         entries = list(signal.receivers)
     live = []
     for entry in entries:
-        if len(entry) == 4:  # Django 6.x
-            key, ref, sender_ref, is_async = entry
-        else:  # Django 5.2
-            key, ref, is_async = entry
-            sender_ref = None
+        key, ref, sender_ref, is_async = entry_parts(entry)
         weak = isinstance(ref, weakref.ReferenceType)
         receiver = ref() if weak else ref
         if receiver is None:

@@ -162,6 +162,9 @@ class SendRecord:
     duplicate = False
     loop: list[str] = _EMPTY  # type: ignore[assignment]
     current: ReceiverCall | None = None  # the sync receiver running, while one is
+    # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
+    # without their time or nesting.
+    limited = False
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,
@@ -211,6 +214,7 @@ class SendRecord:
             "skipped": list(self.skipped),
             "duplicate": self.duplicate,
             "loop": list(self.loop),
+            "limited": self.limited,
         }
 
 
@@ -240,6 +244,8 @@ class Recording:
     loops: int = 0
     hints: int = 0
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # What this recording could not see, in words (see patching.limitations()).
+    limitations: list[str] = field(default_factory=list)
     _next_id: int = 0
     # (error_key() of the last exception recorded, its info): see propagated().
     _last_error: Any = field(default=None, repr=False)
@@ -283,6 +289,7 @@ class Recording:
             "duplicates": self.duplicates,
             "loops": self.loops,
             "hints": self.hints,
+            "limitations": list(self.limitations),
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()

@@ -72,10 +72,9 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(tests))
     os.chdir(tests)
 
-    from signal_inspector import instrument
+    from signal_inspector import recorder
 
-    instrument.install()
-    recording = None if idle else instrument.begin(max_sends=2000)
+    recording = None if idle else recorder.begin(max_sends=2000)
     sys.argv = [str(tests / "runtests.py"), "--parallel=1", "-v", "1", *SUITES, *extra]
     code = 0
     try:
@@ -84,7 +83,7 @@ def main(argv: list[str]) -> int:
         code = exit.code if isinstance(exit.code, int) else 1
     finally:
         if recording is not None:
-            instrument.end(recording)
+            recorder.end(recording)
     import django
 
     mode = "installed, idle" if idle else "recording"

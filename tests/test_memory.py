@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.urls import include, path
 
-from signal_inspector import instrument
+from signal_inspector import context
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
@@ -137,7 +137,7 @@ def quiet_dispatch_log() -> Iterator[None]:
 
 
 def touch(request: HttpRequest) -> HttpResponse:
-    keep(instrument.current())
+    keep(context.current())
     order = keep(Order.objects.create(number="M-1"))
     sender = keep(Sender())
     payload = keep(Payload("p-1"))
@@ -151,7 +151,7 @@ def touch(request: HttpRequest) -> HttpResponse:
 
 
 async def atouch(request: HttpRequest) -> HttpResponse:
-    keep(instrument.current())
+    keep(context.current())
     order = keep(await Order.objects.acreate(number="M-2"))
     sender = keep(Sender())
     payload = keep(Payload("p-2"))

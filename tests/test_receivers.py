@@ -16,7 +16,7 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal
 
 from signal_inspector import receivers
-from signal_inspector.instrument import _MARKER
+from signal_inspector.sites import MARKER as _MARKER
 from signal_inspector.receivers import (
     CAUSE_ANY_AND_SPECIFIC,
     CAUSE_DISPATCH_UIDS,

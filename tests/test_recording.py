@@ -16,7 +16,7 @@ from django.dispatch import Signal
 from django.test import override_settings
 
 import signal_inspector
-from signal_inspector import instrument
+from signal_inspector import context
 from tests.testapp.models import AuditLog, Order
 from tests.testapp.signals import order_paid
 
@@ -63,7 +63,7 @@ async def aboom(sender, **kwargs):
 
 def test_nothing_records_without_record(signal):
     signal.connect(ok, weak=False)
-    assert instrument.current() is None
+    assert context.current() is None
     with signal_inspector.record() as recording:
         pass
     signal.send(sender=None)
@@ -532,7 +532,7 @@ def test_record_rejects_a_bad_max_sends(bad):
         signal_inspector.record(max_sends=bad),
     ):
         pass
-    assert instrument.current() is None
+    assert context.current() is None
 
 
 @pytest.mark.django_db(transaction=True)

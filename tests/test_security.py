@@ -33,7 +33,7 @@ from django.test import Client, RequestFactory
 from django.urls import include, path, reverse
 
 import signal_inspector
-from signal_inspector import instrument
+from signal_inspector import context
 
 PANEL_ID = "SignalInspectorPanel"
 PAGE = "<html><body><h1>{}</h1></body></html>"
@@ -214,7 +214,7 @@ probe.connect(noting, dispatch_uid="test_security.noting")
 
 
 def probe_page(request: HttpRequest) -> HttpResponse:
-    SCENE.setdefault("current", []).append(instrument.current())
+    SCENE.setdefault("current", []).append(context.current())
     probe.send(sender=None, marker=request.GET.get("marker", ""))
     return HttpResponse(PAGE.format("probe"))
 
@@ -452,7 +452,7 @@ def test_nothing_records_when_nothing_asks(
     assert response.status_code == 200
     assert calls == ["quiet"]  # the signal still fired
     assert current == [None]  # but no recording was open in the view
-    assert instrument.current() is None
+    assert context.current() is None
     stored = [
         get_store().panel(request_id, PANEL_ID) for request_id in get_store().request_ids()
     ]
@@ -466,10 +466,10 @@ def test_the_recording_ends_with_its_request() -> None:
     client = Client()
     client.get("/probe/", {"marker": "recorded"})
     assert SCENE.pop("current")[0] is not None  # recorded while it ran
-    assert instrument.current() is None
+    assert context.current() is None
     with signal_inspector.record() as recording:
-        assert instrument.current() is recording
-    assert instrument.current() is None
+        assert context.current() is recording
+    assert context.current() is None
     probe.send(sender=None, marker="after")
     assert recording.total_sends == 0
 
@@ -494,7 +494,7 @@ def test_requests_without_the_toolbar_keep_nothing() -> None:
     whose connect sites are dropped (see test_memory)."""
     handler = WSGIHandler()
     assert serve(handler, "/probe/?notoolbar=1") == 200  # warm
-    package = [tracemalloc.Filter(True, str(Path(instrument.__file__).parent / "*"))]
+    package = [tracemalloc.Filter(True, str(Path(context.__file__).parent / "*"))]
     tracemalloc.start()
     try:
         gc.collect()

@@ -1,0 +1,396 @@
+"""Building records from inside a recorded send: the send, each receiver call,
+its outcome, and what the send's close can say about them (duplicates, loops,
+the missing ``created`` guard).
+
+Everything here is called from the hot path of a recorded send and must never
+raise into the application: each entry point catches its own failures.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import weakref
+from functools import partial
+from time import perf_counter
+from types import FunctionType, MethodType
+from typing import Any
+
+from django.dispatch import Signal
+from django.dispatch.dispatcher import NO_RECEIVERS
+
+from .conf import get_config
+from .context import current_call
+from .naming import (
+    code_identity,
+    code_of,
+    in_modules,
+    kwargs_reprs,
+    receiver_location,
+    receiver_name,
+    safe_repr,
+    sender_label,
+    short_path,
+    signal_name,
+)
+from .recording import (
+    OUTCOME_CAUGHT,
+    OUTCOME_RAISED,
+    OUTCOME_RETURNED,
+    OUTCOME_RUNNING,
+    ReceiverCall,
+    Recording,
+    SendRecord,
+    exception_info,
+    propagated,
+)
+
+_MAX_STACK = 30
+_MAX_SILENT_KEYS = 500
+_NO_FRAMES: list[tuple[str, int, str]] = []  # shared, never appended to
+
+# id(prefixes) -> (prefixes, {module: whether it is one of them or inside one}).
+# Keyed by id, checked by identity: hashing the tuple on every frame would cost more.
+_module_tests: dict[int, tuple[tuple[str, ...], dict[str, bool]]] = {}
+
+
+def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
+    entry = _module_tests.get(id(prefixes))
+    if entry is None or entry[0] is not prefixes:
+        if len(_module_tests) > 32:
+            _module_tests.clear()
+        entry = _module_tests[id(prefixes)] = (prefixes, {})
+    cache = entry[1]
+    hit = cache.get(module)
+    if hit is None:
+        if len(cache) > 5000:
+            cache.clear()
+        hit = cache[module] = in_modules(module, prefixes)
+    return hit
+
+
+def _fired_at(
+    skip: tuple[str, ...], capture: bool, depth: int
+) -> tuple[tuple[str, int, str] | None, list[tuple[str, int, str]]]:
+    """Where the send fired and, if asked, the stack above it as (file, line,
+    function) tuples: source lines are read only when the record is turned into
+    data (``SendRecord.to_dict()``), not on every send."""
+    frame = sys._getframe(depth)
+    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
+        frame = frame.f_back
+    if frame is None:
+        return None, _NO_FRAMES
+    code = frame.f_code
+    fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
+    if not capture:
+        return fired, _NO_FRAMES
+    stack = []
+    walk = frame
+    while walk is not None and len(stack) < _MAX_STACK:
+        c = walk.f_code
+        stack.append((c.co_filename, walk.f_lineno, c.co_name))
+        walk = walk.f_back
+    return fired, stack
+
+
+def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
+    try:
+        name = signal_name(signal)
+        if name in get_config().ignore_signals:
+            return
+        key = (name, sender_label(sender, 80))
+        silent = recording.silent
+        if key not in silent and len(silent) >= _MAX_SILENT_KEYS:
+            key = (name, "(other senders)")
+        silent[key] = silent.get(key, 0) + 1
+    except Exception:
+        pass
+
+
+def open_send(
+    recording: Recording,
+    signal: Signal,
+    method: str,
+    sender: Any,
+    named: dict[str, Any],
+    sync_receivers: list[Any],
+    async_receivers: list[Any],
+) -> SendRecord | None:
+    try:
+        config = get_config()
+        name = signal_name(signal)
+        if name in config.ignore_signals:
+            return None
+        if recording.ignore_modules and _only_ignored(
+            recording.ignore_modules, sync_receivers, async_receivers
+        ):
+            return None
+        parent = current_call()
+        recording.total_sends += 1
+        kept = recording.kept_sends < recording.max_sends and (
+            parent is None or parent.parent is None or parent.parent.kept
+        )
+        limit = recording.max_repr_length
+        recording._next_id += 1
+        send_record = SendRecord(
+            recording._next_id,
+            name,
+            method,
+            sender_label(sender, limit),
+            0.0,
+            kept,
+            parent,
+        )
+        if kept:
+            recording.kept_sends += 1
+            send_record.kwargs = kwargs_reprs(named, limit)
+            # 0 _fired_at, 1 open_send, 2 start_send, 3 send(), 4 its caller
+            send_record.fired_at, send_record.stack = _fired_at(
+                config.skip_modules, recording.capture_stacks, 4
+            )
+            if parent is None:
+                recording.sends.append(send_record)
+            else:
+                parent.add_child(send_record)
+        send_record.start = time.perf_counter()
+        return send_record
+    except Exception:
+        return None
+
+
+def start_send(
+    recording: Recording, signal: Signal, method: str, sender: Any, named: dict[str, Any]
+) -> tuple[SendRecord, list[Any], list[Any]] | None:
+    """The record and live receivers of a send to record, or None when Django's
+    own method should run it (no receivers, an ignored signal, a failure here)."""
+    if not signal.receivers or signal.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        count_silent(recording, signal, sender)
+        return None
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        count_silent(recording, signal, sender)
+        return None
+    record = open_send(recording, signal, method, sender, named, sync_receivers, async_receivers)
+    if record is None:
+        return None
+    return record, sync_receivers, async_receivers
+
+
+# id(function) -> (weak reference to it, (name, location, key)). A plain dict
+# with the weak reference checked on use: cheaper than a WeakKeyDictionary,
+# and an id reused by a new function fails the identity check.
+_receiver_info: dict[int, tuple[Any, tuple[str, str, str]]] = {}
+
+
+def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
+    """Whether every receiver's code lives in one of ``modules`` (a prefix match);
+    False when the receivers are not known (a send recorded sends-only)."""
+    if not any(groups):
+        return False
+    for group in groups:
+        for receiver in group:
+            target = receiver.__func__ if type(receiver) is MethodType else receiver
+            module = getattr(target, "__module__", None) or ""
+            if not _skipped(module, modules):
+                return False
+    return True
+
+
+def describe(receiver: Any) -> tuple[str, str, str]:
+    """(name, location, key) of a receiver, cached per function.
+
+    ``key`` is :func:`naming.code_key`: equal for copies of one function from a
+    module imported under two names, so a send calling both is marked.
+    """
+    is_method = type(receiver) is MethodType
+    target = receiver.__func__ if is_method else receiver
+    entry = _receiver_info.get(id(target))
+    if entry is not None and entry[0]() is target:
+        info = entry[1]
+    else:
+        location = receiver_location(receiver)
+        name = receiver_name(receiver)
+        code = code_of(receiver)
+        info = (name, location, code_identity(code) if code is not None else location + name)
+        try:
+            if len(_receiver_info) > 10_000:
+                _receiver_info.clear()
+            _receiver_info[id(target)] = (weakref.ref(target), info)
+        except TypeError:  # not weak-referenceable: described every time
+            pass
+    if is_method:
+        return info[0], info[1], f"{info[2]}:of {id(receiver.__self__):x}"
+    if type(receiver) is not FunctionType and type(receiver) is not partial:
+        return info[0], info[1], f"{info[2]}:of {id(receiver):x}"
+    return info
+
+
+def _mark_loop(recording: Recording, send_record: SendRecord, call: ReceiverCall) -> None:
+    """A loop: the same receiver already running for the same signal and sender."""
+    ancestor = send_record.parent
+    chain = [call.name]
+    while ancestor is not None:
+        outer = ancestor.parent
+        chain.append(ancestor.name)
+        if (
+            ancestor.key == call.key
+            and outer is not None
+            and outer.signal == send_record.signal
+            and outer.sender_key == send_record.sender_key
+        ):
+            if not ancestor.loop:
+                recording.loops += 1
+            call.loop = ancestor.loop = True
+            if not send_record.loop:
+                send_record.loop = list(reversed(chain))[:20]
+            return
+        ancestor = outer.parent if outer is not None else None
+
+
+def begin_call(recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool) -> ReceiverCall | None:
+    try:
+        # describe(), inlined for the common case: a plain function seen before.
+        entry = _receiver_info.get(id(receiver))
+        if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
+            name, location, key = entry[1]
+        else:
+            name, location, key = describe(receiver)
+        call = ReceiverCall(name, location, is_async, key, send_record)
+        send_record.receivers.append(call)
+        if send_record.parent is not None:
+            _mark_loop(recording, send_record, call)
+        recording.receiver_calls += 1
+        if not is_async:
+            # Nested sends and SQL find the sync receiver running through it.
+            send_record.current = call
+        call.start = perf_counter()
+        return call
+    except Exception:
+        return None
+
+
+def returned(recording: Recording, record: SendRecord, call: ReceiverCall | None, response: Any) -> None:
+    """A sync receiver returned ``response``: time it and keep a bounded repr."""
+    record.current = None
+    async_returned(recording, call, response)
+
+
+def async_returned(recording: Recording, call: ReceiverCall | None, response: Any) -> None:
+    """A receiver returned ``response`` (an async one leaves ``current`` alone: a
+    sync receiver may be running in a thread meanwhile)."""
+    now = perf_counter()
+    if call is None or call.outcome != OUTCOME_RUNNING:
+        return
+    try:
+        call.duration_ms = (now - call.start) * 1000
+        call.outcome = OUTCOME_RETURNED
+        _add_time(recording, call)
+        if response is not None:
+            call.result = safe_repr(response, recording.max_repr_length)
+    except Exception:
+        pass
+
+
+def raised(
+    recording: Recording, call: ReceiverCall | None, err: BaseException, caught: bool
+) -> None:
+    """A receiver raised ``err`` (``caught``: send_robust() swallowed it)."""
+    now = time.perf_counter()
+    if call is None:
+        return
+    try:
+        if call.outcome == OUTCOME_RUNNING:
+            call.duration_ms = (now - call.start) * 1000
+            last = recording._last_error
+            if last is not None and last[0] is err:
+                # The same exception passing up through the receivers that
+                # caused it (a loop's RecursionError): its traceback is kept
+                # once, where it was raised.
+                call.exception = propagated(last[1])
+            else:
+                call.exception = exception_info(err, max(recording.max_repr_length, 500))
+                # Held only until the outermost send closes (see close()): the
+                # exception is alive anyway while it propagates through it.
+                recording._last_error = (err, call.exception)
+            recording.errors += 1
+            _add_time(recording, call)
+        call.outcome = OUTCOME_CAUGHT if caught else OUTCOME_RAISED
+    except Exception:
+        pass
+
+
+def failed(
+    recording: Recording, record: SendRecord, call: ReceiverCall | None, err: BaseException,
+    *never_called: list[Any],
+) -> None:
+    """A receiver raised out of the send: the receivers after it never run."""
+    record.current = None
+    raised(recording, call, err, caught=False)
+    for receivers in never_called:
+        skip(record, receivers)
+
+
+def _add_time(recording: Recording, call: ReceiverCall) -> None:
+    send_record = call.parent
+    if send_record is not None and send_record.parent is None:
+        recording.receiver_time_ms += call.duration_ms
+
+
+def skip(send_record: SendRecord, receivers: Any) -> None:
+    try:
+        for receiver in receivers:
+            name, location, _ = describe(receiver)
+            send_record.add_skipped(name, location)
+    except Exception:
+        pass
+
+
+def _has_async(send_record: SendRecord) -> bool:
+    for call in send_record.receivers:  # noqa: SIM110  (any() with a generator costs more)
+        if call.is_async:
+            return True
+    return False
+
+
+def close(recording: Recording, send_record: SendRecord) -> None:
+    """The send is over: its time, and what its receivers tell together."""
+    try:
+        if send_record.parent is None:
+            recording._last_error = None
+        send_record.duration_ms = (perf_counter() - send_record.start) * 1000
+        receivers = send_record.receivers
+        if _has_async(send_record):
+            # Async receivers a failure kept from starting were never called.
+            for call in [c for c in receivers if c.start == 0.0]:
+                receivers.remove(call)
+                send_record.add_skipped(call.name, call.location)
+            receivers.sort(key=lambda c: c.start)
+        if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
+            _created_guard_hints(recording, send_record)
+        if len(receivers) < 2:
+            return
+        seen: dict[str, ReceiverCall] = {}
+        for call in receivers:
+            first = seen.setdefault(call.key, call)
+            if first is not call and call.location:
+                if not first.duplicate:
+                    recording.duplicates += 1
+                first.duplicate = call.duplicate = send_record.duplicate = True
+    except Exception:
+        pass
+
+
+_POST_SAVE = "django.db.models.signals.post_save"
+CREATED_GUARD_HINT = (
+    "Inserted {n} row(s) on an update (created=False). If this should happen only "
+    "for new rows, wrap the side effect in `if created:`."
+)
+
+
+def _created_guard_hints(recording: Recording, send_record: SendRecord) -> None:
+    for call in send_record.receivers:
+        if call.inserts:
+            call.add_hint(CREATED_GUARD_HINT.format(n=call.inserts))
+            recording.hints += 1
+
+

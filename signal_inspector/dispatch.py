@@ -1,0 +1,486 @@
+"""The recorded ``send``, ``send_robust``, ``asend`` and ``asend_robust``.
+
+Installed on ``Signal`` only while a recording is open somewhere in the process
+(see patching.py). In a context that is not recording, each hands the call to
+the method it replaced, untouched. In a recording context, a recognised
+dispatcher's send is run by a copy of Django's that calls every receiver from
+its own frame (so ``warnings.warn(stacklevel=2)`` in a receiver still points at
+the send loop, not at a wrapper of ours) and builds the record around each call.
+Django's module globals (``async_to_sync``, ``sync_to_async``, ``asyncio``,
+``_run_parallel``) are read at call time, so patching them still takes effect.
+
+A dispatcher we do not recognise, or a send method another tool had wrapped
+before us, gets the "sends only" wrappers at the end: Django's (or that tool's)
+method runs as it is, and the record lists the receivers from its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Generator
+from time import perf_counter
+from typing import Any
+
+from django.dispatch import Signal
+from django.dispatch import dispatcher as _dispatcher
+
+from .bookkeeping import (
+    async_returned,
+    begin_call,
+    close,
+    describe,
+    failed,
+    raised,
+    returned,
+    skip,
+    start_send,
+)
+from .context import parent_var, recording_var
+from .recording import ReceiverCall, Recording, SendRecord
+
+# name -> the method each of ours replaced (Django's, or another tool's wrapper);
+# filled by patching.py before ours are installed.
+ORIGINALS: dict[str, Callable[..., Any]] = {}
+# Django 6.1 runs async receivers through _run_parallel() (one shared context,
+# after the sync receivers); 5.2 and 6.0 gather them alongside. Set by patching.
+PARALLEL = {"shared_context": False}
+
+
+# --- async receivers -----------------------------------------------------------
+
+
+def _spawn(recording: Recording, call: ReceiverCall | None, awaitable: Any) -> Any:
+    """``asyncio.ensure_future(awaitable)``, as ``asyncio.gather()`` would do it,
+    in a copy of the context that names ``call`` as the receiver running. The
+    task runs the receiver's own coroutine (``task.get_coro()`` and
+    ``get_stack()`` are the receiver's); its end is noted by a done callback."""
+    context = contextvars.copy_context()
+    context.run(parent_var.set, call)
+    future = context.run(asyncio.ensure_future, awaitable)
+    if call is not None:
+        future.add_done_callback(lambda done: _settled(recording, call, done))
+    return future
+
+
+def _settled(recording: Recording, call: ReceiverCall, future: Any) -> None:
+    try:
+        if future.cancelled():
+            raised(recording, call, asyncio.CancelledError(), caught=False)
+            return
+        # gather() retrieves every child's exception too: this changes nothing.
+        error = future.exception()
+        if error is not None:
+            raised(recording, call, error, caught=False)
+        else:
+            async_returned(recording, call, future.result())
+    except Exception:
+        pass
+
+
+class _Observed:
+    """Await any awaitable, naming ``call`` the receiver running on every step.
+
+    For Django 6.1, whose ``_run_parallel()`` runs receivers as tasks sharing
+    one context: a context variable set for the whole await would leak between
+    them. Drives ``awaitable.__await__()`` exactly as ``await`` does.
+    """
+
+    __slots__ = ("awaitable", "iterator", "call", "recording")
+
+    def __init__(self, awaitable: Any, call: ReceiverCall | None, recording: Recording) -> None:
+        self.awaitable = awaitable
+        self.iterator: Any = None
+        self.call = call
+        self.recording = recording
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return self  # type: ignore[return-value]
+
+    def __iter__(self) -> _Observed:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        iterator = self.iterator
+        if iterator is None:
+            try:
+                await_ = type(self.awaitable).__await__
+            except AttributeError:
+                raise TypeError(
+                    f"object {type(self.awaitable).__name__} can't be used in 'await' expression"
+                ) from None
+            iterator = self.iterator = await_(self.awaitable)
+        if value is None:
+            return self._step(iterator.__next__)
+        return self._step(iterator.send, value)
+
+    def throw(self, *args: Any) -> Any:
+        throw = getattr(self.iterator, "throw", None)
+        if throw is None:
+            error = args[0] if len(args) == 1 else args[1]
+            if isinstance(error, type):
+                error = error()
+            return self._step(_raise, error)
+        return self._step(throw, *args)
+
+    def close(self) -> None:
+        close = getattr(self.iterator, "close", None)
+        if close is not None:
+            close()
+
+    def _step(self, method: Any, *args: Any) -> Any:
+        call = self.call
+        if call is not None and call.start == 0.0:
+            call.start = perf_counter()
+        token = parent_var.set(call)
+        try:
+            return method(*args)
+        except StopIteration as stop:
+            async_returned(self.recording, call, stop.value)
+            raise
+        except BaseException as err:
+            raised(self.recording, call, err, caught=False)
+            raise
+        finally:
+            parent_var.reset(token)
+
+
+def _raise(error: BaseException) -> Any:
+    raise error
+
+
+def _async_calls(
+    recording: Recording, record: SendRecord, receivers: list[Any]
+) -> list[ReceiverCall | None]:
+    calls = []
+    for receiver in receivers:
+        call = begin_call(recording, record, receiver, True)
+        if call is not None and PARALLEL["shared_context"]:
+            call.start = 0.0  # started at its first step (see _Observed)
+        calls.append(call)
+    return calls
+
+
+def _observed_awaitables(
+    signal: Signal, sender: Any, named: dict[str, Any], receivers: list[Any],
+    recording: Recording, record: SendRecord, robust: bool,
+) -> list[Any]:
+    """What Django passes to gather()/_run_parallel(), made observable."""
+    calls = _async_calls(recording, record, receivers)
+    if robust:
+        return [
+            asend_and_wrap_exception(signal, sender, named, receiver, call, recording)
+            for receiver, call in zip(receivers, calls, strict=True)
+        ]
+    if PARALLEL["shared_context"]:
+        return [
+            _Observed(_call(recording, receiver, call, signal, sender, named), call, recording)
+            for receiver, call in zip(receivers, calls, strict=True)
+        ]
+    return [
+        _spawn(recording, call, _call(recording, receiver, call, signal, sender, named))
+        for receiver, call in zip(receivers, calls, strict=True)
+    ]
+
+
+def _call(
+    recording: Recording, receiver: Any, call: ReceiverCall | None,
+    signal: Signal, sender: Any, named: dict[str, Any],
+) -> Any:
+    """Call an async receiver for its awaitable (a receiver marked async that
+    raises at once raises here, as in Django)."""
+    try:
+        return receiver(signal=signal, sender=sender, **named)
+    except BaseException as err:
+        raised(recording, call, err, caught=False)
+        raise
+
+
+async def asend_and_wrap_exception(
+    signal: Signal, sender: Any, named: dict[str, Any], receiver: Any,
+    call: ReceiverCall | None, recording: Recording,
+) -> Any:
+    # Django's asend_and_wrap_exception(), recorded.
+    if PARALLEL["shared_context"]:
+        awaitable = _Observed(receiver(signal=signal, sender=sender, **named), call, recording)
+    else:
+        # gather() runs this coroutine in a task of its own: its context is ours.
+        parent_var.set(call)
+        awaitable = receiver(signal=signal, sender=sender, **named)
+    try:
+        response = await awaitable
+    except Exception as err:
+        raised(recording, call, err, caught=True)
+        signal._log_robust_failure(receiver, err)
+        return err
+    except BaseException as err:
+        raised(recording, call, err, caught=False)
+        raise
+    async_returned(recording, call, response)
+    return response
+
+
+def _gather() -> Any:
+    if PARALLEL["shared_context"]:
+        return _dispatcher._run_parallel  # type: ignore[attr-defined]
+    return _dispatcher.asyncio.gather  # type: ignore[attr-defined]
+
+
+def _async_part(
+    signal: Signal, sender: Any, named: dict[str, Any], receivers: list[Any],
+    recording: Recording, record: SendRecord, robust: bool,
+) -> Any:
+    """send()/send_robust()'s async receivers, run through async_to_sync as Django does."""
+
+    async def asend() -> Any:
+        async_responses = await _gather()(
+            *_observed_awaitables(signal, sender, named, receivers, recording, record, robust)
+        )
+        return zip(receivers, async_responses, strict=True)
+
+    return _dispatcher.async_to_sync(asend)()  # type: ignore[attr-defined]
+
+
+# --- the recorded methods ------------------------------------------------------
+
+
+def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    recording = recording_var.get()
+    started = None if recording is None else start_send(recording, self, "send", sender, named)
+    if started is None:
+        return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
+    assert recording is not None
+    record, sync_receivers, async_receivers = started
+    responses = []
+    outer = parent_var.set(record)
+    try:
+        for index, receiver in enumerate(sync_receivers):
+            call = begin_call(recording, record, receiver, False)
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except BaseException as err:
+                failed(recording, record, call, err, sync_receivers[index + 1 :], async_receivers)
+                raise
+            returned(recording, record, call, response)
+            responses.append((receiver, response))
+        if async_receivers:
+            responses.extend(
+                _async_part(self, sender, named, async_receivers, recording, record, False)
+            )
+        return responses
+    finally:
+        parent_var.reset(outer)
+        close(recording, record)
+
+
+def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    recording = recording_var.get()
+    started = (
+        None if recording is None else start_send(recording, self, "send_robust", sender, named)
+    )
+    if started is None:
+        return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    assert recording is not None
+    record, sync_receivers, async_receivers = started
+    responses: list[tuple[Any, Any]] = []
+    outer = parent_var.set(record)
+    try:
+        for index, receiver in enumerate(sync_receivers):
+            call = begin_call(recording, record, receiver, False)
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                record.current = None
+                raised(recording, call, err, caught=True)
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            except BaseException as err:
+                failed(recording, record, call, err, sync_receivers[index + 1 :], async_receivers)
+                raise
+            else:
+                returned(recording, record, call, response)
+                responses.append((receiver, response))
+        if async_receivers:
+            responses.extend(
+                _async_part(self, sender, named, async_receivers, recording, record, True)
+            )
+        return responses
+    finally:
+        parent_var.reset(outer)
+        close(recording, record)
+
+
+async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    recording = recording_var.get()
+    started = None if recording is None else start_send(recording, self, "asend", sender, named)
+    if started is None:
+        return await ORIGINALS["asend"](self, sender, **named)  # type: ignore[no-any-return]
+    assert recording is not None
+    return await _asend(self, sender, named, recording, *started, robust=False)
+
+
+async def asend_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    recording = recording_var.get()
+    started = (
+        None if recording is None else start_send(recording, self, "asend_robust", sender, named)
+    )
+    if started is None:
+        return await ORIGINALS["asend_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    assert recording is not None
+    return await _asend(self, sender, named, recording, *started, robust=True)
+
+
+async def _asend(
+    self: Signal, sender: Any, named: dict[str, Any], recording: Recording,
+    record: SendRecord, sync_receivers: list[Any], async_receivers: list[Any], *, robust: bool,
+) -> list[tuple[Any, Any]]:
+    outer = parent_var.set(record)
+    try:
+        if sync_receivers:
+
+            @_dispatcher.sync_to_async  # type: ignore[attr-defined,misc]
+            def sync_send() -> list[tuple[Any, Any]]:
+                responses: list[tuple[Any, Any]] = []
+                for index, receiver in enumerate(sync_receivers):
+                    call = begin_call(recording, record, receiver, False)
+                    try:
+                        response = receiver(signal=self, sender=sender, **named)
+                    except Exception as err:
+                        if not robust:
+                            failed(recording, record, call, err, sync_receivers[index + 1 :])
+                            raise
+                        record.current = None
+                        raised(recording, call, err, caught=True)
+                        self._log_robust_failure(receiver, err)
+                        responses.append((receiver, err))
+                    except BaseException as err:
+                        failed(recording, record, call, err, sync_receivers[index + 1 :])
+                        raise
+                    else:
+                        returned(recording, record, call, response)
+                        responses.append((receiver, response))
+                return responses
+
+        else:
+
+            async def sync_send() -> list[tuple[Any, Any]]:
+                return []
+
+        if PARALLEL["shared_context"]:
+            responses = await sync_send()
+            async_responses = await _gather()(
+                *_observed_awaitables(
+                    self, sender, named, async_receivers, recording, record, robust
+                )
+            )
+        else:
+            responses, async_responses = await _dispatcher.asyncio.gather(  # type: ignore[attr-defined]
+                sync_send(),
+                _dispatcher.asyncio.gather(  # type: ignore[attr-defined]
+                    *_observed_awaitables(
+                        self, sender, named, async_receivers, recording, record, robust
+                    )
+                ),
+            )
+        responses.extend(zip(async_receivers, async_responses, strict=True))
+        return responses  # type: ignore[no-any-return]
+    except BaseException:
+        if PARALLEL["shared_context"] and not any(c.is_async for c in record.receivers):
+            skip(record, async_receivers)  # the sync part failed: never called
+        raise
+    finally:
+        parent_var.reset(outer)
+        close(recording, record)
+
+
+RECORDED: dict[str, Callable[..., Any]] = {
+    "send": send,
+    "send_robust": send_robust,
+    "asend": asend,
+    "asend_robust": asend_robust,
+}
+
+
+# --- sends only: a dispatcher we do not recognise, or another tool's wrapper ------
+
+
+def sends_only(name: str) -> Callable[..., Any]:
+    """A wrapper that runs ``ORIGINALS[name]`` as it is and records the send, with
+    the receivers its result names (no per-receiver time; no nesting)."""
+    robust = name.endswith("_robust")
+
+    def _record(recording: Recording, self: Signal, sender: Any, named: dict[str, Any]) -> SendRecord | None:
+        from .bookkeeping import open_send
+
+        try:
+            record = open_send(recording, self, name, sender, named, [], [])
+        except Exception:
+            return None
+        if record is not None:
+            record.limited = True
+        return record
+
+    def _finish(
+        recording: Recording, record: SendRecord, responses: Any, error: BaseException | None
+    ) -> None:
+        try:
+            for receiver, response in responses or ():
+                call = begin_call(recording, record, receiver, False)
+                if call is None:
+                    continue
+                call.start = record.start
+                if robust and isinstance(response, Exception):
+                    raised(recording, call, response, caught=True)
+                else:
+                    returned(recording, record, call, response)
+                call.duration_ms = 0.0
+            if error is not None:
+                call = ReceiverCall("(one of the receivers)", "", False, "?", record)
+                record.receivers.append(call)
+                raised(recording, call, error, caught=False)
+        except Exception:
+            pass
+        record.current = None
+        close(recording, record)
+
+    if name.startswith("a"):
+
+        async def wrapper(self: Signal, sender: Any, **named: Any) -> Any:
+            recording = recording_var.get()
+            record = None if recording is None else _record(recording, self, sender, named)
+            if record is None:
+                return await ORIGINALS[name](self, sender, **named)
+            assert recording is not None
+            try:
+                responses = await ORIGINALS[name](self, sender, **named)
+            except BaseException as err:
+                _finish(recording, record, (), err)
+                raise
+            _finish(recording, record, responses, None)
+            return responses
+
+    else:
+
+        def wrapper(self: Signal, sender: Any, **named: Any) -> Any:  # type: ignore[misc]
+            recording = recording_var.get()
+            record = None if recording is None else _record(recording, self, sender, named)
+            if record is None:
+                return ORIGINALS[name](self, sender, **named)
+            assert recording is not None
+            try:
+                responses = ORIGINALS[name](self, sender, **named)
+            except BaseException as err:
+                _finish(recording, record, (), err)
+                raise
+            _finish(recording, record, responses, None)
+            return responses
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper._signal_inspector_sends_only = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+__all__ = ["ORIGINALS", "PARALLEL", "RECORDED", "describe", "sends_only"]

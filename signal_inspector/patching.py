@@ -1,0 +1,201 @@
+"""Instrument when the first recording opens, restore when the last one closes.
+
+While no recording is open anywhere in the process, ``Signal``'s send methods,
+``CursorWrapper`` and ``BaseDatabaseWrapper.on_commit`` are exactly what they
+were before signal_inspector: Django's own functions, or whatever another tool
+put there. Only ``connect()``/``disconnect()`` stay wrapped (sites.py).
+
+The recorded send methods (dispatch.py) are copies of Django's; they are used
+only for a dispatcher whose fingerprint we know. Anything else, and a send
+method another tool wrapped before us, gets the "sends only" wrapper, which runs
+the method it found unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import inspect
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.dispatch import Signal
+from django.dispatch import dispatcher as _dispatcher
+
+from . import dispatch, on_commit, sql
+
+METHODS = ("send", "send_robust", "asend", "asend_robust")
+
+# fingerprint() of django/dispatch/dispatcher.py -> how it runs async receivers.
+# 5.2.x and 6.0.x differ only in docstrings and _live_receivers(), which we call
+# rather than copy; 6.1.x runs them through _run_parallel() in one shared context.
+KNOWN_DISPATCHERS: dict[str, tuple[str, bool]] = {
+    # Django 5.2.0-5.2.19, 6.0.0-6.0.10 (every release checked)
+    "6a15e70ac8a3cfb296e733d0c7b7a1fd313a58052d5e639930b75e3165c798a0": ("Django 5.2/6.0", False),
+    # Django 6.1.0-6.1.3
+    "3997ff1611bf61beb16fb69403810f83e3c9b77a6baeea4e131e0f781fa90488": ("Django 6.1", True),
+}
+
+_lock = threading.Lock()
+_open = 0
+# name -> whether our function is somewhere in Signal.<name>'s chain (it stays
+# there, passing calls through, if another tool wrapped it after us).
+_in_chain: dict[str, bool] = dict.fromkeys(METHODS, False)
+_limitations: list[str] = []
+
+
+def _normalised(source: str, node: ast.AST) -> list[str]:
+    """The lines of ``node`` without its docstring, blank or comment-only lines."""
+    lines = source.splitlines()[node.lineno - 1 : node.end_lineno]  # type: ignore[attr-defined]
+    body = getattr(node, "body", [])
+    drop: set[int] = set()
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        drop = set(range(body[0].lineno - node.lineno, body[0].end_lineno - node.lineno + 1))  # type: ignore[operator]
+    out = []
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if index in drop or not text or text.startswith("#"):
+            continue
+        out.append(text)
+    return out
+
+
+def fingerprint(source: str) -> str:
+    """A hash of what the recorded methods copy from a dispatcher module's source:
+    the four send methods and the module-level helpers they rely on."""
+    tree = ast.parse(source)
+    parts: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Signal":
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in METHODS:
+                    parts.append(item.name)
+                    parts.extend(_normalised(source, item))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in (
+            "_run_parallel",
+            "_restore_context",
+        ):
+            parts.append(node.name)
+            parts.extend(_normalised(source, node))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@functools.cache
+def installed_dispatcher() -> tuple[str | None, bool, str]:
+    """(name of the known dispatcher or None, whether async receivers share one
+    context, fingerprint) of the installed Django's ``dispatcher.py``."""
+    try:
+        digest = fingerprint(inspect.getsource(_dispatcher))
+    except Exception:  # no source shipped (a .pyc-only install), say
+        return None, False, ""
+    name, shared = KNOWN_DISPATCHERS.get(digest, (None, False))
+    return name, shared, digest
+
+
+def _is_djangos(function: Any, name: str) -> bool:
+    code = getattr(function, "__code__", None)
+    return (
+        code is not None
+        and code.co_name == name
+        and code.co_filename == getattr(_dispatcher, "__file__", None)
+    )
+
+
+def foreign_wrappers() -> dict[str, str]:
+    """Send methods someone else replaced before we instrument: name -> who."""
+    found = {}
+    for name in METHODS:
+        function = Signal.__dict__[name]
+        if _in_chain[name] or _is_djangos(function, name):
+            continue
+        module = getattr(function, "__module__", None) or "?"
+        found[name] = f"{module}.{getattr(function, '__qualname__', name)}"
+    return found
+
+
+def limitations() -> list[str]:
+    """What recordings cannot see with this Django and these tools, in words."""
+    out = []
+    known, _, digest = installed_dispatcher()
+    if known is None:
+        import django
+
+        out.append(
+            f"Django {django.get_version()}'s dispatcher is not one signal_inspector knows "
+            f"(fingerprint {digest[:12] or 'unavailable'}): sends are recorded with the "
+            "receivers Django returned, without their time or what they sent in turn. "
+            "Upgrade signal_inspector for full detail."
+        )
+    for name, who in foreign_wrappers().items():
+        out.append(
+            f"Signal.{name} was already wrapped by {who}: signal_inspector calls it "
+            f"unchanged, so {name}() sends are recorded without per-receiver time."
+        )
+    return out
+
+
+def _replacement(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    known, _, _ = installed_dispatcher()
+    if known is not None and _is_djangos(original, name):
+        return dispatch.RECORDED[name]
+    return dispatch.sends_only(name)
+
+
+def _instrument() -> None:
+    global _limitations
+    _limitations = limitations()
+    dispatch.PARALLEL["shared_context"] = installed_dispatcher()[1]
+    for name in METHODS:
+        if _in_chain[name]:
+            continue  # still under another tool's wrapper, passing calls through
+        original = Signal.__dict__[name]
+        dispatch.ORIGINALS[name] = original
+        replacement = _replacement(name, original)
+        setattr(Signal, name, replacement)
+        _in_chain[name] = True
+    sql.install()
+    on_commit.install()
+
+
+def _restore() -> None:
+    for name in METHODS:
+        if dispatch.ORIGINALS.get(name) is None:
+            continue
+        current = Signal.__dict__[name]
+        if current is dispatch.RECORDED[name] or getattr(current, "_signal_inspector_sends_only", False):
+            setattr(Signal, name, dispatch.ORIGINALS[name])
+            _in_chain[name] = False
+    sql.uninstall()
+    on_commit.uninstall()
+
+
+def acquire() -> list[str]:
+    """A recording opens: instrument if it is the first. Returns the limitations."""
+    global _open
+    with _lock:
+        _open += 1
+        if _open == 1:
+            _instrument()
+        return list(_limitations)
+
+
+def release() -> None:
+    """A recording closed: restore everything if it was the last."""
+    global _open
+    with _lock:
+        if _open == 0:
+            return
+        _open -= 1
+        if _open == 0:
+            _restore()
+
+
+def open_recordings() -> int:
+    return _open

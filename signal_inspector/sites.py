@@ -1,0 +1,210 @@
+"""Connect sites: where each ``connect()`` ran, and Django's receiver entries.
+
+``Signal.connect`` and ``disconnect`` stay wrapped for the life of the process
+(installed when the app is imported): a connect that happened before recording
+started cannot be seen afterwards. The wrappers call Django's own methods with
+the same arguments and only note the call site; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from django.dispatch import Signal
+from django.dispatch import dispatcher as _dispatcher
+
+from .naming import in_modules, receiver_name, safe_repr, sender_label, short_path
+
+MARKER = "_signal_inspector_original"
+
+
+def entry_parts(entry: tuple[Any, ...]) -> tuple[Any, Any, Any, bool]:
+    """(lookup key, receiver or its weak reference, sender weak reference or None,
+    is_async) of one ``Signal.receivers`` entry: Django 6.x added the sender's
+    weak reference, 5.2 has three fields."""
+    if len(entry) == 4:
+        return entry[0], entry[1], entry[2], bool(entry[3])
+    return entry[0], entry[1], None, bool(entry[2])
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSite:
+    """Where one ``connect()`` call ran, and with what arguments.
+
+    The sender is kept only as a label and a kind (see :func:`sender_kind`):
+    Django 5.2 stores nothing but its id, and a strong or weak reference here
+    would change what Django keeps alive.
+    """
+
+    file: str
+    line: int
+    function: str
+    module: str
+    dispatch_uid: str | None
+    weak: bool
+    receiver: str = ""
+    sender: str = ""  # sender_label() of the sender; "" for any sender
+    sender_kind: str = ""
+    lazy: bool = False  # the sender was given as an "app_label.Model" string
+
+    def describe(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else "unknown"
+
+
+# Kept on the signal itself (not in a WeakKeyDictionary: connect() must not
+# create weak references Django did not ask for).
+_SITES_ATTR = "_signal_inspector_connect_sites"
+
+
+def connect_sites(signal: Signal) -> dict[Any, list[ConnectSite]]:
+    """Lookup key -> every site that connected ``signal`` with that key, in order."""
+    return signal.__dict__.get(_SITES_ATTR, {})
+
+
+# django.apps.registry: a lazy "app_label.Model" sender connects through
+# Apps.lazy_model_operation(), whose frames are not where connect() was called.
+_CONNECT_SKIP = (
+    "django.dispatch",
+    "django.db.models.signals",
+    "django.apps.registry",
+    "signal_inspector",
+)
+
+
+def sender_kind(sender: Any) -> str:
+    """``any``, ``model``, ``proxy_model``, ``abstract_model``, ``class`` or ``object``."""
+    if sender is None:
+        return "any"
+    if not issubclass(type(sender), type):
+        return "object"
+    meta = sender.__dict__.get("_meta")
+    if meta is None or not isinstance(getattr(meta, "label", None), str):
+        return "class"
+    if getattr(meta, "abstract", False):
+        return "abstract_model"
+    if getattr(meta, "proxy", False):
+        return "proxy_model"
+    return "model"
+
+
+def _connect_site(
+    dispatch_uid: Any, weak: bool, receiver: Any = None, sender: Any = None
+) -> ConnectSite:
+    uid = None if dispatch_uid is None else safe_repr(dispatch_uid, 100).strip("'")
+    facts = (
+        receiver_name(receiver),
+        "" if sender is None else sender_label(sender),
+        sender_kind(sender),
+    )
+    lazy = False
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        code = frame.f_code
+        if not in_modules(module, _CONNECT_SKIP):
+            return ConnectSite(
+                short_path(code.co_filename),
+                frame.f_lineno,
+                code.co_name,
+                module,
+                uid,
+                weak,
+                *facts,
+                lazy,
+            )
+        if code.co_name == "_lazy_method" and module == "django.db.models.signals":
+            lazy = isinstance(frame.f_locals.get("sender"), str)
+        elif code.co_name == "do_pending_operations":
+            # Deferred until the model's class statement ran: the frames below
+            # are that statement, not the connect() call, which is gone.
+            return ConnectSite("", 0, "", "", uid, weak, *facts, True)
+        frame = frame.f_back
+    return ConnectSite("", 0, "", "", uid, weak, *facts, lazy)
+
+
+def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
+    make_id = _dispatcher._make_id
+    if dispatch_uid:
+        return (dispatch_uid, make_id(sender))
+    return (make_id(receiver), make_id(sender))
+
+
+def _key_is_live(signal: Signal, key: Any) -> bool:
+    for entry in signal.receivers:
+        entry_key, ref, sender_ref, _ = entry_parts(entry)
+        if entry_key == key:
+            if isinstance(ref, weakref.ReferenceType) and ref() is None:
+                return False
+            return not (sender_ref is not None and sender_ref() is None)
+    return False
+
+
+def _prune_sites(signal: Signal, sites: dict[Any, list[ConnectSite]]) -> None:
+    """Forget the sites of lookup keys no receiver holds any more (disconnected or
+    collected): connect/disconnect per request must not grow memory."""
+    live = {entry[0] for entry in signal.receivers}
+    for key in [k for k in sites if k not in live]:
+        del sites[key]
+
+
+def _wrap_connect(original: Any) -> Any:
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+        try:
+            key = _lookup_key(receiver, sender, dispatch_uid)
+            sites = self.__dict__.setdefault(_SITES_ATTR, {})
+            if key in sites and not _key_is_live(self, key):
+                # Whatever held this key died or was disconnected (its id may be
+                # reused): those sites belong to it, not to this receiver.
+                del sites[key]
+        except Exception:  # never break connect()
+            sites = None
+        result = original(self, receiver, sender, weak, dispatch_uid)
+        if sites is not None:
+            with contextlib.suppress(Exception):
+                sites.setdefault(key, []).append(
+                    _connect_site(dispatch_uid, weak, receiver, sender)
+                )
+                if len(sites) > 2 * len(self.receivers) + 32:
+                    _prune_sites(self, sites)
+        return result
+
+    connect.__doc__ = original.__doc__
+    setattr(connect, MARKER, original)
+    return connect
+
+
+def _wrap_disconnect(original: Any) -> Any:
+    def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+        disconnected = original(self, receiver, sender, dispatch_uid)
+        if disconnected:
+            with contextlib.suppress(Exception):
+                sites = self.__dict__.get(_SITES_ATTR)
+                if sites:
+                    sites.pop(_lookup_key(receiver, sender, dispatch_uid), None)
+        return disconnected
+
+    disconnect.__doc__ = original.__doc__
+    setattr(disconnect, MARKER, original)
+    return disconnect
+
+
+
+
+def install() -> None:
+    """Wrap ``connect()``/``disconnect()`` once; later calls do nothing."""
+    if hasattr(Signal.__dict__["connect"], MARKER):
+        return
+    Signal.connect = _wrap_connect(Signal.__dict__["connect"])  # type: ignore[method-assign]
+    Signal.disconnect = _wrap_disconnect(Signal.__dict__["disconnect"])  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Restore Django's ``connect()``/``disconnect()`` (for tests and benchmarks)."""
+    for name in ("connect", "disconnect"):
+        original = getattr(Signal.__dict__[name], MARKER, None)
+        if original is not None:
+            setattr(Signal, name, original)
