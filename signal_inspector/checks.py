@@ -3,6 +3,8 @@
 - ``signal_inspector.E001``: the ``SIGNAL_INSPECTOR`` setting is broken.
 - ``signal_inspector.W001``: one piece of code is registered to run twice per send.
 - ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
+- ``signal_inspector.W010``: Django's dispatcher is not one signal_inspector knows.
+- ``signal_inspector.W011``: another tool wrapped a ``Signal`` send method first.
 """
 
 from __future__ import annotations
@@ -76,3 +78,37 @@ def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[
         )
         for item in find_unconnected(app_configs)
     ]
+
+
+@register(Tags.compatibility)
+def check_dispatcher(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``signal_inspector.W010``: an unknown dispatcher; ``W011``: a send method
+    another tool wrapped first. Either way recordings are "sends only"."""
+    from django.core.checks import Warning
+
+    from .patching import foreign_wrappers, installed_dispatcher, limitations
+
+    out = []
+    if installed_dispatcher()[0] is None:
+        out.append(
+            Warning(
+                limitations()[0],
+                hint="Django runs exactly as without signal_inspector; only the detail of "
+                "recordings is reduced. A release of signal_inspector that knows this "
+                "Django restores it.",
+                obj="django.dispatch.dispatcher",
+                id="signal_inspector.W010",
+            )
+        )
+    for name, who in foreign_wrappers().items():
+        out.append(
+            Warning(
+                f"Signal.{name} is wrapped by {who}, installed before signal_inspector "
+                "recorded anything. signal_inspector keeps that wrapper working and so "
+                f"records {name}() sends without per-receiver time or nesting.",
+                hint="Nothing to fix if that tool is wanted; the panel says the same.",
+                obj=f"django.dispatch.Signal.{name}",
+                id="signal_inspector.W011",
+            )
+        )
+    return out

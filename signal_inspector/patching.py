@@ -25,6 +25,7 @@ from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
 from . import dispatch, on_commit, sql
+from .naming import short_path
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 
@@ -115,8 +116,13 @@ def foreign_wrappers() -> dict[str, str]:
         function = Signal.__dict__[name]
         if _in_chain[name] or _is_djangos(function, name):
             continue
-        module = getattr(function, "__module__", None) or "?"
-        found[name] = f"{module}.{getattr(function, '__qualname__', name)}"
+        # By its code: functools.wraps() copies Django's names onto a wrapper.
+        code = getattr(function, "__code__", None)
+        if code is None:
+            found[name] = repr(type(function))
+            continue
+        qualname = getattr(code, "co_qualname", code.co_name)
+        found[name] = f"{qualname} ({short_path(code.co_filename)}:{code.co_firstlineno})"
     return found
 
 

@@ -2,9 +2,15 @@
 
 While a recording is open anywhere, ``CursorWrapper._execute_with_wrappers``
 (the method every ``execute()``/``executemany()`` of Django's cursors goes
-through) is wrapped at class level; nothing is added to any connection, so
-``connection.execute_wrappers`` stays the application's own. The wrapper only
-reads two context variables when this context is not recording.
+through) and ``BaseDatabaseWrapper._cursor`` are wrapped at class level; nothing
+is added to any connection, so ``connection.execute_wrappers`` stays the
+application's own. The wrappers only read context variables when this context
+is not recording.
+
+A repr we take for a record runs the object's own ``__repr__`` but may not
+query: ``_cursor()`` refuses while it runs, before any cursor exists, so the
+query is neither run nor logged (by Django's debug cursor or the toolbar's SQL
+panel), as django-debug-toolbar's template panel does for its context values.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from .context import current_call
@@ -43,23 +50,43 @@ def _execute_with_wrappers(
 
 setattr(_execute_with_wrappers, MARKER, _ORIGINAL)
 
+_ORIGINAL_CURSOR: Callable[..., Any] = BaseDatabaseWrapper._cursor
 
-_in_chain = False  # our wrapper is somewhere in CursorWrapper's method
+
+def _cursor(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> Any:
+    if in_repr.get():
+        raise QueryInRepr("a repr taken for a record would open a cursor")
+    return _ORIGINAL_CURSOR(self, *args, **kwargs)
+
+
+setattr(_cursor, MARKER, _ORIGINAL_CURSOR)
+
+
+# Our wrapper is somewhere in the method's chain (it stays there, passing calls
+# through, if something wrapped the method after us).
+_in_chain = False
+_cursor_in_chain = False
 
 
 def install() -> None:
-    global _ORIGINAL, _in_chain
-    if _in_chain:
-        return
-    _ORIGINAL = CursorWrapper.__dict__["_execute_with_wrappers"]
-    CursorWrapper._execute_with_wrappers = _execute_with_wrappers  # type: ignore[method-assign]
-    _in_chain = True
+    global _ORIGINAL, _ORIGINAL_CURSOR, _in_chain, _cursor_in_chain
+    if not _in_chain:
+        _ORIGINAL = CursorWrapper.__dict__["_execute_with_wrappers"]
+        CursorWrapper._execute_with_wrappers = _execute_with_wrappers  # type: ignore[method-assign]
+        _in_chain = True
+    if not _cursor_in_chain:
+        _ORIGINAL_CURSOR = BaseDatabaseWrapper.__dict__["_cursor"]
+        BaseDatabaseWrapper._cursor = _cursor  # type: ignore[method-assign]
+        _cursor_in_chain = True
 
 
 def uninstall() -> None:
     """Restore the method, unless something wrapped it after us: that wrapper
     stays, and ours under it only passes calls through."""
-    global _in_chain
+    global _in_chain, _cursor_in_chain
     if CursorWrapper.__dict__["_execute_with_wrappers"] is _execute_with_wrappers:
         CursorWrapper._execute_with_wrappers = _ORIGINAL  # type: ignore[method-assign]
         _in_chain = False
+    if BaseDatabaseWrapper.__dict__["_cursor"] is _cursor:
+        BaseDatabaseWrapper._cursor = _ORIGINAL_CURSOR  # type: ignore[method-assign]
+        _cursor_in_chain = False

@@ -16,7 +16,6 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal
 
 from signal_inspector import receivers
-from signal_inspector.sites import MARKER as _MARKER
 from signal_inspector.receivers import (
     CAUSE_ANY_AND_SPECIFIC,
     CAUSE_DISPATCH_UIDS,
@@ -27,6 +26,7 @@ from signal_inspector.receivers import (
     SignalMap,
     build_map,
 )
+from signal_inspector.sites import MARKER as _MARKER
 from tests.dupapp import handlers
 from tests.dupapp.models import AbstractThing, Thing, ThingProxy
 

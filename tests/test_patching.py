@@ -1,0 +1,298 @@
+"""Idle is Django: nothing of ours on Signal or the database while nothing records."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import sys
+import threading
+import warnings
+from pathlib import Path
+from unittest import mock
+
+import django
+import pytest
+from django.core.checks import run_checks
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+from django.dispatch import Signal, dispatcher
+
+import signal_inspector
+from signal_inspector import patching
+
+METHODS = patching.METHODS
+DISPATCHER_FILE = dispatcher.__file__
+DJANGO_DIR = str(Path(django.__file__).parent)
+# Taken while nothing records: Django's own objects.
+DJANGO_METHODS = {m: Signal.__dict__[m] for m in METHODS}
+DJANGO_CURSOR = CursorWrapper.__dict__["_execute_with_wrappers"]
+DJANGO_OPEN_CURSOR = BaseDatabaseWrapper.__dict__["_cursor"]
+DJANGO_ON_COMMIT = BaseDatabaseWrapper.__dict__["on_commit"]
+DJANGO_INIT_SIGNATURE = inspect.signature(BaseDatabaseWrapper.__init__)
+
+
+def assert_djangos() -> None:
+    for name in METHODS:
+        function = Signal.__dict__[name]
+        assert function is DJANGO_METHODS[name]
+        assert function.__code__.co_filename == DISPATCHER_FILE
+        assert function.__qualname__ == f"Signal.{name}"
+        assert function.__module__ == "django.dispatch.dispatcher"
+    assert CursorWrapper.__dict__["_execute_with_wrappers"] is DJANGO_CURSOR
+    assert BaseDatabaseWrapper.__dict__["_cursor"] is DJANGO_OPEN_CURSOR
+    assert BaseDatabaseWrapper.__dict__["on_commit"] is DJANGO_ON_COMMIT
+    assert inspect.signature(BaseDatabaseWrapper.__init__) == DJANGO_INIT_SIGNATURE
+
+
+def test_idle_is_djangos_own_code():
+    assert patching.open_recordings() == 0
+    assert_djangos()
+
+
+def test_instrumented_only_while_a_recording_is_open():
+    with signal_inspector.record():
+        assert Signal.__dict__["send"] is not DJANGO_METHODS["send"]
+        with signal_inspector.record():
+            assert patching.open_recordings() == 2
+        # The outer one still records.
+        assert Signal.__dict__["send"] is not DJANGO_METHODS["send"]
+    assert_djangos()
+
+
+def test_other_threads_run_djangos_code_while_one_records():
+    signal = Signal()
+    seen = []
+
+    def receiver(**kwargs):
+        seen.append(threading.current_thread().name)
+        return "ok"
+
+    signal.connect(receiver, weak=False)
+    started, finish = threading.Event(), threading.Event()
+    holder = {}
+
+    def record_in_thread():
+        with signal_inspector.record() as recording:
+            holder["recording"] = recording
+            started.set()
+            finish.wait(10)
+
+    thread = threading.Thread(target=record_in_thread, name="recorder")
+    thread.start()
+    try:
+        assert started.wait(10)
+        # Not recording here: same result, and nothing lands in the other recording.
+        assert signal.send(sender=None) == [(receiver, "ok")]
+        assert signal_inspector.context.current() is None
+    finally:
+        finish.set()
+        thread.join(10)
+    assert holder["recording"].total_sends == 0
+    assert_djangos()
+
+
+def _warning_file(signal: Signal, **kwargs) -> str:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        signal.send(sender=None)
+    return caught[0].filename
+
+
+def test_warning_stacklevel_points_at_djangos_send_loop_when_idle():
+    signal = Signal()
+
+    def receiver(**kwargs):
+        warnings.warn("from a receiver", UserWarning, stacklevel=2)
+
+    signal.connect(receiver, weak=False)
+    assert _warning_file(signal) == DISPATCHER_FILE
+
+
+def test_warning_in_a_context_that_does_not_record_while_another_does():
+    signal = Signal()
+
+    def receiver(**kwargs):
+        warnings.warn("from a receiver", UserWarning, stacklevel=2)
+
+    signal.connect(receiver, weak=False)
+    started, finish = threading.Event(), threading.Event()
+
+    def record_in_thread():
+        with signal_inspector.record():
+            started.set()
+            finish.wait(10)
+
+    thread = threading.Thread(target=record_in_thread)
+    thread.start()
+    try:
+        assert started.wait(10)
+        assert _warning_file(signal) == DISPATCHER_FILE
+    finally:
+        finish.set()
+        thread.join(10)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="skip_file_prefixes is new in 3.12")
+def test_skip_file_prefixes_blames_the_application_line_when_idle():
+    signal = Signal()
+
+    def receiver(**kwargs):
+        warnings.warn("deprecated", DeprecationWarning, skip_file_prefixes=(DJANGO_DIR,))
+
+    signal.connect(receiver, weak=False)
+    assert _warning_file(signal) == __file__
+
+
+def test_a_wrapper_installed_before_us_keeps_seeing_every_send():
+    calls = []
+    django_send = Signal.__dict__["send"]
+
+    @functools.wraps(django_send)
+    def tool_send(self, sender, **named):
+        calls.append(sender)
+        return django_send(self, sender, **named)
+
+    signal = Signal()
+    signal.connect(lambda **kw: 7, weak=False)
+    Signal.send = tool_send
+    try:
+        assert [r for _, r in signal.send(sender="idle")] == [7]
+        assert any(w.id == "signal_inspector.W011" for w in run_checks())
+        with signal_inspector.record() as recording:
+            assert [r for _, r in signal.send(sender="recording")] == [7]
+        assert Signal.__dict__["send"] is tool_send
+        assert [c for c in calls if c in ("idle", "recording")] == ["idle", "recording"]
+        # Recorded "sends only", and the recording says why.
+        data = recording.to_dict()
+        assert data["limitations"] and "tool_send" in data["limitations"][0]
+        (send,) = data["sends"]
+        assert send["limited"] is True
+        assert [r["result"] for r in send["receivers"]] == ["7"]
+    finally:
+        Signal.send = django_send
+    assert not any(w.id == "signal_inspector.W011" for w in run_checks())
+
+
+def test_a_wrapper_installed_while_recording_stays_and_sends_are_recorded_once():
+    signal = Signal()
+    signal.connect(lambda **kw: 1, weak=False)
+    calls = []
+    with signal_inspector.record() as first:
+        ours = Signal.__dict__["send"]
+
+        def tool_send(self, sender, **named):
+            calls.append(sender)
+            return ours(self, sender, **named)
+
+        Signal.send = tool_send
+        signal.send(sender="a")
+    try:
+        assert Signal.__dict__["send"] is tool_send  # not dropped by our restore
+        assert signal.send(sender="idle") == signal.send(sender="idle")
+        with signal_inspector.record() as second:
+            signal.send(sender="b")
+        assert first.total_sends == 1
+        assert second.total_sends == 1  # once, not once per layer
+        assert calls == ["a", "idle", "idle", "b"]
+    finally:
+        Signal.send = DJANGO_METHODS["send"]
+        patching._in_chain["send"] = False
+    assert_djangos()
+
+
+@pytest.mark.parametrize("recording", [False, True])
+def test_mock_patch_of_djangos_async_to_sync_reaches_send(recording):
+    signal = Signal()
+
+    async def receiver(**kwargs):
+        return "async"
+
+    signal.connect(receiver, weak=False)
+    from asgiref.sync import async_to_sync
+
+    with mock.patch(
+        "django.dispatch.dispatcher.async_to_sync", side_effect=async_to_sync
+    ) as patched:
+        if recording:
+            with signal_inspector.record():
+                result = signal.send(sender=None)
+        else:
+            result = signal.send(sender=None)
+    assert result == [(receiver, "async")]
+    assert patched.called
+
+
+@pytest.mark.django_db
+def test_connections_carry_nothing_of_ours():
+    assert connection.execute_wrappers == []
+    with signal_inspector.record():
+        connection.ensure_connection()
+        assert connection.execute_wrappers == []
+        assert inspect.signature(BaseDatabaseWrapper.__init__) == DJANGO_INIT_SIGNATURE
+    assert connection.execute_wrappers == []
+
+
+@pytest.mark.skipif(patching.installed_dispatcher()[1], reason="Django 6.1+ wraps receivers in run()")
+@pytest.mark.parametrize("recording", [False, True])
+def test_an_async_receivers_task_runs_its_own_coroutine(recording):
+    signal = Signal()
+    seen = {}
+
+    async def receiver(**kwargs):
+        task = asyncio.current_task()
+        seen["coro"] = task.get_coro().cr_code
+        seen["stack"] = [f.f_code for f in task.get_stack()]
+        return 1
+
+    signal.connect(receiver, weak=False)
+
+    async def main():
+        if recording:
+            with signal_inspector.record():
+                return await signal.asend(sender=None)
+        return await signal.asend(sender=None)
+
+    assert asyncio.run(main()) == [(receiver, 1)]
+    assert seen["coro"] is receiver.__code__
+    assert receiver.__code__ in seen["stack"]
+
+
+def test_the_installed_django_dispatcher_is_known():
+    name, _, digest = patching.installed_dispatcher()
+    assert name is not None, f"unknown dispatcher fingerprint {digest}"
+    assert not any(w.id == "signal_inspector.W010" for w in run_checks())
+
+
+def test_fingerprint_ignores_docstrings_and_comments_but_not_code():
+    source = inspect.getsource(dispatcher)
+    base = patching.fingerprint(source)
+    assert patching.fingerprint(source.replace("        Send signal from sender", "        Sends")) == base
+    changed = source.replace("responses.append((receiver, response))", "responses.insert(0, (receiver, response))", 1)
+    assert patching.fingerprint(changed) != base
+
+
+def test_an_unknown_dispatcher_records_sends_only_and_says_so(monkeypatch):
+    monkeypatch.setattr(patching, "KNOWN_DISPATCHERS", {})
+    patching.installed_dispatcher.cache_clear()
+    try:
+        warnings_ = [w for w in run_checks() if w.id == "signal_inspector.W010"]
+        assert warnings_ and "not one signal_inspector knows" in warnings_[0].msg
+        signal = Signal()
+
+        def receiver(**kwargs):
+            return "r"
+
+        signal.connect(receiver, weak=False)
+        with signal_inspector.record() as recording:
+            assert Signal.__dict__["send"] is not DJANGO_METHODS["send"]
+            assert signal.send(sender=None) == [(receiver, "r")]
+            assert signal.send_robust(sender=None) == [(receiver, "r")]
+        data = recording.to_dict()
+        assert data["limitations"]
+        assert [s["limited"] for s in data["sends"]] == [True, True]
+        assert data["sends"][0]["receivers"][0]["name"].endswith("receiver")
+    finally:
+        patching.installed_dispatcher.cache_clear()
+    assert_djangos()
