@@ -24,10 +24,16 @@ ROOT = HERE.parent
 
 BENCHMARKS = [
     (
-        "Signal send cost: plain Django, idle, recording, Sentry",
+        "Signal send cost: plain Django, another context recording, recording, Sentry",
         "send_overhead.py",
         ["--rounds", "7", "--number", "5000"],
         ["--rounds", "3", "--number", "2000"],
+    ),
+    (
+        "Opening and closing a recording, per request",
+        "recording_lifecycle.py",
+        ["--rounds", "7", "--number", "500"],
+        ["--rounds", "3", "--number", "200"],
     ),
     (
         "A request that sends 2,000 signals: the toolbar with and without the panel",

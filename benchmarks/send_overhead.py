@@ -1,4 +1,10 @@
-"""Cost of a signal send: plain Django, signal_inspector idle and recording, and Sentry.
+"""Cost of a signal send: plain Django, a context that does not record while another
+does, recording, and Sentry.
+
+Idle (installed, nothing recording) is plain Django: the same functions run
+(see patching.py), so it is not measured apart. ``elsewhere`` is a send in a
+context that does not record while another thread holds a recording open: the
+send methods are ours then, and pass the call to Django's.
 
 All configurations are measured interleaved in one process, round after round,
 so machine drift hits them alike; medians and ratios to plain Django come from
@@ -45,7 +51,30 @@ from django.dispatch import Signal  # noqa: E402
 from signal_inspector import recorder  # noqa: E402
 
 ORIGINAL_LIVE_RECEIVERS = Signal._live_receivers
-MODES = ("plain", "idle", "recording", "sentry")
+MODES = ("plain", "elsewhere", "recording", "sentry")
+
+
+class RecordingElsewhere:
+    """A recording held open in another thread while this one sends."""
+
+    def __enter__(self) -> RecordingElsewhere:
+        import threading
+
+        self.opened, self.finish = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._hold, daemon=True)
+        self.thread.start()
+        self.opened.wait(10)
+        return self
+
+    def _hold(self) -> None:
+        recording = recorder.begin(max_sends=0)
+        self.opened.set()
+        self.finish.wait(600)
+        recorder.end(recording)
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish.set()
+        self.thread.join(10)
 
 
 def make_signal(receivers: int) -> Signal:
@@ -190,12 +219,11 @@ def main() -> None:
     for _ in range(args.rounds):
         for mode in modes:
             Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
-            if mode in ("plain", "sentry"):
-                instrument.uninstall()
-            else:
-                instrument.install()
             if mode == "sentry":
                 Signal._live_receivers = sentry[1]
+            elsewhere = RecordingElsewhere() if mode == "elsewhere" else None
+            if elsewhere is not None:
+                elsewhere.__enter__()
             for name, receivers, call, is_async in cases:
                 batch = max(1, 900 // max(receivers, 1))
                 number = args.number // 10 if is_async else args.number
@@ -205,8 +233,9 @@ def main() -> None:
                     mode == "recording",
                 )
                 results.setdefault((name, mode), []).append(value)
+            if elsewhere is not None:
+                elsewhere.__exit__()
     Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
-    instrument.install()
 
     medians = {key: statistics.median(values) for key, values in results.items()}
     print(f"Python {sys.version.split()[0]}, Django {django.__version__}"

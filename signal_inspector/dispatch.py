@@ -95,7 +95,7 @@ class _Observed:
         self.recording = recording
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        return self  # type: ignore[return-value]
+        return self
 
     def __iter__(self) -> _Observed:
         return self
@@ -214,7 +214,7 @@ async def asend_and_wrap_exception(
         response = await awaitable
     except Exception as err:
         raised(recording, call, err, caught=True)
-        signal._log_robust_failure(receiver, err)
+        signal._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
         return err
     except BaseException as err:
         raised(recording, call, err, caught=False)
@@ -295,7 +295,7 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
             except Exception as err:
                 record.current = None
                 raised(recording, call, err, caught=True)
-                self._log_robust_failure(receiver, err)
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
                 responses.append((receiver, err))
             except BaseException as err:
                 failed(recording, record, call, err, sync_receivers[index + 1 :], async_receivers)
@@ -341,7 +341,7 @@ async def _asend(
     try:
         if sync_receivers:
 
-            @_dispatcher.sync_to_async  # type: ignore[attr-defined,misc]
+            @_dispatcher.sync_to_async  # type: ignore[attr-defined,untyped-decorator]
             def sync_send() -> list[tuple[Any, Any]]:
                 responses: list[tuple[Any, Any]] = []
                 for index, receiver in enumerate(sync_receivers):
@@ -354,7 +354,7 @@ async def _asend(
                             raise
                         record.current = None
                         raised(recording, call, err, caught=True)
-                        self._log_robust_failure(receiver, err)
+                        self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
                         responses.append((receiver, err))
                     except BaseException as err:
                         failed(recording, record, call, err, sync_receivers[index + 1 :])

@@ -47,9 +47,9 @@ _in_chain: dict[str, bool] = dict.fromkeys(METHODS, False)
 _limitations: list[str] = []
 
 
-def _normalised(source: str, node: ast.AST) -> list[str]:
+def _normalised(source: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     """The lines of ``node`` without its docstring, blank or comment-only lines."""
-    lines = source.splitlines()[node.lineno - 1 : node.end_lineno]  # type: ignore[attr-defined]
+    lines = source.splitlines()[node.lineno - 1 : node.end_lineno]
     body = getattr(node, "body", [])
     drop: set[int] = set()
     if (
@@ -58,7 +58,8 @@ def _normalised(source: str, node: ast.AST) -> list[str]:
         and isinstance(body[0].value, ast.Constant)
         and isinstance(body[0].value.value, str)
     ):
-        drop = set(range(body[0].lineno - node.lineno, body[0].end_lineno - node.lineno + 1))  # type: ignore[operator]
+        last = body[0].end_lineno or body[0].lineno
+        drop = set(range(body[0].lineno - node.lineno, last - node.lineno + 1))
     out = []
     for index, line in enumerate(lines):
         text = line.strip()

@@ -26,7 +26,8 @@ from .context import current_call
 from .naming import QueryInRepr, in_repr
 
 MARKER = "_signal_inspector_original"
-_ORIGINAL: Callable[..., Any] = CursorWrapper._execute_with_wrappers
+_EXECUTE = "_execute_with_wrappers"
+_ORIGINAL: Callable[..., Any] = CursorWrapper.__dict__[_EXECUTE]
 
 
 def _execute_with_wrappers(
@@ -50,7 +51,7 @@ def _execute_with_wrappers(
 
 setattr(_execute_with_wrappers, MARKER, _ORIGINAL)
 
-_ORIGINAL_CURSOR: Callable[..., Any] = BaseDatabaseWrapper._cursor
+_ORIGINAL_CURSOR: Callable[..., Any] = BaseDatabaseWrapper.__dict__["_cursor"]
 
 
 def _cursor(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> Any:
@@ -71,12 +72,12 @@ _cursor_in_chain = False
 def install() -> None:
     global _ORIGINAL, _ORIGINAL_CURSOR, _in_chain, _cursor_in_chain
     if not _in_chain:
-        _ORIGINAL = CursorWrapper.__dict__["_execute_with_wrappers"]
-        CursorWrapper._execute_with_wrappers = _execute_with_wrappers  # type: ignore[method-assign]
+        _ORIGINAL = CursorWrapper.__dict__[_EXECUTE]
+        setattr(CursorWrapper, _EXECUTE, _execute_with_wrappers)
         _in_chain = True
     if not _cursor_in_chain:
         _ORIGINAL_CURSOR = BaseDatabaseWrapper.__dict__["_cursor"]
-        BaseDatabaseWrapper._cursor = _cursor  # type: ignore[method-assign]
+        setattr(BaseDatabaseWrapper, "_cursor", _cursor)  # noqa: B010
         _cursor_in_chain = True
 
 
@@ -84,9 +85,9 @@ def uninstall() -> None:
     """Restore the method, unless something wrapped it after us: that wrapper
     stays, and ours under it only passes calls through."""
     global _in_chain, _cursor_in_chain
-    if CursorWrapper.__dict__["_execute_with_wrappers"] is _execute_with_wrappers:
-        CursorWrapper._execute_with_wrappers = _ORIGINAL  # type: ignore[method-assign]
+    if CursorWrapper.__dict__[_EXECUTE] is _execute_with_wrappers:
+        setattr(CursorWrapper, _EXECUTE, _ORIGINAL)
         _in_chain = False
     if BaseDatabaseWrapper.__dict__["_cursor"] is _cursor:
-        BaseDatabaseWrapper._cursor = _ORIGINAL_CURSOR  # type: ignore[method-assign]
+        setattr(BaseDatabaseWrapper, "_cursor", _ORIGINAL_CURSOR)  # noqa: B010
         _cursor_in_chain = False
