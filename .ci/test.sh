@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up and runs every check CI runs: lint, the pytest suite and Django's own
-# signal test suites, on Django 5.2 (Python 3.11) and the newest Django 6.x
-# (Python 3.12+). Installs what it needs; safe to re-run (venvs are reused).
+# Sets up and runs every check CI runs: lint, types, the pytest suite and Django's
+# own signal test suites, on Django 5.2 (Python 3.11), Django 6.0 (Python 3.13)
+# and the newest Django 6.x (Python 3.12). Installs what it needs; safe to re-run
+# (venvs are reused). A missing interpreter is skipped with a message.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -76,7 +77,7 @@ make_venv() {
     if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed || .ci/test.sh -nt $venv/.installed ]]; then
         rm -f "$venv/.installed"
         "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
-            pytest pytest-django hypothesis playwright ruff uvicorn || return
+            pytest pytest-django hypothesis playwright ruff uvicorn mypy django-stubs || return
         touch "$venv/.installed"
     fi
     "$venv/bin/python" -c 'import sys, django, debug_toolbar; print(
@@ -118,15 +119,24 @@ step "Chromium for the browser test" install_chromium || true
 if PY311=$(find_python 10 python3.11 python3 python3.12 python3.13); then
     if step "venv .venv-test-dj52" make_venv .venv-test-dj52 "$PY311" 'Django>=5.2,<5.3'; then
         step "ruff check" .venv-test-dj52/bin/ruff check . || true
+        step "mypy --strict (django-stubs)" .venv-test-dj52/bin/mypy || true
         check_version "Django 5.2" .venv-test-dj52
     fi
 else
     step "find Python 3.10+ for Django 5.2" false || true
 fi
 
+if PY313=$(find_python 13 python3.13 python3.14); then
+    if step "venv .venv-test-dj60" make_venv .venv-test-dj60 "$PY313" 'Django>=6.0,<6.1'; then
+        check_version "Django 6.0" .venv-test-dj60
+    fi
+else
+    skip "Django 6.0" "Django 6.0 is tested on Python 3.13, which was not found (pyenv absent?)"
+fi
+
 if PY312=$(find_python 12 python3.12 python3.13 python3.14 python3); then
     if step "venv .venv-test-dj6" make_venv .venv-test-dj6 "$PY312" 'Django>=6,<7'; then
-        check_version "Django 6.x" .venv-test-dj6
+        check_version "Django 6.x (newest)" .venv-test-dj6
     fi
 else
     skip "Django 6.x" "Django 6.x needs Python 3.12+, not found"
