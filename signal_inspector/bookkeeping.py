@@ -54,13 +54,17 @@ _NO_FRAMES: list[tuple[str, int, str]] = []  # shared, never appended to
 _module_tests: dict[int, tuple[tuple[str, ...], dict[str, bool]]] = {}
 
 
-def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
+def _module_cache(prefixes: tuple[str, ...]) -> dict[str, bool]:
     entry = _module_tests.get(id(prefixes))
     if entry is None or entry[0] is not prefixes:
         if len(_module_tests) > 32:
             _module_tests.clear()
         entry = _module_tests[id(prefixes)] = (prefixes, {})
-    cache = entry[1]
+    return entry[1]
+
+
+def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
+    cache = _module_cache(prefixes)
     hit = cache.get(module)
     if hit is None:
         if len(cache) > 5000:
@@ -75,8 +79,15 @@ def _fired_at(
     """Where the send fired and, if asked, the stack above it as (file, line,
     function) tuples: source lines are read only when the record is turned into
     data (``SendRecord.to_dict()``), not on every send."""
-    frame = sys._getframe(depth)
-    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
+    frame: Any = sys._getframe(depth)
+    cache = _module_cache(skip)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        hit = cache.get(module)
+        if hit is None:
+            hit = _skipped(module, skip)
+        if not hit:
+            break
         frame = frame.f_back
     if frame is None:
         return None, _NO_FRAMES
@@ -94,15 +105,29 @@ def _fired_at(
 
 
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
+    """Count a send no receiver heard (``pre_init``/``post_init`` for every row)."""
     try:
+        # A class (or no) sender lives as long as the request: its key is
+        # remembered by id, the labels are computed once per recording.
+        fast = sender is None or type(sender) is type or issubclass(type(sender), type)
+        if fast:
+            ids = (id(signal), id(sender))
+            entry = recording._silent_keys.get(ids)
+            if entry is not None and entry[0] is signal and entry[1] is sender:
+                key = entry[2]
+                if key is not None:
+                    recording.silent[key] += 1
+                return
         name = signal_name(signal)
-        if name in get_config().ignore_signals:
-            return
-        key = (name, sender_label(sender, 80))
-        silent = recording.silent
-        if key not in silent and len(silent) >= _MAX_SILENT_KEYS:
-            key = (name, "(other senders)")
-        silent[key] = silent.get(key, 0) + 1
+        key = None
+        if name not in get_config().ignore_signals:
+            key = (name, sender_label(sender, 80))
+            silent = recording.silent
+            if key not in silent and len(silent) >= _MAX_SILENT_KEYS:
+                key = (name, "(other senders)")
+            silent[key] = silent.get(key, 0) + 1
+        if fast and len(recording._silent_keys) < _MAX_SILENT_KEYS:
+            recording._silent_keys[ids] = (signal, sender, key)
     except Exception:
         pass
 
@@ -260,7 +285,9 @@ def begin_call(recording: Recording, send_record: SendRecord, receiver: Any, is_
         if send_record.parent is not None:
             _mark_loop(recording, send_record, call)
         recording.receiver_calls += 1
-        if not is_async:
+        if is_async:
+            send_record.has_async = True
+        else:
             # Nested sends and SQL find the sync receiver running through it.
             send_record.current = call
         call.start = perf_counter()
@@ -271,8 +298,20 @@ def begin_call(recording: Recording, send_record: SendRecord, receiver: Any, is_
 
 def returned(recording: Recording, record: SendRecord, call: ReceiverCall | None, response: Any) -> None:
     """A sync receiver returned ``response``: time it and keep a bounded repr."""
+    now = perf_counter()
     record.current = None
-    async_returned(recording, call, response)
+    if call is None:
+        return
+    try:
+        duration = (now - call.start) * 1000
+        call.duration_ms = duration
+        call.outcome = OUTCOME_RETURNED
+        if record.parent is None:
+            recording.receiver_time_ms += duration
+        if response is not None:
+            call.result = safe_repr(response, recording.max_repr_length)
+    except Exception:
+        pass
 
 
 def async_returned(recording: Recording, call: ReceiverCall | None, response: Any) -> None:
@@ -345,13 +384,6 @@ def skip(send_record: SendRecord, receivers: Any) -> None:
         pass
 
 
-def _has_async(send_record: SendRecord) -> bool:
-    for call in send_record.receivers:  # noqa: SIM110  (any() with a generator costs more)
-        if call.is_async:
-            return True
-    return False
-
-
 def close(recording: Recording, send_record: SendRecord) -> None:
     """The send is over: its time, and what its receivers tell together."""
     try:
@@ -359,7 +391,7 @@ def close(recording: Recording, send_record: SendRecord) -> None:
             recording._last_error = None
         send_record.duration_ms = (perf_counter() - send_record.start) * 1000
         receivers = send_record.receivers
-        if _has_async(send_record):
+        if send_record.has_async:
             # Async receivers a failure kept from starting were never called.
             for call in [c for c in receivers if c.start == 0.0]:
                 receivers.remove(call)

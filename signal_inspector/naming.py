@@ -7,7 +7,6 @@ and reprs are bounded while they are built.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
@@ -129,20 +128,25 @@ def signal_name(signal: Signal) -> str:
 # --- senders and receivers -----------------------------------------------------
 
 
-_class_labels: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+# id(class) -> (weak reference to it, label): checked by identity on use, so a
+# reused id fails; cheaper than a WeakKeyDictionary, which makes a weak
+# reference for every lookup.
+_class_labels: dict[int, tuple[Any, str]] = {}
 
 
 def class_label(cls: type) -> str:
     """``app_label.Model`` for a model class, else the class's dotted path."""
+    entry = _class_labels.get(id(cls))
+    if entry is not None and entry[0]() is cls:
+        return entry[1]
+    label = _class_label(cls)
     try:
-        cached = _class_labels.get(cls)
+        if len(_class_labels) > 10_000:
+            _class_labels.clear()
+        _class_labels[id(cls)] = (weakref.ref(cls), label)
     except TypeError:
-        cached = None
-    if cached is None:
-        cached = _class_label(cls)
-        with contextlib.suppress(TypeError):
-            _class_labels[cls] = cached
-    return cached
+        pass
+    return label
 
 
 def _class_label(cls: type) -> str:
@@ -495,13 +499,26 @@ setting_changed.connect(_forget_filter, dispatch_uid="signal_inspector.naming.fo
 
 def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
     """Bounded, masked reprs of a send's keyword arguments."""
+    if len(named) > 50:
+        return _many_kwargs_reprs(named, limit)
     out: dict[str, str] = {}
-    for index, (key, value) in enumerate(named.items()):
-        if index >= 50:
-            out["…"] = f"{len(named) - 50} more"
-            break
-        if is_sensitive(key):
+    sensitive = _sensitive
+    for key, value in named.items():
+        hit = sensitive.get(key) if type(key) is str else None
+        if hit is None:
+            hit = is_sensitive(key)
+        if hit:
             out[key] = mask_substitute()
+        elif value is None:
+            out[key] = "None"
+        elif value is True or value is False:
+            out[key] = "True" if value else "False"
         else:
             out[key] = safe_repr(value, limit)
+    return out
+
+
+def _many_kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
+    out = kwargs_reprs(dict(list(named.items())[:50]), limit)
+    out["…"] = f"{len(named) - 50} more"
     return out

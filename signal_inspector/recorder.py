@@ -45,6 +45,7 @@ def end(recording: Recording) -> Recording:
     """Stop ``recording`` (idempotent) and restore whatever was open before it."""
     if recording.stopped is None:
         recording.stopped = time.perf_counter()
+    recording._silent_keys = {}  # held senders: let them go
     settle(recording)
     tokens: tuple[Token[Recording | None], Token[object]] | None = getattr(recording, "_tokens", None)
     if tokens is None:

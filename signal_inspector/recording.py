@@ -165,6 +165,7 @@ class SendRecord:
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.
     limited = False
+    has_async = False  # an async receiver was called: close() sorts by start
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,
@@ -247,6 +248,9 @@ class Recording:
     # What this recording could not see, in words (see patching.limitations()).
     limitations: list[str] = field(default_factory=list)
     _next_id: int = 0
+    # (id(signal), id(sender)) -> (signal, sender, key in ``silent`` or None when
+    # ignored), for class senders: see bookkeeping.count_silent().
+    _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # (error_key() of the last exception recorded, its info): see propagated().
     _last_error: Any = field(default=None, repr=False)
     # (connection, Django's run_on_commit entry, record) until the recording ends.
