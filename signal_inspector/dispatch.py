@@ -479,7 +479,6 @@ def sends_only(name: str) -> Callable[..., Any]:
             return responses
 
     wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper._signal_inspector_sends_only = True  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -44,6 +44,8 @@ _open = 0
 # name -> whether our function is somewhere in Signal.<name>'s chain (it stays
 # there, passing calls through, if another tool wrapped it after us).
 _in_chain: dict[str, bool] = dict.fromkeys(METHODS, False)
+# name -> the function we put on Signal (to know it again by identity).
+_installed: dict[str, Callable[..., Any]] = {}
 _limitations: list[str] = []
 
 
@@ -164,7 +166,7 @@ def _instrument() -> None:
             continue  # still under another tool's wrapper, passing calls through
         original = Signal.__dict__[name]
         dispatch.ORIGINALS[name] = original
-        replacement = _replacement(name, original)
+        replacement = _installed[name] = _replacement(name, original)
         setattr(Signal, name, replacement)
         _in_chain[name] = True
     sql.install()
@@ -175,8 +177,7 @@ def _restore() -> None:
     for name in METHODS:
         if dispatch.ORIGINALS.get(name) is None:
             continue
-        current = Signal.__dict__[name]
-        if current is dispatch.RECORDED[name] or getattr(current, "_signal_inspector_sends_only", False):
+        if Signal.__dict__[name] is _installed.get(name):
             setattr(Signal, name, dispatch.ORIGINALS[name])
             _in_chain[name] = False
     sql.uninstall()
