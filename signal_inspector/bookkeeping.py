@@ -185,16 +185,17 @@ def open_send(
 
 def start_send(
     recording: Recording, signal: Signal, method: str, sender: Any, named: dict[str, Any]
-) -> tuple[SendRecord, list[Any], list[Any]] | None:
-    """The record and live receivers of a send to record, or None when Django's
-    own method should run it (no receivers, an ignored signal, a failure here)."""
+) -> tuple[SendRecord, list[Any], list[Any]] | tuple[()] | None:
+    """The record and live receivers of a send to record; ``()`` for a send no
+    receiver hears (counted; Django's answer is ``[]``); None when Django's own
+    method should run it (an ignored signal, a failure here)."""
     if not signal.receivers or signal.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         count_silent(recording, signal, sender)
-        return None
-    sync_receivers, async_receivers = signal._live_receivers(sender)
+        return ()
+    sync_receivers, async_receivers = signal._live_receivers(sender)  # type: ignore[attr-defined]
     if not sync_receivers and not async_receivers:
         count_silent(recording, signal, sender)
-        return None
+        return ()
     record = open_send(recording, signal, method, sender, named, sync_receivers, async_receivers)
     if record is None:
         return None

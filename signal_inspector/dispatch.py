@@ -252,6 +252,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     started = None if recording is None else start_send(recording, self, "send", sender, named)
     if started is None:
         return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
+    if not started:
+        return []  # no receiver heard it: Django's answer
     assert recording is not None
     record, sync_receivers, async_receivers = started
     responses = []
@@ -283,6 +285,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     )
     if started is None:
         return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    if not started:
+        return []  # no receiver heard it: Django's answer
     assert recording is not None
     record, sync_receivers, async_receivers = started
     responses: list[tuple[Any, Any]] = []
@@ -318,6 +322,8 @@ async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     started = None if recording is None else start_send(recording, self, "asend", sender, named)
     if started is None:
         return await ORIGINALS["asend"](self, sender, **named)  # type: ignore[no-any-return]
+    if not started:
+        return []
     assert recording is not None
     return await _asend(self, sender, named, recording, *started, robust=False)
 
@@ -329,6 +335,8 @@ async def asend_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[An
     )
     if started is None:
         return await ORIGINALS["asend_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    if not started:
+        return []
     assert recording is not None
     return await _asend(self, sender, named, recording, *started, robust=True)
 
