@@ -54,17 +54,13 @@ _NO_FRAMES: list[tuple[str, int, str]] = []  # shared, never appended to
 _module_tests: dict[int, tuple[tuple[str, ...], dict[str, bool]]] = {}
 
 
-def _module_cache(prefixes: tuple[str, ...]) -> dict[str, bool]:
+def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
     entry = _module_tests.get(id(prefixes))
     if entry is None or entry[0] is not prefixes:
         if len(_module_tests) > 32:
             _module_tests.clear()
         entry = _module_tests[id(prefixes)] = (prefixes, {})
-    return entry[1]
-
-
-def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
-    cache = _module_cache(prefixes)
+    cache = entry[1]
     hit = cache.get(module)
     if hit is None:
         if len(cache) > 5000:
@@ -79,15 +75,8 @@ def _fired_at(
     """Where the send fired and, if asked, the stack above it as (file, line,
     function) tuples: source lines are read only when the record is turned into
     data (``SendRecord.to_dict()``), not on every send."""
-    frame: Any = sys._getframe(depth)
-    cache = _module_cache(skip)
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        hit = cache.get(module)
-        if hit is None:
-            hit = _skipped(module, skip)
-        if not hit:
-            break
+    frame = sys._getframe(depth)
+    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
         frame = frame.f_back
     if frame is None:
         return None, _NO_FRAMES
