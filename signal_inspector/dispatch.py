@@ -10,8 +10,7 @@ Django's module globals (``async_to_sync``, ``sync_to_async``, ``asyncio``,
 ``_run_parallel``) are read at call time, so patching them still takes effect.
 
 A dispatcher we do not recognise, or a send method another tool had wrapped
-before us, gets the "sends only" wrappers at the end: Django's (or that tool's)
-method runs as it is, and the record lists the receivers from its result.
+before us, gets the "sends only" wrappers of sends_only.py instead.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from .bookkeeping import (
     async_returned,
     begin_call,
     close,
-    describe,
     failed,
     raised,
     returned,
@@ -410,84 +408,3 @@ RECORDED: dict[str, Callable[..., Any]] = {
     "asend": asend,
     "asend_robust": asend_robust,
 }
-
-
-# --- sends only: a dispatcher we do not recognise, or another tool's wrapper ------
-
-
-def sends_only(name: str) -> Callable[..., Any]:
-    """A wrapper that runs ``ORIGINALS[name]`` as it is and records the send, with
-    the receivers its result names (no per-receiver time; no nesting)."""
-    robust = name.endswith("_robust")
-
-    def _record(recording: Recording, self: Signal, sender: Any, named: dict[str, Any]) -> SendRecord | None:
-        from .bookkeeping import open_send
-
-        try:
-            record = open_send(recording, self, name, sender, named, [], [])
-        except Exception:
-            return None
-        if record is not None:
-            record.limited = True
-        return record
-
-    def _finish(
-        recording: Recording, record: SendRecord, responses: Any, error: BaseException | None
-    ) -> None:
-        try:
-            for receiver, response in responses or ():
-                call = begin_call(recording, record, receiver, False)
-                if call is None:
-                    continue
-                call.start = record.start
-                if robust and isinstance(response, Exception):
-                    raised(recording, call, response, caught=True)
-                else:
-                    returned(recording, record, call, response)
-                call.duration_ms = 0.0
-            if error is not None:
-                call = ReceiverCall("(one of the receivers)", "", False, "?", record)
-                record.receivers.append(call)
-                raised(recording, call, error, caught=False)
-        except Exception:
-            pass
-        record.current = None
-        close(recording, record)
-
-    if name.startswith("a"):
-
-        async def wrapper(self: Signal, sender: Any, **named: Any) -> Any:
-            recording = recording_var.get()
-            record = None if recording is None else _record(recording, self, sender, named)
-            if record is None:
-                return await ORIGINALS[name](self, sender, **named)
-            assert recording is not None
-            try:
-                responses = await ORIGINALS[name](self, sender, **named)
-            except BaseException as err:
-                _finish(recording, record, (), err)
-                raise
-            _finish(recording, record, responses, None)
-            return responses
-
-    else:
-
-        def wrapper(self: Signal, sender: Any, **named: Any) -> Any:  # type: ignore[misc]
-            recording = recording_var.get()
-            record = None if recording is None else _record(recording, self, sender, named)
-            if record is None:
-                return ORIGINALS[name](self, sender, **named)
-            assert recording is not None
-            try:
-                responses = ORIGINALS[name](self, sender, **named)
-            except BaseException as err:
-                _finish(recording, record, (), err)
-                raise
-            _finish(recording, record, responses, None)
-            return responses
-
-    wrapper.__name__ = wrapper.__qualname__ = name
-    return wrapper
-
-
-__all__ = ["ORIGINALS", "PARALLEL", "RECORDED", "describe", "sends_only"]

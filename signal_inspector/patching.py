@@ -26,6 +26,7 @@ from django.dispatch import dispatcher as _dispatcher
 
 from . import dispatch, on_commit, sql
 from .naming import short_path
+from .sends_only import sends_only
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 
@@ -154,7 +155,7 @@ def _replacement(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
     known, _, _ = installed_dispatcher()
     if known is not None and _is_djangos(original, name):
         return dispatch.RECORDED[name]
-    return dispatch.sends_only(name)
+    return sends_only(name)
 
 
 def _instrument() -> None:
