@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED, OUTCOME_RUNNING
 
 if TYPE_CHECKING:
-    from .recording import Recording, ReceiverCall, SendRecord
+    from .recording import ReceiverCall, Recording, SendRecord
 
 MAX_LINES = 200
 MAX_DEPTH = 12  # sends nested in sends; deeper ones are counted, not drawn
