@@ -32,7 +32,9 @@ def _cut(text: str, limit: int = _MAX_MESSAGE) -> str:
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
 
 
 def send_line(send: SendRecord) -> str:
