@@ -91,14 +91,28 @@ class SignalCapture:
     def calls(
         self, receiver: Any = None, *, signal: Any = None, sender: Any = None
     ) -> list[ReceiverCall]:
-        """Receiver calls, in the order they started, optionally of one receiver."""
+        """Receiver calls in the order they started (a nested send's calls come
+        inside the call that caused them), optionally of one receiver, for one
+        signal and sender."""
         match = self._receiver(receiver) if receiver is not None else None
-        return [
-            call
-            for send in self.sends(signal, sender)
-            for call in send.receivers
-            if match is None or match(call.name)
-        ]
+        signals = self._signals(signal) if signal is not None else None
+        senders = self._sender(sender) if sender is not None else None
+        out: list[ReceiverCall] = []
+        pending: list[ReceiverCall] = []
+        for send in reversed(self.recording.sends):
+            pending.extend(reversed(send.receivers))
+        while pending:
+            call = pending.pop()
+            send = call.parent
+            if (
+                (match is None or match(call.name))
+                and (signals is None or (send is not None and send.signal in signals))
+                and (senders is None or (send is not None and senders(send.sender)))
+            ):
+                out.append(call)
+            for child in reversed(call.children):
+                pending.extend(reversed(child.receivers))
+        return out
 
     def count(self, signal: Any, sender: Any = None) -> int:
         """How many times ``signal`` was sent, with or without a receiver."""
@@ -242,7 +256,7 @@ class SignalCapture:
         )
 
     def _describe_signal(self, signal: Any, sender: Any) -> str:
-        text = signal if isinstance(signal, str) else " or ".join(sorted(self._signals(signal)))
+        text = " or ".join(sorted(self._signals(signal)))
         return text + (f" from {_sender_text(sender)}" if sender is not None else "")
 
     def _describe_receiver(self, receiver: Any, signal: Any, sender: Any) -> str:
