@@ -141,6 +141,7 @@ class SignalCapture:
 
     def assert_sent(self, signal: Any, sender: Any = None, *, times: int | None = None) -> None:
         """``signal`` was sent (by ``sender``): at least once, or exactly ``times``."""
+        __tracebackhide__ = True  # pytest: show the test, not this helper
         _check_times(times)
         count = self.count(signal, sender)
         if (count >= 1) if times is None else (count == times):
@@ -153,6 +154,7 @@ class SignalCapture:
 
     def assert_not_sent(self, signal: Any, sender: Any = None) -> None:
         """``signal`` was never sent (by ``sender``), with or without a receiver."""
+        __tracebackhide__ = True
         count = self.count(signal, sender)
         if count:
             self._fail(
@@ -169,6 +171,7 @@ class SignalCapture:
         sender: Any = None,
     ) -> None:
         """``receiver`` (a function or its dotted name) ran: at least once, or ``times``."""
+        __tracebackhide__ = True
         _check_times(times)
         count = len(self.calls(receiver, signal=signal, sender=sender))
         if (count >= 1) if times is None else (count == times):
@@ -182,6 +185,7 @@ class SignalCapture:
 
     def assert_not_received(self, receiver: Any, *, signal: Any = None, sender: Any = None) -> None:
         """``receiver`` never ran (for ``signal`` and ``sender``)."""
+        __tracebackhide__ = True
         count = len(self.calls(receiver, signal=signal, sender=sender))
         if count:
             self._fail(
@@ -191,6 +195,7 @@ class SignalCapture:
 
     def assert_no_errors(self) -> None:
         """No receiver raised, including inside ``send_robust()``, which swallows errors."""
+        __tracebackhide__ = True
         errors = self.errors()
         unseen = self.recording.errors - len(errors)
         if not errors and unseen <= 0:
@@ -217,6 +222,7 @@ class SignalCapture:
 
     def assert_raised(self, receiver: Any, exception: type[BaseException] | str | None = None) -> None:
         """``receiver`` raised (``exception``, a class or its name), caught or not."""
+        __tracebackhide__ = True
         match = self._receiver(receiver)
         if exception is not None and not isinstance(exception, (str, type)):
             raise ValueError(f"exception must be an exception class or its name, not {exception!r}")
@@ -237,6 +243,7 @@ class SignalCapture:
     # --- helpers -------------------------------------------------------------
 
     def _fail(self, message: str) -> None:
+        __tracebackhide__ = True
         tree = self.recording.to_text(max_lines=_MESSAGE_LINES)
         raise AssertionError(f"{message}\n\nRecorded signals:\n{_indent(tree)}")
 
