@@ -201,7 +201,8 @@ class SignalsReport:
                 f"{count:>7}  {total:>10.2f}  {slowest:>10.2f}  {caught:>6}  {raised:>6}  {name}"
             )
         if len(rows) > self.top:
-            lines.append(f"… {len(rows) - self.top} more receivers (--signals-report-top)")
+            more = len(rows) - self.top
+            lines.append(f"… {more} more receiver{'' if more == 1 else 's'} (--signals-report-top)")
         return lines
 
 
