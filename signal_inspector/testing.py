@@ -19,7 +19,7 @@ unknown signal name, say) raise ``ValueError`` naming the close matches.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
@@ -308,7 +308,7 @@ def _known_signals() -> set[str]:
     }
 
 
-def resolve_signal(signal: Any, recorded: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
+def resolve_signal(signal: Any, recorded: Iterable[str] = ()) -> set[str]:
     """The recorded names a ``Signal``, a dotted name or a short name stands for."""
     from django.dispatch import Signal
 
@@ -321,7 +321,7 @@ def resolve_signal(signal: Any, recorded: set[str] = frozenset()) -> set[str]:  
             "signal must be a Signal, its dotted name (django.db.models.signals.post_save) "
             f"or its short name (post_save), not {signal!r}"
         )
-    known = _known_signals() | recorded
+    known = _known_signals() | set(recorded)
     if "." in signal:
         if signal in known:
             return {signal}
@@ -340,7 +340,7 @@ def resolve_signal(signal: Any, recorded: set[str] = frozenset()) -> set[str]:  
     raise ValueError(f"Unknown signal {signal!r}.{_close(signal, known, short=True)}")
 
 
-def resolve_sender(sender: Any, recorded: set[str] = frozenset()) -> Callable[[str], bool]:  # type: ignore[assignment]
+def resolve_sender(sender: Any, recorded: Iterable[str] = ()) -> Callable[[str], bool]:
     """A test on recorded sender labels: a class, a label or the object itself."""
     from .naming import class_label, sender_label
 
@@ -351,7 +351,7 @@ def resolve_sender(sender: Any, recorded: set[str] = frozenset()) -> Callable[[s
         text = sender_label(sender)
         return text.__eq__
     lowered = sender.lower()
-    known = _model_labels() | recorded
+    known = _model_labels() | set(recorded)
     if any(label.lower() == lowered for label in known):
         return lambda label: label.lower() == lowered
     try:
@@ -366,7 +366,7 @@ def resolve_sender(sender: Any, recorded: set[str] = frozenset()) -> Callable[[s
     raise ValueError(f"Unknown sender {sender!r}.{_close(sender, known)}")
 
 
-def resolve_receiver(receiver: Any, recorded: set[str] = frozenset()) -> Callable[[str], bool]:  # type: ignore[assignment]
+def resolve_receiver(receiver: Any, recorded: Iterable[str] = ()) -> Callable[[str], bool]:
     """A test on recorded receiver names: a function (or method) or its dotted name."""
     if callable(receiver) and not isinstance(receiver, str):
         name = _receiver_text(receiver)
@@ -375,6 +375,7 @@ def resolve_receiver(receiver: Any, recorded: set[str] = frozenset()) -> Callabl
         raise ValueError(
             f"receiver must be a function or its dotted name, not {receiver!r}"
         )
+    recorded = set(recorded)
     if receiver in recorded:
         return receiver.__eq__
     known = recorded | _connected_receivers()

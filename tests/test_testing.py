@@ -9,6 +9,8 @@ import pytest
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import Signal
 from django.test import TestCase
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from signal_inspector import instrument
 from signal_inspector.testing import capture_signals
@@ -234,3 +236,44 @@ def test_unittest_reports_a_failed_signal_assertion_as_a_failure_with_the_tree()
     assert isinstance(test, HostilePaymentTests)
     assert "AssertionError: 1 receiver raised:" in text
     assert "tests.testapp.signals.order_paid  send_robust()  sender=testapp.Order" in text
+
+
+ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.sampled_from(
+        ["post_save", "order_paid", "tests.testapp.signals.order_paid", "testapp.Order",
+         "mark_paid", ".", "..", "a.b.c", "os.path.join", "builtins.object", "<unnamed>",
+         "tests.testapp.receivers.mark_paid", "django.db.models.signals.post_save"]
+    ),
+    st.sampled_from([order_paid, post_save, Order, AuditLog, mark_paid, object(), print, len]),
+    st.lists(st.integers(), max_size=3),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from([
+    "assert_sent", "assert_not_sent", "assert_received", "assert_not_received", "assert_raised",
+]), first=ANYTHING, second=ANYTHING, times=st.one_of(st.none(), ANYTHING))
+def test_assertions_raise_only_assertion_or_value_errors(method, first, second, times):
+    with capture_signals() as signals:
+        order_paid.send_robust(sender=Order, order=Order(number="<x>"))
+    kwargs = {}
+    if method in ("assert_sent", "assert_not_sent"):
+        args = (first, second)
+        if method == "assert_sent":
+            kwargs["times"] = times
+    elif method == "assert_raised":
+        args = (first, second)
+    else:
+        args = (first,)
+        kwargs["sender"] = second
+        if method == "assert_received":
+            kwargs["times"] = times
+    try:
+        getattr(signals, method)(*args, **kwargs)
+    except (AssertionError, ValueError) as exc:
+        assert str(exc)
