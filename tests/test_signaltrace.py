@@ -193,6 +193,13 @@ def test_as_typed_system_exit_3_exits_3(example_db):
     assert 'signaltrace: shell -c raise SystemExit(3) (exit status 3)' in result.stderr
 
 
+def test_as_typed_sys_exit_with_a_message_prints_it_and_exits_1(example_db):
+    result = manage("signaltrace", "shell", "-c", "import sys; sys.exit('bye now')", db=example_db)
+    assert result.returncode == 1
+    assert "(exit status 1)" in result.stderr
+    assert result.stderr.rstrip().endswith("bye now")  # Python prints the message last
+
+
 def test_as_typed_a_command_that_raises_gets_its_trace_and_exits_1(example_db):
     code = "from shop.models import Order; Order.objects.get(number='DEMO-1').cancel()"
     result = manage("signaltrace", "shell", "-c", code, db=example_db)

@@ -79,28 +79,28 @@ class Command(BaseCommand):
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
         command = self._load(traced_command)
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
-        status: int | None = 0
         writer = _WRITERS[output_format]
         recording: Recording | None = None
-        failure = ""
+        exited: SystemExit | None = None
         try:
             with signal_inspector.record(max_sends=max_sends) as recording:
                 try:
                     command.run_from_argv(argv)
-                except SystemExit as exc:
-                    status = _exit_status(exc)
-                except BaseException as exc:
-                    status = None
-                    failure = f"{type(exc).__name__}: {exc}"
-                    raise
-        finally:
+                except SystemExit as exc:  # CommandError ends here too, as exit status 1
+                    exited = exc
+        except BaseException as exc:
+            # The trace first, then the exception on its way to Python's traceback.
             if recording is not None:
-                ending = (
-                    f"exit status {status}" if status is not None else f"raised {failure}"
-                )
-                self._write(writer(recording, argv[1:], status, ending, max_lines), output)
-        if status:
-            raise SystemExit(status)
+                ending = f"raised {type(exc).__name__}: {exc}"
+                try:
+                    self._write(writer(recording, argv[1:], None, ending, max_lines), output)
+                except CommandError as error:
+                    self.stderr.write(str(error))
+            raise
+        status = _exit_status(exited) if exited is not None else 0
+        self._write(writer(recording, argv[1:], status, f"exit status {status}", max_lines), output)
+        if exited is not None and status:
+            raise exited  # the command's own SystemExit: its code, or its message
 
     def _load(self, name: str) -> BaseCommand:
         commands = get_commands()
