@@ -276,6 +276,12 @@ class Recording:
                 stack.extend(reversed(call.children))
         return out
 
+    def to_text(self, **options: Any) -> str:
+        """The sends as a bounded text tree; see :func:`signal_inspector.text.render`."""
+        from .text import render
+
+        return render(self, **options)
+
     def to_dict(self) -> dict[str, Any]:
         """All of the recording as JSON-serializable data."""
         sends: list[dict[str, Any]] = []

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.core.management import get_commands, load_command_class
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+import signal_inspector
+
+if TYPE_CHECKING:
+    from signal_inspector.recording import Recording
+
+
+class Command(BaseCommand):
+    help = (
+        "Run another management command under a signal recording, then write the "
+        "tree of sends and receivers and a summary (to stderr, or --output FILE). "
+        "Everything after COMMAND is that command's own: "
+        "manage.py signaltrace shell -c \"...\"."
+    )
+    # The traced command runs its own checks, if it wants them.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--format",
+            dest="output_format",
+            default="text",
+            choices=("text", "json"),
+            help="Output format: a text tree (default) or the recording as JSON.",
+        )
+        parser.add_argument(
+            "--output",
+            metavar="FILE",
+            default=None,
+            help="Write the trace to FILE instead of stderr.",
+        )
+        parser.add_argument(
+            "--max-lines",
+            type=int,
+            default=500,
+            metavar="N",
+            help="Lines of the text tree at most (default 500).",
+        )
+        parser.add_argument(
+            "--max-sends",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Sends recorded in detail (default: the MAX_SENDS setting).",
+        )
+        parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
+        parser.add_argument(
+            "traced_args",
+            metavar="ARGS",
+            nargs=argparse.REMAINDER,
+            help="The command's own arguments and options, as you would type them.",
+        )
+
+    def handle(
+        self,
+        *,
+        output_format: str,
+        output: str | None,
+        max_lines: int,
+        max_sends: int | None,
+        traced_command: str,
+        traced_args: list[str],
+        **options: Any,
+    ) -> None:
+        if max_lines < 1:
+            raise CommandError(f"--max-lines must be 1 or more, not {max_lines}.")
+        if max_sends is not None and max_sends < 0:
+            raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
+        command = self._load(traced_command)
+        argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
+        writer = _WRITERS[output_format]
+        recording: Recording | None = None
+        exited: SystemExit | None = None
+        try:
+            with signal_inspector.record(max_sends=max_sends) as recording:
+                try:
+                    command.run_from_argv(argv)
+                except SystemExit as exc:  # CommandError ends here too, as exit status 1
+                    exited = exc
+        except BaseException as exc:
+            # The trace first, then the exception on its way to Python's traceback.
+            if recording is not None:
+                ending = f"raised {type(exc).__name__}: {exc}"
+                try:
+                    self._write(writer(recording, argv[1:], None, ending, max_lines), output)
+                except CommandError as error:
+                    self.stderr.write(str(error))
+            raise
+        status = _exit_status(exited) if exited is not None else 0
+        self._write(writer(recording, argv[1:], status, f"exit status {status}", max_lines), output)
+        if exited is not None and status:
+            raise exited  # the command's own SystemExit: its code, or its message
+
+    def _load(self, name: str) -> BaseCommand:
+        commands = get_commands()
+        if name not in commands:
+            close = difflib.get_close_matches(name, sorted(commands), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise CommandError(f"Unknown command {name!r}.{hint}")
+        app_name = commands[name]
+        if isinstance(app_name, BaseCommand):  # already loaded (call_command does this)
+            return app_name
+        return load_command_class(app_name, name)
+
+    def _write(self, text: str, output: str | None) -> None:
+        if output is None:
+            # Unstyled: the trace is often piped or saved.
+            self.stderr.write(text, style_func=_plain, ending="")
+            self.stderr.flush()
+            return
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise CommandError(f"Cannot write the trace to {output}: {exc}") from exc
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The process exit status ``sys.exit(code)`` would give."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    return 1  # sys.exit("message") prints the message and exits 1
+
+
+def _text(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    command = " ".join(argv)
+    if len(command) > 200:
+        command = command[:199] + "…"
+    header = f"signaltrace: {command} ({ending})"
+    return f"{header}\n{recording.to_text(max_lines=max_lines)}\n"
+
+
+def _json(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    data = {
+        "command": argv,
+        "exit_status": status,
+        "ended": ending,
+        "recording": recording.to_dict(),
+    }
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+_WRITERS: dict[str, Callable[[Recording, list[str], int | None, str, int], str]] = {
+    "text": _text,
+    "json": _json,
+}
