@@ -10,7 +10,7 @@ from django.http import HttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 
-from signal_inspector import instrument
+from signal_inspector import context
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
@@ -23,13 +23,13 @@ pytestmark = [
 def pay(request, number):
     order = Order.objects.create(number=number)
     order_paid.send_robust(sender=Order, order=order)
-    return HttpResponse("recording" if instrument.current() is not None else "idle")
+    return HttpResponse("recording" if context.current() is not None else "idle")
 
 
 async def apay(request, number):
     order = await Order.objects.acreate(number=number)
     await order_paid.asend_robust(sender=Order, order=order)
-    return HttpResponse("recording" if instrument.current() is not None else "idle")
+    return HttpResponse("recording" if context.current() is not None else "idle")
 
 
 urlpatterns = [path("pay/<str:number>/", pay), path("apay/<str:number>/", apay)]

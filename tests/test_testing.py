@@ -12,7 +12,7 @@ from django.test import TestCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signal_inspector import instrument
+from signal_inspector import context
 from signal_inspector.testing import capture_signals
 from tests.testapp.models import AuditLog, Order
 from tests.testapp.receivers import audit_order_saved, mark_paid, refuse_hostile
@@ -184,8 +184,8 @@ def test_assertions_work_inside_the_block_and_the_recording_ends_with_it():
     with capture_signals() as signals:
         pay()
         signals.assert_sent(order_paid, times=1)
-        assert instrument.current() is signals.recording
-    assert instrument.current() is None
+        assert context.current() is signals.recording
+    assert context.current() is None
     Order.objects.create(number="after the block")
     signals.assert_sent(post_save, sender=Order, times=2)  # the later save is not counted
 
@@ -194,7 +194,7 @@ def test_an_exception_in_the_block_propagates_and_the_recording_still_ends():
     with pytest.raises(ZeroDivisionError), capture_signals() as signals:
         pay()
         1 / 0  # noqa: B018
-    assert instrument.current() is None
+    assert context.current() is None
     signals.assert_sent(order_paid, times=1)
 
 
