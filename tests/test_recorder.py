@@ -1,0 +1,135 @@
+"""Records that must be true: errors told apart, nested ``record()`` blocks.
+
+Each case here was once recorded wrongly (issue 11), so each test is written to
+fail on that code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+import pytest
+from django.dispatch import Signal
+
+import signal_inspector
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signal() -> Signal:
+    return Signal()
+
+
+@pytest.fixture
+def other() -> Signal:
+    return Signal()
+
+
+def _calls(recording) -> list[dict]:
+    """Every receiver call of the recording, depth first."""
+    out = []
+    pending = list(reversed(recording.to_dict()["sends"]))
+    while pending:
+        send = pending.pop()
+        for call in send["receivers"]:
+            out.append(call)
+            pending.extend(reversed(call["children"]))
+    return out
+
+
+def _failing_receiver():
+    counter = itertools.count(1)
+
+    def fails_differently(sender, **kwargs):
+        raise ValueError(f"failure number {next(counter)}")
+
+    return fails_differently
+
+
+def test_each_exception_of_one_receiver_keeps_its_own_message_and_traceback(signal) -> None:
+    # Once remembered by its innermost frame's address, which Python reuses as
+    # soon as the first exception is gone: the second was taken for the first
+    # passing up, and recorded with its message and no traceback.
+    receiver = _failing_receiver()
+    signal.connect(receiver, weak=False)
+    with signal_inspector.record() as recording:
+        for _ in range(3):
+            with contextlib.suppress(ValueError):  # its traceback and frames die here
+                signal.send(sender=None)
+    calls = _calls(recording)
+    assert [c["exception"]["message"] for c in calls] == [
+        "failure number 1", "failure number 2", "failure number 3",
+    ]
+    for call in calls:
+        assert call["outcome"] == "raised"
+        assert call["exception"]["traceback"], call["exception"]["text"]
+        assert call["exception"]["traceback"][-1]["function"] == "fails_differently"
+
+
+def test_exceptions_inside_one_outer_send_are_told_apart(signal, other) -> None:
+    receiver = _failing_receiver()
+    other.connect(receiver, weak=False)
+
+    def sends_twice(sender, **kwargs):
+        for _ in range(2):
+            with contextlib.suppress(ValueError):
+                other.send(sender=None)
+
+    signal.connect(sends_twice, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    inner = [c for c in _calls(recording) if c["name"].endswith("fails_differently")]
+    assert [c["exception"]["message"] for c in inner] == ["failure number 1", "failure number 2"]
+    assert all(c["exception"]["traceback"] for c in inner)
+
+
+def test_the_same_exception_passing_up_is_kept_once(signal, other) -> None:
+    # What the error memory is for: one exception raised through two receivers
+    # keeps its traceback where it was raised, and only there.
+    def raises(sender, **kwargs):
+        raise KeyError("deep")
+
+    def passes_it_up(sender, **kwargs):
+        other.send(sender=None)
+
+    other.connect(raises, weak=False)
+    signal.connect(passes_it_up, weak=False)
+    with signal_inspector.record() as recording, pytest.raises(KeyError):
+        signal.send(sender=None)
+    outer, inner = _calls(recording)
+    assert inner["exception"]["traceback"] and not outer["exception"]["traceback"]
+    assert outer["exception"]["message"] == inner["exception"]["message"] == "'deep'"
+
+
+def test_record_opened_inside_a_recorded_receiver_records_its_own_sends(signal, other) -> None:
+    def quiet(sender, **kwargs):
+        return "quiet"
+
+    inner_recordings = []
+
+    def opens_a_recording(sender, **kwargs):
+        with signal_inspector.record() as inner:
+            other.send(sender=None)
+            other.send(sender=None)
+        inner_recordings.append(inner)
+
+    other.connect(quiet, weak=False)
+    signal.connect(opens_a_recording, weak=False)
+    with signal_inspector.record() as outer:
+        signal.send(sender=None)
+        other.send(sender=None)  # the outer recording goes on afterwards
+
+    (inner,) = inner_recordings
+    inner_data = inner.to_dict()
+    assert inner_data["total_sends"] == inner_data["kept_sends"] == 2
+    assert [s["receivers"][0]["name"].rsplit(".", 1)[-1] for s in inner_data["sends"]] == [
+        "quiet", "quiet",
+    ]
+    outer_data = outer.to_dict()
+    # The outer recording sees its own two sends, and none of the block's.
+    assert outer_data["total_sends"] == 2
+    first, second = outer_data["sends"]
+    assert first["receivers"][0]["children"] == []
+    assert second["receivers"][0]["name"].endswith("quiet")
