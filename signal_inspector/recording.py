@@ -249,7 +249,11 @@ class Recording:
     _next_id: int = 0
     # (error_key() of the last exception recorded, its info): see propagated().
     _last_error: Any = field(default=None, repr=False)
-    # (connection, Django's run_on_commit entry, record) until the recording ends.
+    # on_commit callbacks given a record, and those past on_commit.MAX_TRACKED.
+    on_commit_count: int = 0
+    on_commit_dropped: int = 0
+    # (connection, id of Django's run_on_commit entry, record) until the
+    # recording ends: never the entry, which holds the callback.
     _on_commit: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -289,6 +293,8 @@ class Recording:
             "duplicates": self.duplicates,
             "loops": self.loops,
             "hints": self.hints,
+            "on_commit_count": self.on_commit_count,
+            "on_commit_dropped": self.on_commit_dropped,
             "limitations": list(self.limitations),
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
