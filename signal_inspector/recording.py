@@ -223,11 +223,12 @@ class Recording:
     """Everything signal_inspector saw while one recording was active.
 
     ``sends`` holds the top-level sends in order; a send fired inside a receiver
-    is a child of that receiver's call. Past ``max_sends`` detailed sends only
-    counts are kept (``dropped``).
+    is a child of that receiver's call. Past ``max_sends`` detailed sends, or
+    ``max_calls`` receivers of detailed sends, only counts are kept (``dropped``).
     """
 
     max_sends: int = 1000
+    max_calls: int = 5000
     max_repr_length: int = 200
     capture_stacks: bool = False
     ignore_modules: tuple[str, ...] = ()
@@ -238,6 +239,8 @@ class Recording:
     total_sends: int = 0
     kept_sends: int = 0
     receiver_calls: int = 0
+    # Receivers of the kept sends (called, or skipped after a failure).
+    kept_calls: int = 0
     receiver_time_ms: float = 0.0
     errors: int = 0
     duplicates: int = 0
@@ -287,6 +290,8 @@ class Recording:
             "total_sends": self.total_sends,
             "kept_sends": self.kept_sends,
             "dropped_sends": self.dropped,
+            "max_receiver_calls": self.max_calls,
+            "kept_receiver_calls": self.kept_calls,
             "receiver_calls": self.receiver_calls,
             "receiver_time_ms": round(self.receiver_time_ms, 4),
             "errors": self.errors,

@@ -7,7 +7,9 @@ fail on that code.
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
+import tracemalloc
 
 import pytest
 from django.dispatch import Signal
@@ -133,3 +135,50 @@ def test_record_opened_inside_a_recorded_receiver_records_its_own_sends(signal, 
     first, second = outer_data["sends"]
     assert first["receivers"][0]["children"] == []
     assert second["receivers"][0]["name"].endswith("quiet")
+
+
+# --- bounded cost ---------------------------------------------------------------------
+
+RECEIVERS = 83
+SENDS = 990
+
+
+def _flood_receivers() -> list:
+    """83 distinct receivers, as django-simple-history's suite had on class_prepared."""
+    made = []
+    for number in range(RECEIVERS):
+        namespace: dict = {"__name__": f"tests.flood{number}"}
+        exec(f"def on_class_prepared_{number}(sender, **kwargs):\n    return None", namespace)  # noqa: S102
+        made.append(namespace[f"on_class_prepared_{number}"])
+    return made
+
+
+def _recording_size(signal: Signal) -> tuple[int, object]:
+    """Bytes a recording of the flood keeps (tracemalloc), and the recording."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with signal_inspector.record() as recording:
+            for _ in range(SENDS):
+                signal.send(sender=object)
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before, recording
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_flood_of_sends_with_many_receivers_keeps_a_bounded_record(signal) -> None:
+    for receiver in _flood_receivers():
+        signal.connect(receiver, weak=False)
+    size, recording = _recording_size(signal)
+    data = recording.to_dict()
+    kept_calls = sum(len(send["receivers"]) for send in data["sends"])
+    assert data["total_sends"] == SENDS and data["receiver_calls"] == SENDS * RECEIVERS
+    # Receivers of the kept sends within the budget, and said so.
+    assert kept_calls == data["kept_receiver_calls"] <= data["max_receiver_calls"] == 5 * 1000
+    assert data["kept_sends"] == len(data["sends"]) == 5000 // RECEIVERS
+    assert data["dropped_sends"] == SENDS - data["kept_sends"]
+    # Every send kept in full, none cut short.
+    assert {len(send["receivers"]) for send in data["sends"]} == {RECEIVERS}
+    assert size < 6_000_000, f"{size / 1e6:.1f} MB"  # 82,000 receiver records: ~40 MB
