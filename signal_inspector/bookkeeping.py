@@ -8,7 +8,9 @@ raise into the application: each entry point catches its own failures.
 
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
 import time
 import weakref
 from functools import partial
@@ -69,28 +71,76 @@ def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
     return hit
 
 
+# co_filename -> whether it is library code: installed packages and the
+# standard library, never "where the user sent it from".
+_library_files: dict[str, bool] = {}
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.join(os.path.realpath(path), "")
+        for name in ("stdlib", "platstdlib")
+        if (path := sysconfig.get_paths().get(name))
+    }
+)
+_PACKAGE_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
+def _is_library(filename: str) -> bool:
+    known = _library_files.get(filename)
+    if known is None:
+        if len(_library_files) > 5000:
+            _library_files.clear()
+        known = _library_files[filename] = (
+            filename.startswith("<frozen ")
+            or any(part in filename for part in _PACKAGE_DIRS)
+            or os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+        )
+    return known
+
+
 def _fired_at(
     skip: tuple[str, ...], capture: bool, depth: int
-) -> tuple[tuple[str, int, str] | None, list[tuple[str, int, str]]]:
-    """Where the send fired and, if asked, the stack above it as (file, line,
-    function) tuples: source lines are read only when the record is turned into
-    data (``SendRecord.to_dict()``), not on every send."""
-    frame = sys._getframe(depth)
-    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
+) -> tuple[
+    tuple[str, int, str] | None, list[tuple[str, int, str]], tuple[str, int, str, str] | None
+]:
+    """Where the send fired in the user's own code (the first frame outside the
+    skipped modules, installed packages and the standard library), if any; if
+    asked, the stack above the first frame outside the skipped modules, as
+    (file, line, function) tuples; and when no frame is the user's, the frame
+    that sent it (file, line, function, package): "inside Django".
+
+    Source lines are read only when the record is turned into data
+    (``SendRecord.to_dict()``), not on every send."""
+    sender = frame = sys._getframe(depth)
+    while sender is not None and sender.f_globals.get("__name__", "").startswith(_OWN):
+        sender = sender.f_back
+    start = None
+    while frame is not None:
+        if not _skipped(frame.f_globals.get("__name__", ""), skip):
+            if start is None:
+                start = frame
+            if not _is_library(frame.f_code.co_filename):
+                break
         frame = frame.f_back
-    if frame is None:
-        return None, _NO_FRAMES
-    code = frame.f_code
-    fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
-    if not capture:
-        return fired, _NO_FRAMES
+    fired = inside = None
+    if frame is not None:
+        code = frame.f_code
+        fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
+    elif sender is not None:
+        code = sender.f_code
+        package = sender.f_globals.get("__name__", "").partition(".")[0]
+        inside = (short_path(code.co_filename), sender.f_lineno, code.co_name, package)
+    if not capture or start is None:
+        return fired, _NO_FRAMES, inside
     stack = []
-    walk = frame
+    walk = start
     while walk is not None and len(stack) < _MAX_STACK:
         c = walk.f_code
         stack.append((c.co_filename, walk.f_lineno, c.co_name))
         walk = walk.f_back
-    return fired, stack
+    return fired, stack, inside
+
+
+_OWN = "signal_inspector"
 
 
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
@@ -152,9 +202,12 @@ def open_send(
             recording.kept_calls += calls
             send_record.kwargs = kwargs_reprs(named, limit)
             # 0 _fired_at, 1 open_send, 2 start_send, 3 send(), 4 its caller
-            send_record.fired_at, send_record.stack = _fired_at(
-                config.skip_modules, recording.capture_stacks, 4
-            )
+            fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, 4)
+            send_record.fired_at = fired_at
+            if stack:
+                send_record.stack = stack
+            if inside is not None:
+                send_record.fired_inside = inside
             if parent is None:
                 recording.sends.append(send_record)
             else:

@@ -153,8 +153,12 @@ class SendRecord:
     """
 
     kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
-    # (file, line, function) of the first frame outside the skipped modules.
+    # (file, line, function) of the first frame of the user's own code: outside
+    # the skipped modules, installed packages and the standard library.
     fired_at: tuple[str, int, str] | None = None
+    # No such frame (a send made inside Django or a library): the frame that
+    # sent it, as (file, line, function, top-level package).
+    fired_inside: tuple[str, int, str, str] | None = None
     # (absolute file, line, function), innermost first; see to_dict().
     stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
     duration_ms = 0.0
@@ -205,6 +209,11 @@ class SendRecord:
             "fired_at": (
                 {"file": self.fired_at[0], "line": self.fired_at[1], "function": self.fired_at[2]}
                 if self.fired_at
+                else None
+            ),
+            "fired_inside": (
+                dict(zip(("file", "line", "function", "package"), self.fired_inside, strict=True))
+                if self.fired_inside
                 else None
             ),
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],

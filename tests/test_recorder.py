@@ -7,14 +7,19 @@ fail on that code.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import gc
 import itertools
+import sched
+import threading
 import tracemalloc
 
 import pytest
+from django.db.models.signals import post_init
 from django.dispatch import Signal
 
 import signal_inspector
+from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +187,72 @@ def test_a_flood_of_sends_with_many_receivers_keeps_a_bounded_record(signal) -> 
     # Every send kept in full, none cut short.
     assert {len(send["receivers"]) for send in data["sends"]} == {RECEIVERS}
     assert size < 6_000_000, f"{size / 1e6:.1f} MB"  # 82,000 receiver records: ~40 MB
+
+
+# --- where a send fired ---------------------------------------------------------------
+
+
+def _post_init_receiver(sender, **kwargs):
+    return None
+
+
+@pytest.fixture
+def post_init_of_order():
+    post_init.connect(_post_init_receiver, sender=Order, weak=False)
+    yield
+    post_init.disconnect(_post_init_receiver, sender=Order)
+
+
+def _only_send(recording) -> dict:
+    (send,) = recording.to_dict()["sends"]
+    return send
+
+
+def test_a_send_through_a_library_wrapper_is_placed_in_the_users_code(
+    post_init_of_order, tmp_path, monkeypatch
+) -> None:
+    # As django-model-utils' FieldTracker or modelcluster wrap save(): the frame
+    # below Django's is an installed package's, and the user's is below that.
+    library = tmp_path / "site-packages"
+    library.mkdir()
+    (library / "si_wrapping_library.py").write_text(
+        "def build(model, **fields):\n    return model(**fields)\n"
+    )
+    monkeypatch.syspath_prepend(str(library))
+    from si_wrapping_library import build  # type: ignore[import-not-found]
+
+    with signal_inspector.record() as recording:
+        build(Order, number="wrapped")  # the user's line
+    send = _only_send(recording)
+    assert send["fired_at"]["file"] == "tests/test_recorder.py"
+    assert send["fired_at"]["function"] == (
+        "test_a_send_through_a_library_wrapper_is_placed_in_the_users_code"
+    )
+    assert send["fired_inside"] is None
+
+
+def test_a_send_made_inside_django_says_so(post_init_of_order) -> None:
+    # As user_logged_in on the admin login under runserver: no frame between
+    # the server's thread and the send is the user's, and the standard
+    # library's server loop was named (wsgiref/handlers.py; here sched.py).
+    scheduler = sched.scheduler()
+    scheduler.enter(0, 1, Order, kwargs={"number": "x"})
+    with signal_inspector.record() as recording:
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(scheduler.run,))
+        thread.start()
+        thread.join()
+    send = _only_send(recording)
+    assert send["fired_at"] is None
+    inside = send["fired_inside"]
+    assert inside["package"] == "django"
+    assert inside["file"] == "django/db/models/base.py"
+    assert inside["function"] == "__init__"
+
+
+def test_a_send_from_the_users_code_is_placed_there(post_init_of_order) -> None:
+    with signal_inspector.record() as recording:
+        Order(number="mine")
+    send = _only_send(recording)
+    assert send["fired_at"]["function"] == "test_a_send_from_the_users_code_is_placed_there"
+    assert send["fired_inside"] is None
