@@ -12,6 +12,7 @@ from typing import Any
 from debug_toolbar.panels import Panel
 from debug_toolbar.utils import render_stacktrace
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -133,8 +134,10 @@ class SignalInspectorPanel(Panel):
         return " · ".join(parts)
 
     @property
-    def content(self) -> str:
-        return _compact(render_to_string(self.template, build_context(self.get_stats())))
+    def content(self) -> SafeString:
+        # Safe, as every toolbar panel's: the template escaped it, and with the
+        # toolbar's RENDER_PANELS the page includes it with {{ panel.content }}.
+        return mark_safe(_compact(render_to_string(self.template, build_context(self.get_stats()))))
 
 
 async def _ended_after(response: Any, recording: Recording) -> Any:

@@ -3,6 +3,7 @@ closes, and content the toolbar can put in a page as it is."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,8 +12,10 @@ from debug_toolbar.panels import Panel
 from debug_toolbar.store import get_store
 from debug_toolbar.toolbar import DebugToolbar
 from django.test import AsyncClient, Client, override_settings
+from django.utils.safestring import SafeString
 
 from signal_inspector import context, patching
+from tests.settings import DEBUG_TOOLBAR_CONFIG as TOOLBAR
 from tests.settings import DEBUG_TOOLBAR_PANELS
 
 pytestmark = [pytest.mark.urls("tests.panel_urls"), pytest.mark.django_db]
@@ -78,3 +81,26 @@ def test_the_recording_closes_with_the_request_async() -> None:
     response = async_to_sync(AsyncClient().get)("/many/3/")
     assert response.status_code == 200
     assert patching.open_recordings() == 0
+
+
+def test_the_panel_renders_into_the_page_with_render_panels() -> None:
+    # The toolbar's documented RENDER_PANELS = True (multi-process servers):
+    # panels are rendered into the page through {{ panel.content }}.
+    with override_settings(DEBUG_TOOLBAR_CONFIG={**TOOLBAR, "RENDER_PANELS": True}):
+        page = Client().get("/many/3/").content.decode()
+    start = page.index('id="SignalInspectorPanel"')
+    ours = page[start : page.index('id="', start + 10)]
+    assert '<div class="djdt-si">' in ours
+    assert "&lt;div" not in ours
+    assert "panel_urls.count_burst" in ours
+
+
+def test_content_is_safe_like_every_toolbar_panels() -> None:
+    response = Client().get("/many/3/")
+    toolbar = response.context["toolbar"] if response.context else None
+    if toolbar is None:
+        request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+        toolbar = DebugToolbar.fetch(request_id)
+    for panel in toolbar.enabled_panels:
+        if panel.has_content and panel.get_stats():
+            assert isinstance(panel.content, SafeString), panel.panel_id
