@@ -198,6 +198,12 @@ def install() -> None:
         setattr(run, _MARKER, original_run)
         BaseDatabaseWrapper.on_commit = on_commit  # type: ignore[method-assign]
         BaseDatabaseWrapper.run_and_clear_commit_hooks = run  # type: ignore[method-assign]
+    observe_capture()
+
+
+def observe_capture() -> None:
+    """Observe ``captureOnCommitCallbacks`` if django.test is loaded; called at
+    install and as each recording opens (django.test may be imported later)."""
     cell = _capture_cell()
     if cell is not None and not hasattr(cell.cell_contents, _MARKER):
         observer = _capture_observer(cell.cell_contents)

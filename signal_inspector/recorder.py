@@ -8,7 +8,7 @@ from contextvars import Token
 from . import patching
 from .conf import get_config
 from .context import parent_var, recording_var
-from .on_commit import settle
+from .on_commit import observe_capture, settle
 from .recording import Recording
 
 # Receiver records kept per send of MAX_SENDS: the whole record stays bounded
@@ -44,6 +44,7 @@ def begin(
         ignore_modules=tuple(ignore_modules),
     )
     recording.limitations = patching.acquire()
+    observe_capture()  # django.test may have been imported since we instrumented
     recording._tokens = (recording_var.set(recording), parent_var.set(None))  # type: ignore[attr-defined]
     return recording
 
