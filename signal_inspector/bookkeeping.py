@@ -97,6 +97,39 @@ def _is_library(filename: str) -> bool:
     return known
 
 
+_SKIPPED, _LIBRARY, _USER = 0, 1, 2
+# id(skip prefixes) -> (prefixes, {id(code): (code, kind)}): one lookup per frame
+# on the hot path. The code object is kept in the entry to check the id against
+# (bounded: cleared past 5,000 codes).
+_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int]]]] = {}
+
+
+def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int]]:
+    entry = _kinds_by_prefixes.get(id(skip))
+    if entry is None or entry[0] is not skip:
+        if len(_kinds_by_prefixes) > 32:
+            _kinds_by_prefixes.clear()
+        entry = _kinds_by_prefixes[id(skip)] = (skip, {})
+    return entry[1]
+
+
+def _code_kind(
+    kinds: dict[int, tuple[Any, int]], frame: Any, skip: tuple[str, ...]
+) -> tuple[Any, int]:
+    """Whether ``frame``'s code is in a skipped module, library code or the user's."""
+    code = frame.f_code
+    if _skipped(frame.f_globals.get("__name__", ""), skip):
+        kind = _SKIPPED
+    elif _is_library(code.co_filename):
+        kind = _LIBRARY
+    else:
+        kind = _USER
+    if len(kinds) > 5000:
+        kinds.clear()
+    hit = kinds[id(code)] = (code, kind)
+    return hit
+
+
 def _fired_at(
     skip: tuple[str, ...], capture: bool, depth: int
 ) -> tuple[
@@ -114,11 +147,16 @@ def _fired_at(
     while sender is not None and sender.f_globals.get("__name__", "").startswith(_OWN):
         sender = sender.f_back
     start = None
+    kinds = _code_kinds(skip)
     while frame is not None:
-        if not _skipped(frame.f_globals.get("__name__", ""), skip):
+        code = frame.f_code
+        hit = kinds.get(id(code))
+        if hit is None or hit[0] is not code:
+            hit = _code_kind(kinds, frame, skip)
+        if hit[1]:
             if start is None:
                 start = frame
-            if not _is_library(frame.f_code.co_filename):
+            if hit[1] == _USER:
                 break
         frame = frame.f_back
     fired = inside = None
