@@ -8,7 +8,9 @@ raise into the application: each entry point catches its own failures.
 
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
 import time
 import weakref
 from functools import partial
@@ -69,28 +71,114 @@ def _skipped(module: str, prefixes: tuple[str, ...]) -> bool:
     return hit
 
 
+# co_filename -> whether it is library code: installed packages and the
+# standard library, never "where the user sent it from".
+_library_files: dict[str, bool] = {}
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.join(os.path.realpath(path), "")
+        for name in ("stdlib", "platstdlib")
+        if (path := sysconfig.get_paths().get(name))
+    }
+)
+_PACKAGE_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
+def _is_library(filename: str) -> bool:
+    known = _library_files.get(filename)
+    if known is None:
+        if len(_library_files) > 5000:
+            _library_files.clear()
+        known = _library_files[filename] = (
+            filename.startswith("<frozen ")
+            or any(part in filename for part in _PACKAGE_DIRS)
+            or os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+        )
+    return known
+
+
+_SKIPPED, _LIBRARY, _USER = 0, 1, 2
+# id(skip prefixes) -> (prefixes, {id(code): (code, kind)}): one lookup per frame
+# on the hot path. The code object is kept in the entry to check the id against
+# (bounded: cleared past 5,000 codes).
+_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int]]]] = {}
+
+
+def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int]]:
+    entry = _kinds_by_prefixes.get(id(skip))
+    if entry is None or entry[0] is not skip:
+        if len(_kinds_by_prefixes) > 32:
+            _kinds_by_prefixes.clear()
+        entry = _kinds_by_prefixes[id(skip)] = (skip, {})
+    return entry[1]
+
+
+def _code_kind(
+    kinds: dict[int, tuple[Any, int]], frame: Any, skip: tuple[str, ...]
+) -> tuple[Any, int]:
+    """Whether ``frame``'s code is in a skipped module, library code or the user's."""
+    code = frame.f_code
+    if _skipped(frame.f_globals.get("__name__", ""), skip):
+        kind = _SKIPPED
+    elif _is_library(code.co_filename):
+        kind = _LIBRARY
+    else:
+        kind = _USER
+    if len(kinds) > 5000:
+        kinds.clear()
+    hit = kinds[id(code)] = (code, kind)
+    return hit
+
+
 def _fired_at(
     skip: tuple[str, ...], capture: bool, depth: int
-) -> tuple[tuple[str, int, str] | None, list[tuple[str, int, str]]]:
-    """Where the send fired and, if asked, the stack above it as (file, line,
-    function) tuples: source lines are read only when the record is turned into
-    data (``SendRecord.to_dict()``), not on every send."""
-    frame = sys._getframe(depth)
-    while frame is not None and _skipped(frame.f_globals.get("__name__", ""), skip):
+) -> tuple[
+    tuple[str, int, str] | None, list[tuple[str, int, str]], tuple[str, int, str, str] | None
+]:
+    """Where the send fired in the user's own code (the first frame outside the
+    skipped modules, installed packages and the standard library), if any; if
+    asked, the stack above the first frame outside the skipped modules, as
+    (file, line, function) tuples; and when no frame is the user's, the frame
+    that sent it (file, line, function, package): "inside Django".
+
+    Source lines are read only when the record is turned into data
+    (``SendRecord.to_dict()``), not on every send."""
+    sender = frame = sys._getframe(depth)
+    while sender is not None and sender.f_globals.get("__name__", "").startswith(_OWN):
+        sender = sender.f_back
+    start = None
+    kinds = _code_kinds(skip)
+    while frame is not None:
+        code = frame.f_code
+        hit = kinds.get(id(code))
+        if hit is None or hit[0] is not code:
+            hit = _code_kind(kinds, frame, skip)
+        if hit[1]:
+            if start is None:
+                start = frame
+            if hit[1] == _USER:
+                break
         frame = frame.f_back
-    if frame is None:
-        return None, _NO_FRAMES
-    code = frame.f_code
-    fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
-    if not capture:
-        return fired, _NO_FRAMES
+    fired = inside = None
+    if frame is not None:
+        code = frame.f_code
+        fired = (short_path(code.co_filename), frame.f_lineno, code.co_name)
+    elif sender is not None:
+        code = sender.f_code
+        package = sender.f_globals.get("__name__", "").partition(".")[0]
+        inside = (short_path(code.co_filename), sender.f_lineno, code.co_name, package)
+    if not capture or start is None:
+        return fired, _NO_FRAMES, inside
     stack = []
-    walk = frame
+    walk = start
     while walk is not None and len(stack) < _MAX_STACK:
         c = walk.f_code
         stack.append((c.co_filename, walk.f_lineno, c.co_name))
         walk = walk.f_back
-    return fired, stack
+    return fired, stack, inside
+
+
+_OWN = "signal_inspector"
 
 
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
@@ -141,8 +229,14 @@ def open_send(
             return None
         parent = current_call()
         recording.total_sends += 1
-        kept = recording.kept_sends < recording.max_sends and (
-            parent is None or parent.parent is None or parent.parent.kept
+        # Bounded by sends and by receiver calls (a send's receivers are kept
+        # with it or not at all): 990 class_prepared sends with 83 receivers
+        # each must not keep 82,000 receiver records.
+        calls = len(sync_receivers) + len(async_receivers)
+        kept = (
+            recording.kept_sends < recording.max_sends
+            and recording.kept_calls + calls <= recording.max_calls
+            and (parent is None or parent.parent is None or parent.parent.kept)
         )
         limit = recording.max_repr_length
         recording._next_id += 1
@@ -157,11 +251,15 @@ def open_send(
         )
         if kept:
             recording.kept_sends += 1
+            recording.kept_calls += calls
             send_record.kwargs = kwargs_reprs(named, limit)
             # 0 _fired_at, 1 open_send, 2 start_send, 3 send(), 4 its caller
-            send_record.fired_at, send_record.stack = _fired_at(
-                config.skip_modules, recording.capture_stacks, 4
-            )
+            fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, 4)
+            send_record.fired_at = fired_at
+            if stack:
+                send_record.stack = stack
+            if inside is not None:
+                send_record.fired_inside = inside
             if parent is None:
                 recording.sends.append(send_record)
             else:

@@ -2,16 +2,37 @@
 
 Django keeps the callback itself in ``connection.run_on_commit``; we never wrap
 it (``captureOnCommitCallbacks()`` and identity checks must see the caller's
-function). We note the entry Django appended, mark it ``ran`` when Django runs
-the commit hooks, and call it ``discarded`` if it vanished without that (a
-rollback). ``BaseDatabaseWrapper`` is patched only while a recording is open
-anywhere (see patching.py); entries are dropped at its end.
+function), and never hold it or Django's entry for it: only the entry's ``id()``,
+in a dict on the connection. An id is only compared while the entry is in
+Django's queue (so alive), and any entry appended while we track ids takes its
+id out of the dict: a dead entry's id reused by a new one can never be taken for
+it. Commit, rollback and the end of a recording each walk the queue once.
+
+Fates: ``ran`` at commit (or at once, outside a transaction); ``discarded`` when
+it left the queue without running (a rollback); ``pending`` when the transaction
+was still open as the recording ended; ``ran (captured)`` / ``captured`` when a
+test's ``captureOnCommitCallbacks()`` (or pytest-django's
+``django_capture_on_commit_callbacks``) ran it, or only collected it.
+
+``BaseDatabaseWrapper.on_commit``/``run_and_clear_commit_hooks`` and the
+generator behind ``TestCase.captureOnCommitCallbacks`` are patched only while a
+recording is open anywhere (see patching.py). The latter is observed through the
+closure cell of its ``@contextmanager`` helper, not the class attribute:
+pytest-django's fixture returns ``TestCase.captureOnCommitCallbacks`` bound at
+fixture time, before a recording may open, and that bound method still calls
+the same helper, whose cell we point at an observer for as long as we are
+instrumented. The observer runs Django's generator unchanged and, when it is
+done, reads the list of callbacks it yielded (Django appends each one just
+before calling it) to name the entries that ran.
 """
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .context import current_call, recording_var
@@ -19,47 +40,175 @@ from .naming import receiver_name
 from .recording import OnCommitCallback, Recording
 
 _MARKER = "_signal_inspector_original"
+# On a connection, while a recording tracks its callbacks:
+# id(Django's run_on_commit entry) -> the callback's record.
 _TRACKED = "_signal_inspector_on_commit"
+# Callbacks tracked per recording; past it they are counted, not listed.
+MAX_TRACKED = 10_000
+
+RAN = "ran"
+RAN_CAPTURED = "ran (captured)"
+CAPTURED = "captured"
+PENDING = "pending"
+DISCARDED = "discarded"
 
 
-def install() -> None:
-    if hasattr(BaseDatabaseWrapper.__dict__["on_commit"], _MARKER):
-        return
-    original_on_commit = BaseDatabaseWrapper.__dict__["on_commit"]
-    original_run = BaseDatabaseWrapper.__dict__["run_and_clear_commit_hooks"]
-
+def _on_commit_wrapper(original_on_commit: Any) -> Any:
     def on_commit(self: Any, func: Any, robust: bool = False) -> Any:
         call = current_call()
         if call is None:
-            return original_on_commit(self, func, robust)
+            result = original_on_commit(self, func, robust)
+            tracked = self.__dict__.get(_TRACKED)
+            if tracked and self.run_on_commit:
+                # A new entry may have a dead tracked entry's id: it is not that one.
+                tracked.pop(id(self.run_on_commit[-1]), None)
+            return result
+        recording = recording_var.get()
         deferred = self.in_atomic_block
+        callback = None
         try:
-            callback = OnCommitCallback(name=receiver_name(func), using=str(self.alias))
-            callback.status = "pending" if deferred else "ran"
-            call.add_on_commit(callback)
+            if recording is not None and _room(recording, call):
+                callback = OnCommitCallback(name=receiver_name(func), using=str(self.alias))
+                callback.status = PENDING if deferred else RAN
+                call.add_on_commit(callback)
         except Exception:
             callback = None
         result = original_on_commit(self, func, robust)
-        recording = recording_var.get()
-        if deferred and callback is not None and recording is not None and self.run_on_commit:
-            entry = self.run_on_commit[-1]
-            self.__dict__.setdefault(_TRACKED, []).append((entry, callback))
-            recording._on_commit.append((self, entry, callback))
+        try:
+            if deferred and self.run_on_commit:
+                key = id(self.run_on_commit[-1])
+                tracked = self.__dict__.get(_TRACKED)
+                if callback is None:
+                    if tracked:
+                        tracked.pop(key, None)
+                else:
+                    if tracked is None:
+                        tracked = self.__dict__[_TRACKED] = {}
+                    tracked[key] = callback
+                    recording._on_commit.append((self, key, callback))  # type: ignore[union-attr]
+        except Exception:
+            pass
         return result
 
+    return on_commit
+
+
+def _room(recording: Recording, call: Any) -> bool:
+    """Whether this callback gets a record: its receiver call is kept, and the
+    recording has not tracked ``MAX_TRACKED`` already."""
+    parent = call.parent
+    if parent is not None and not parent.kept:
+        return False
+    if recording.on_commit_count >= MAX_TRACKED:
+        recording.on_commit_dropped += 1
+        return False
+    recording.on_commit_count += 1
+    return True
+
+
+def _run_wrapper(original_run: Any) -> Any:
     def run_and_clear_commit_hooks(self: Any) -> Any:
         tracked = self.__dict__.pop(_TRACKED, None)
         if tracked:
-            for entry, callback in tracked:
-                if any(e is entry for e in self.run_on_commit):
-                    callback.status = "ran"
+            try:
+                for entry in self.run_on_commit:
+                    callback = tracked.pop(id(entry), None)
+                    if callback is not None and callback.status == PENDING:
+                        callback.status = RAN
+                # Tracked, and no longer queued at commit: a savepoint rolled it back.
+                for callback in tracked.values():
+                    if callback.status == PENDING:
+                        callback.status = DISCARDED
+            except Exception:
+                pass
         return original_run(self)
 
-    on_commit.__doc__ = original_on_commit.__doc__
-    setattr(on_commit, _MARKER, original_on_commit)
-    setattr(run_and_clear_commit_hooks, _MARKER, original_run)
-    BaseDatabaseWrapper.on_commit = on_commit  # type: ignore[method-assign]
-    BaseDatabaseWrapper.run_and_clear_commit_hooks = run_and_clear_commit_hooks  # type: ignore[method-assign]
+    return run_and_clear_commit_hooks
+
+
+def _capture_observer(original: Any) -> Any:
+    """A generator function to run in place of the one behind
+    ``TestCase.captureOnCommitCallbacks``: Django's, plus the fate of the entries."""
+    from django.db import connections
+
+    def captureOnCommitCallbacks(  # noqa: N802  (Django's name, seen in tracebacks)
+        cls: Any, *, using: str = DEFAULT_DB_ALIAS, execute: bool = False
+    ) -> Any:
+        connection = connections[using]
+        start = len(connection.run_on_commit)
+        callbacks: list[Any] = []
+        try:
+            with contextmanager(original)(cls, using=using, execute=execute) as callbacks:
+                yield callbacks
+        finally:
+            _captured(connection, start, callbacks, execute)
+
+    captureOnCommitCallbacks.__wrapped__ = original  # type: ignore[attr-defined]
+    return captureOnCommitCallbacks
+
+
+def _captured(connection: Any, start: int, callbacks: list[Any], execute: bool) -> None:
+    """Django's generator appended each callback it collected (and, with
+    ``execute``, was about to call) to ``callbacks``, in queue order from ``start``."""
+    try:
+        tracked = connection.__dict__.get(_TRACKED)
+        if not tracked:
+            return
+        queue = connection.run_on_commit
+        for offset, func in enumerate(callbacks):
+            index = start + offset
+            if index >= len(queue) or queue[index][1] is not func:
+                break  # not Django's list any more (the block changed it): say nothing
+            callback = tracked.get(id(queue[index]))
+            if callback is not None and callback.status == PENDING:
+                callback.status = RAN_CAPTURED if execute else CAPTURED
+    except Exception:
+        pass
+
+
+# The code of the function @contextmanager returns (the "helper" it wraps the
+# generator function in), whatever Python version.
+_CONTEXTMANAGER_HELPER = contextmanager(lambda: iter(())).__code__
+
+
+def _capture_cell() -> Any:
+    """The closure cell holding the generator function behind
+    ``TestCase.captureOnCommitCallbacks``, if django.test is loaded and it has
+    the shape we know (``@classmethod @contextmanager``); else None."""
+    testcases = sys.modules.get("django.test.testcases")
+    if testcases is None:
+        return None
+    try:
+        helper = testcases.TestCase.__dict__["captureOnCommitCallbacks"].__func__
+        if helper.__code__ is not _CONTEXTMANAGER_HELPER or helper.__code__.co_freevars != ("func",):
+            return None
+        return helper.__closure__[0]
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
+def install() -> None:
+    if not hasattr(BaseDatabaseWrapper.__dict__["on_commit"], _MARKER):
+        original_on_commit = BaseDatabaseWrapper.__dict__["on_commit"]
+        original_run = BaseDatabaseWrapper.__dict__["run_and_clear_commit_hooks"]
+        on_commit = _on_commit_wrapper(original_on_commit)
+        run = _run_wrapper(original_run)
+        on_commit.__doc__ = original_on_commit.__doc__
+        setattr(on_commit, _MARKER, original_on_commit)
+        setattr(run, _MARKER, original_run)
+        BaseDatabaseWrapper.on_commit = on_commit  # type: ignore[method-assign]
+        BaseDatabaseWrapper.run_and_clear_commit_hooks = run  # type: ignore[method-assign]
+    observe_capture()
+
+
+def observe_capture() -> None:
+    """Observe ``captureOnCommitCallbacks`` if django.test is loaded; called at
+    install and as each recording opens (django.test may be imported later)."""
+    cell = _capture_cell()
+    if cell is not None and not hasattr(cell.cell_contents, _MARKER):
+        observer = _capture_observer(cell.cell_contents)
+        setattr(observer, _MARKER, cell.cell_contents)
+        cell.cell_contents = observer
 
 
 def uninstall() -> None:
@@ -68,24 +217,32 @@ def uninstall() -> None:
         original = getattr(BaseDatabaseWrapper.__dict__[name], _MARKER, None)
         if original is not None:
             setattr(BaseDatabaseWrapper, name, original)
+    cell = _capture_cell()
+    if cell is not None:
+        original = getattr(cell.cell_contents, _MARKER, None)
+        if original is not None:
+            cell.cell_contents = original
 
 
 def settle(recording: Recording) -> None:
-    """Give every tracked callback its final status and let go of Django's entries."""
-    tracked: list[tuple[Any, Any, OnCommitCallback]] = recording._on_commit
+    """Give every tracked callback its final status and forget its entry's id.
+
+    One pass over each connection's queue, one over the recording's callbacks."""
+    tracked: list[tuple[Any, int, OnCommitCallback]] = recording._on_commit
     recording._on_commit = []
-    for connection, entry, callback in tracked:
-        if callback.status != "pending":
-            continue
-        try:
-            still_queued = any(e is entry for e in connection.run_on_commit)
-        except Exception:
-            still_queued = False
-        if not still_queued:
-            callback.status = "discarded"
+    queued: dict[int, set[int]] = {}
+    for connection, key, callback in tracked:
         try:
             mine = connection.__dict__.get(_TRACKED)
-            if mine:
-                mine[:] = [(e, c) for e, c in mine if c is not callback]
+            if callback.status == PENDING:
+                ids = queued.get(id(connection))
+                if ids is None:
+                    ids = queued[id(connection)] = {id(e) for e in connection.run_on_commit}
+                if not (mine and mine.get(key) is callback and key in ids):
+                    callback.status = DISCARDED
+            if mine and mine.get(key) is callback:
+                del mine[key]
+                if not mine:
+                    connection.__dict__.pop(_TRACKED, None)
         except Exception:
             pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 from debug_toolbar.panels import Panel
 from debug_toolbar.utils import render_stacktrace
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -44,17 +46,34 @@ class SignalInspectorPanel(Panel):
 
     # --- recording -------------------------------------------------------------
 
-    def enable_instrumentation(self) -> None:
+    # The recording is opened around the rest of the request in process_request(),
+    # not in enable_instrumentation(): the toolbar calls disable_instrumentation()
+    # only if every panel's enable_instrumentation() returned, so a recording
+    # begun there stayed open in the thread, and later requests without the
+    # toolbar recorded into it, when a panel after ours failed. Here it closes
+    # in the context that opened it, whatever happens.
+
+    def process_request(self, request: Any) -> Any:
         # begin() sets a ContextVar: only this request's context records, so
         # concurrent requests (threads or asyncio tasks) never mix.
-        self._recording = begin(
+        recording = self._recording = begin(
             capture_stacks=bool(self.toolbar.config["ENABLE_STACKTRACES"]),
             # The toolbar's own receivers (its Templates panel listens to
             # template_rendered) must not use up MAX_SENDS.
             ignore_modules=("debug_toolbar",),
         )
+        try:
+            response = super().process_request(request)
+        except BaseException:
+            end(recording)
+            raise
+        if inspect.isawaitable(response):
+            return _ended_after(response, recording)
+        end(recording)
+        return response
 
     def disable_instrumentation(self) -> None:
+        # Only if process_request()'s awaitable was never awaited.
         if self._recording is not None:
             end(self._recording)
 
@@ -115,8 +134,19 @@ class SignalInspectorPanel(Panel):
         return " · ".join(parts)
 
     @property
-    def content(self) -> str:
-        return _compact(render_to_string(self.template, build_context(self.get_stats())))
+    def content(self) -> SafeString:
+        # Safe, as every toolbar panel's: the template escaped it, and with the
+        # toolbar's RENDER_PANELS the page includes it with {{ panel.content }}.
+        return mark_safe(_compact(render_to_string(self.template, build_context(self.get_stats()))))
+
+
+async def _ended_after(response: Any, recording: Recording) -> Any:
+    """Await the async toolbar's response, then end the recording (in the task
+    that began it: the panels' process_request() run in the middleware's task)."""
+    try:
+        return await response
+    finally:
+        end(recording)
 
 
 # Text whose white space shows: left exactly as rendered.

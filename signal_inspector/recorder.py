@@ -8,8 +8,12 @@ from contextvars import Token
 from . import patching
 from .conf import get_config
 from .context import parent_var, recording_var
-from .on_commit import settle
+from .on_commit import observe_capture, settle
 from .recording import Recording
+
+# Receiver records kept per send of MAX_SENDS: the whole record stays bounded
+# (about 500 bytes per receiver record) when every send has many receivers.
+CALLS_PER_SEND = 5
 
 
 def begin(
@@ -30,13 +34,17 @@ def begin(
     ):
         raise ValueError(f"max_sends must be a whole number of sends (0 or more), not {max_sends!r}")
     config = get_config()
+    if max_sends is None:
+        max_sends = config.max_sends
     recording = Recording(
-        max_sends=config.max_sends if max_sends is None else max_sends,
+        max_sends=max_sends,
+        max_calls=CALLS_PER_SEND * max_sends,
         max_repr_length=config.max_repr_length,
         capture_stacks=capture_stacks,
         ignore_modules=tuple(ignore_modules),
     )
     recording.limitations = patching.acquire()
+    observe_capture()  # django.test may have been imported since we instrumented
     recording._tokens = (recording_var.set(recording), parent_var.set(None))  # type: ignore[attr-defined]
     return recording
 

@@ -153,8 +153,12 @@ class SendRecord:
     """
 
     kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
-    # (file, line, function) of the first frame outside the skipped modules.
+    # (file, line, function) of the first frame of the user's own code: outside
+    # the skipped modules, installed packages and the standard library.
     fired_at: tuple[str, int, str] | None = None
+    # No such frame (a send made inside Django or a library): the frame that
+    # sent it, as (file, line, function, top-level package).
+    fired_inside: tuple[str, int, str, str] | None = None
     # (absolute file, line, function), innermost first; see to_dict().
     stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
     duration_ms = 0.0
@@ -208,6 +212,11 @@ class SendRecord:
                 if self.fired_at
                 else None
             ),
+            "fired_inside": (
+                dict(zip(("file", "line", "function", "package"), self.fired_inside, strict=True))
+                if self.fired_inside
+                else None
+            ),
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
@@ -224,11 +233,12 @@ class Recording:
     """Everything signal_inspector saw while one recording was active.
 
     ``sends`` holds the top-level sends in order; a send fired inside a receiver
-    is a child of that receiver's call. Past ``max_sends`` detailed sends only
-    counts are kept (``dropped``).
+    is a child of that receiver's call. Past ``max_sends`` detailed sends, or
+    ``max_calls`` receivers of detailed sends, only counts are kept (``dropped``).
     """
 
     max_sends: int = 1000
+    max_calls: int = 5000
     max_repr_length: int = 200
     capture_stacks: bool = False
     ignore_modules: tuple[str, ...] = ()
@@ -239,6 +249,8 @@ class Recording:
     total_sends: int = 0
     kept_sends: int = 0
     receiver_calls: int = 0
+    # Receivers of the kept sends (called, or skipped after a failure).
+    kept_calls: int = 0
     receiver_time_ms: float = 0.0
     errors: int = 0
     duplicates: int = 0
@@ -253,7 +265,11 @@ class Recording:
     _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # (error_key() of the last exception recorded, its info): see propagated().
     _last_error: Any = field(default=None, repr=False)
-    # (connection, Django's run_on_commit entry, record) until the recording ends.
+    # on_commit callbacks given a record, and those past on_commit.MAX_TRACKED.
+    on_commit_count: int = 0
+    on_commit_dropped: int = 0
+    # (connection, id of Django's run_on_commit entry, record) until the
+    # recording ends: never the entry, which holds the callback.
     _on_commit: list[Any] = field(default_factory=list, repr=False)
 
     @property
@@ -293,12 +309,16 @@ class Recording:
             "total_sends": self.total_sends,
             "kept_sends": self.kept_sends,
             "dropped_sends": self.dropped,
+            "max_receiver_calls": self.max_calls,
+            "kept_receiver_calls": self.kept_calls,
             "receiver_calls": self.receiver_calls,
             "receiver_time_ms": round(self.receiver_time_ms, 4),
             "errors": self.errors,
             "duplicates": self.duplicates,
             "loops": self.loops,
             "hints": self.hints,
+            "on_commit_count": self.on_commit_count,
+            "on_commit_dropped": self.on_commit_dropped,
             "limitations": list(self.limitations),
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}

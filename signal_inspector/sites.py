@@ -151,6 +151,25 @@ def _prune_sites(signal: Signal, sites: dict[Any, list[ConnectSite]]) -> None:
         del sites[key]
 
 
+# Sites kept per lookup key: the connect Django kept, and the latest few it
+# ignored as duplicates (a dispatch_uid connect per request must not grow).
+MAX_SITES_PER_KEY = 8
+
+
+def _note_site(sites: dict[Any, list[ConnectSite]], key: Any, site: ConnectSite) -> None:
+    """Add ``site`` to ``key``'s sites: not again if it is there, and past
+    ``MAX_SITES_PER_KEY`` in place of the oldest ignored one."""
+    kept = sites.get(key)
+    if kept is None:
+        sites[key] = [site]
+        return
+    if site in kept:
+        return
+    if len(kept) >= MAX_SITES_PER_KEY:
+        del kept[1]
+    kept.append(site)
+
+
 def _wrap_connect(original: Any) -> Any:
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
         try:
@@ -165,9 +184,7 @@ def _wrap_connect(original: Any) -> Any:
         result = original(self, receiver, sender, weak, dispatch_uid)
         if sites is not None:
             with contextlib.suppress(Exception):
-                sites.setdefault(key, []).append(
-                    _connect_site(dispatch_uid, weak, receiver, sender)
-                )
+                _note_site(sites, key, _connect_site(dispatch_uid, weak, receiver, sender))
                 if len(sites) > 2 * len(self.receivers) + 32:
                     _prune_sites(self, sites)
         return result

@@ -31,6 +31,8 @@ SUITES = [
     "settings_tests",
     # on_commit() is observed too (see signal_inspector.on_commit).
     "transaction_hooks",
+    # captureOnCommitCallbacks(), which a recording observes (see on_commit.py).
+    "test_utils.tests.CaptureOnCommitCallbacksTests",
     # Apps that send signals heavily and still run in seconds.
     "delete",
     "delete_regress",
@@ -74,6 +76,10 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(tests))
     os.chdir(tests)
+
+    # Loaded before the recording opens, as under pytest-django, so that the
+    # recording observes captureOnCommitCallbacks() for the whole run.
+    import django.test  # noqa: F401
 
     from signal_inspector import recorder
 

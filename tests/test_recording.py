@@ -270,12 +270,12 @@ def test_repr_length_setting_truncates(signal):
 def test_secrets_are_masked(signal):
     signal.connect(ok, weak=False)
     with signal_inspector.record() as recording:
-        signal.send(sender=None, password="hunter2", api_key="k-123", auth_token="t-1",
+        signal.send(sender=None, password="hunter2", api_key="k-123", auth_token="tok-7q",
                     config={"client_secret": "s3", "nested": {"cookie": "c"}, "name": "visible"},
                     user="alice")
     kwargs = only_send(recording)["kwargs"]
     dumped = json.dumps(recording.to_dict())
-    for secret in ("hunter2", "k-123", "t-1", "s3", "'c'"):
+    for secret in ("hunter2", "k-123", "tok-7q", "s3", "'c'"):
         assert secret not in dumped
     assert kwargs["password"] == "********************"
     assert "visible" in kwargs["config"] and kwargs["user"] == "'alice'"

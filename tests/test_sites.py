@@ -1,0 +1,52 @@
+"""Connect sites stay bounded when Django ignores a connect as a duplicate."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+from signal_inspector.receivers import build_map
+from signal_inspector.sites import MAX_SITES_PER_KEY, connect_sites
+
+
+def handler(sender, **kwargs):
+    return None
+
+
+def _sites(signal: Signal) -> list:
+    return [site for sites in connect_sites(signal).values() for site in sites]
+
+
+def test_a_connect_per_request_with_one_dispatch_uid_keeps_one_site() -> None:
+    # django-auditlog style: the same dispatch_uid connected on every request.
+    signal = Signal()
+    for _ in range(2_000):
+        signal.connect(handler, dispatch_uid="per-request", weak=False)
+    assert len(signal.receivers) == 1
+    assert len(_sites(signal)) == 1
+
+
+def test_ignored_connects_from_many_places_keep_the_first_and_the_latest() -> None:
+    signal = Signal()
+    namespace = {"__name__": "tests.generated_connects", "signal": signal, "handler": handler}
+    for line in range(1, 201):
+        source = "\n" * (line - 1) + "signal.connect(handler, dispatch_uid='uid', weak=False)"
+        exec(compile(source, "generated_connects.py", "exec"), namespace)  # noqa: S102
+    sites = _sites(signal)
+    assert len(signal.receivers) == 1
+    assert len(sites) == MAX_SITES_PER_KEY
+    assert sites[0].line == 1  # the connect Django kept
+    assert sites[-1].line == 200  # the latest one it ignored
+    assert [s.line for s in sites[1:]] == list(range(201 - MAX_SITES_PER_KEY + 1, 201))
+
+
+def test_the_receiver_map_still_lists_the_ignored_connects() -> None:
+    signal = Signal()
+    namespace = {"__name__": "tests.generated_connects", "signal": signal, "handler": handler}
+    for line in (1, 2, 2, 3):
+        source = "\n" * (line - 1) + "signal.connect(handler, dispatch_uid='uid', weak=False)"
+        exec(compile(source, "generated_connects.py", "exec"), namespace)  # noqa: S102
+    (registration,) = build_map([("tests.signal", signal)]).signals[0].receivers
+    assert registration.connected_at == "generated_connects.py:1"
+    assert [c.connected_at for c in registration.ignored_connects] == [
+        "generated_connects.py:2", "generated_connects.py:3",
+    ]
