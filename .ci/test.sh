@@ -109,6 +109,10 @@ check_version() {
             "$venv/bin/python" tests/django_suites.py || true
         step "$label: Django's signal test suites, installed but idle" \
             "$venv/bin/python" tests/django_suites.py --idle || true
+        if [[ -f tests/toolbar_suite.py ]]; then
+            step "$label: django-debug-toolbar's own test suite, with our panel" \
+                "$venv/bin/python" tests/toolbar_suite.py || true
+        fi
     else
         skip "$label: Django's suites" "tests/django_suites.py does not exist yet"
     fi
