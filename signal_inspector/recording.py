@@ -263,7 +263,8 @@ class Recording:
     # (id(signal), id(sender)) -> (signal, sender, key in ``silent`` or None when
     # ignored), for class senders: see bookkeeping.count_silent().
     _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
-    # (error_key() of the last exception recorded, its info): see propagated().
+    # (the last exception recorded, its info) until the outermost send closes:
+    # see bookkeeping.raised() and propagated().
     _last_error: Any = field(default=None, repr=False)
     # on_commit callbacks given a record, and those past on_commit.MAX_TRACKED.
     on_commit_count: int = 0
@@ -375,18 +376,6 @@ def _last_frames(tb: Any, count: int) -> Any:
     return tb
 
 
-def error_key(err: BaseException) -> tuple[Any, ...] | None:
-    """Identifies an exception while it propagates, without keeping it (exceptions
-    cannot be weakly referenced): its type and its innermost frame, which its
-    traceback keeps alive, so the id cannot be reused meanwhile."""
-    tb = err.__traceback__
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return (type(err), id(tb.tb_frame), tb.tb_lineno)
-
-
 def propagated(origin: ExceptionInfo) -> ExceptionInfo:
     """The record of an exception that a receiver further down already raised."""
     return ExceptionInfo(
@@ -415,7 +404,7 @@ def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
         frames = [
             Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
             for f in summary
-            if not f.filename.startswith(_PACKAGE_DIR)
+            if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)
         ]
     except Exception:
         pass
