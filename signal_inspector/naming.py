@@ -216,22 +216,55 @@ def code_of(receiver: Any) -> types.CodeType | None:
 
 
 def code_key(receiver: Any, code: types.CodeType | None) -> str:
-    """File, first line, qualified name and bytecode of the code a receiver runs.
+    """File, first line, qualified name and bytecode of the code a receiver runs,
+    and the data it carries of its own (see :func:`own_data_key`).
 
     Equal for a function and its copy from a second import of its module, and
-    for closures, lambdas or partials made by the same expression; the bytecode
-    and its constants tell apart two lambdas written on one line. Methods and
-    callable instances of two objects differ: per-object receivers are meant
-    (Django's own file storages connect one each).
+    for closures, lambdas or partials of equal arguments made by the same
+    expression; the bytecode and its constants tell apart two lambdas written
+    on one line.
     """
     if code is None:
         return ""
-    key = code_identity(code)
+    return code_identity(code) + own_data_key(receiver)
+
+
+_DATA_ITEMS = 8
+
+
+def _data_token(value: Any, depth: int = 0) -> str:
+    """Equal for equal plain values (a channel name, a dispatch_uid tuple),
+    else the object's identity: comparing arbitrary objects could run their code."""
+    kind = type(value)
+    if kind in (str, bytes, int, float, bool, type(None)):
+        return f"{kind.__name__}#{hash(value):x}"
+    if kind is tuple and depth < 3 and len(value) <= _DATA_ITEMS:
+        return "(" + ",".join(_data_token(item, depth + 1) for item in value) + ")"
+    return f"@{id(value):x}"
+
+
+def own_data_key(receiver: Any) -> str:
+    """What tells apart two receivers that run the same code: the object a method
+    is bound to, a callable instance, a ``functools.partial``'s arguments.
+
+    Those are per-object or per-argument receivers (Django's file storages
+    connect one each; django-auditlog connects a partial per request), not one
+    receiver connected twice. ``""`` for a plain function.
+    """
     if isinstance(receiver, types.MethodType):
-        key += f":of {id(receiver.__self__):x}"
-    elif not isinstance(receiver, (types.FunctionType, functools.partial)):
-        key += f":of {id(receiver):x}"
-    return key
+        return f":of {id(receiver.__self__):x}"
+    if isinstance(receiver, functools.partial):
+        try:
+            parts = [_data_token(a) for a in receiver.args[:_DATA_ITEMS]]
+            parts += [f"{k}={_data_token(v)}" for k, v in sorted(receiver.keywords.items())]
+            if len(receiver.args) > _DATA_ITEMS or len(receiver.keywords) > _DATA_ITEMS:
+                parts = [f"@{id(receiver):x}"]
+        except Exception:
+            parts = [f"@{id(receiver):x}"]
+        return f"{own_data_key(receiver.func)}:partial({','.join(parts)})"
+    if isinstance(receiver, (types.FunctionType, types.BuiltinFunctionType)):
+        return ""
+    return f":of {id(receiver):x}"
 
 
 def code_identity(code: types.CodeType) -> str:

@@ -16,7 +16,6 @@ from django.db.models.signals import ModelSignal
 from django.dispatch import Signal
 
 from signal_inspector import receivers
-from signal_inspector.sites import MARKER as _MARKER
 from signal_inspector.receivers import (
     CAUSE_ANY_AND_SPECIFIC,
     CAUSE_DISPATCH_UIDS,
@@ -27,6 +26,7 @@ from signal_inspector.receivers import (
     SignalMap,
     build_map,
 )
+from signal_inspector.sites import MARKER as _MARKER
 from tests.dupapp import handlers
 from tests.dupapp.models import AbstractThing, Thing, ThingProxy
 
@@ -316,11 +316,49 @@ def test_rule2_module_imported_under_two_names(tmp_path: Path) -> None:
     assert group.fix.startswith("Import that file under one name only (pkg_a_twice)")
 
 
-def test_rule2_partials_of_one_function() -> None:
+def test_rule2_partials_of_equal_arguments() -> None:
     sig = Signal()
-    sig.connect(functools.partial(r1, extra=1), weak=False)
-    sig.connect(functools.partial(r1, extra=2), weak=False)
+    for _ in range(2):
+        sig.connect(functools.partial(r1, channel="email"), weak=False)
     assert causes(one(sig)) == [(CAUSE_SAME_CODE, [1, 2])]
+
+
+def test_partials_of_different_arguments_are_different_receivers() -> None:
+    """Issue 11: partial(f, channel="email") and partial(f, channel="slack"), each
+    under its own dispatch_uid, are two receivers, as methods of two objects are."""
+    sig = Signal()
+    sig.connect(functools.partial(r1, channel="email"), weak=False, dispatch_uid="t.email")
+    sig.connect(functools.partial(r1, channel="slack"), weak=False, dispatch_uid="t.slack")
+    sig.connect(functools.partial(r2, {"request": 1}), weak=False)
+    sig.connect(functools.partial(r2, {"request": 1}), weak=False)  # another dict
+    a, b = Listener(), Listener()
+    sig.connect(functools.partial(a.on_signal, extra=1), weak=False)
+    sig.connect(functools.partial(b.on_signal, extra=1), weak=False)
+    assert one(sig).duplicates == []
+
+
+def test_per_request_partials_with_their_own_dispatch_uid_are_no_duplicate() -> None:
+    """django-auditlog's set_actor(): partial(_set_extra_data, signal_duid=(...)),
+    connected per request under that signal_duid; two requests overlap."""
+    from django.db.models.signals import pre_save
+
+    def set_extra_data(sender: Any, instance: Any, signal_duid: Any, **kwargs: Any) -> None:
+        pass
+
+    uids = [("set_actor", 1700000000.25), ("set_actor", 1700000000.5)]
+    for uid in uids:
+        pre_save.connect(
+            functools.partial(set_extra_data, signal_duid=uid),
+            sender=Thing, dispatch_uid=uid, weak=False,
+        )
+    try:
+        sigmap = build_map([("django.db.models.signals.pre_save", pre_save)])
+        mine = [r for s in sigmap.signals for r in s.receivers if "set_extra_data" in r.receiver]
+        assert len(mine) == 2
+        assert sigmap.duplicates == []
+    finally:
+        for uid in uids:
+            pre_save.disconnect(sender=Thing, dispatch_uid=uid)
 
 
 def test_rule3_one_function_under_two_dispatch_uids() -> None:
