@@ -148,7 +148,9 @@ def class_label(cls: type) -> str:
 def _class_label(cls: type) -> str:
     meta = cls.__dict__.get("_meta")
     label = getattr(meta, "label", None) if meta is not None else None
-    if isinstance(label, str):
+    # An abstract model outside any installed app has no app_label: its label
+    # would read "None.Model".
+    if isinstance(label, str) and getattr(meta, "app_label", None) is not None:
         return label
     return f"{_attr(cls, '__module__')}.{_attr(cls, '__qualname__')}"
 

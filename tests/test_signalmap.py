@@ -342,3 +342,28 @@ def test_exit_statuses_of_a_real_process() -> None:
     unknown = manage("signalmap", "--app", "dupap")
     assert unknown.returncode == 1
     assert unknown.stderr == "CommandError: Unknown app 'dupap'. Did you mean dupapp?\n"
+
+
+def test_sender_given_as_a_dotted_class_path() -> None:
+    """Issue 11: the README promises dotted class paths; ``dupapp.models.Thing``
+    was refused."""
+    by_path, _, _ = run("--sender", "tests.dupapp.models.Thing", "--format", "json")
+    by_label, _, _ = run("--sender", "dupapp.Thing", "--format", "json")
+    assert json.loads(by_path) == json.loads(by_label)
+    assert json.loads(by_path)["signals"]
+    # Any importable class, even one no receiver names yet.
+    out, _, _ = run("--sender", "tests.abstractlib.models.StatusModel", "--format", "json")
+    assert [s["name"] for s in json.loads(out)["signals"]] == [
+        "django.db.models.signals.class_prepared"
+    ]
+
+
+def test_abstract_model_of_no_installed_app_is_named_by_its_class_path() -> None:
+    """Issue 11: model_utils' StatusModel, its app not installed, read None.StatusModel."""
+    from signal_inspector.naming import sender_label
+    from tests.abstractlib.models import StatusModel
+
+    out, _, _ = run("--signal", "class_prepared", "--no-color")
+    assert "tests.abstractlib.models.StatusModel (abstract: never sent)" in out
+    assert "None." not in out
+    assert sender_label(StatusModel) == "tests.abstractlib.models.StatusModel"

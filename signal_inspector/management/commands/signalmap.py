@@ -9,6 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from signal_inspector.naming import class_label
 from signal_inspector.receivers import (
     DuplicateGroup,
     Registration,
@@ -101,9 +102,14 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         full = build_map()
+        modules = len(sys.modules)
+        senders = _resolve("sender", sender_labels, _sender_choices(full), _class_path)
+        if len(sys.modules) != modules:
+            # A --sender class path imported its module, which may connect receivers.
+            full = build_map()
         selected = full.select(
             signals=_resolve("signal", signal_names, _signal_choices(full)),
-            senders=_resolve("sender", sender_labels, _sender_choices(full)),
+            senders=senders,
             apps=_resolve("app", app_labels, _app_choices()),
             duplicates_only=duplicates_only,
             include_empty=include_empty and not duplicates_only,
@@ -327,7 +333,12 @@ def _mermaid_label(text: str) -> str:
     return out.replace("\n", "<br>")
 
 
-def _resolve(kind: str, values: list[str] | None, choices: dict[str, set[str]]) -> set[str] | None:
+def _resolve(
+    kind: str,
+    values: list[str] | None,
+    choices: dict[str, set[str]],
+    fallback: Callable[[str], set[str]] | None = None,
+) -> set[str] | None:
     """The canonical names ``values`` stand for; a ``CommandError`` for an unknown one."""
     if not values:
         return None
@@ -337,6 +348,8 @@ def _resolve(kind: str, values: list[str] | None, choices: dict[str, set[str]]) 
     found: set[str] = set()
     for value in values:
         names = choices.get(value) or lowered.get(value.lower())
+        if not names and fallback is not None:
+            names = fallback(value)
         if not names:
             close = difflib.get_close_matches(value, sorted(choices), n=5, cutoff=0.6)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -354,14 +367,32 @@ def _signal_choices(sigmap: SignalMap) -> dict[str, set[str]]:
 
 
 def _sender_choices(sigmap: SignalMap) -> dict[str, set[str]]:
+    """Model labels, models' dotted class paths, and the senders in the map."""
     choices: dict[str, set[str]] = {}
     for model in apps.get_models(include_auto_created=True):
         choices[model._meta.label] = {model._meta.label}
+        choices.setdefault(f"{model.__module__}.{model.__qualname__}", set()).add(
+            model._meta.label
+        )
     for info in sigmap.signals:
         for r in info.receivers:
             if r.sender is not None:
                 choices.setdefault(r.sender, set()).add(r.sender)
     return choices
+
+
+def _class_path(value: str) -> set[str]:
+    """The sender label of the class ``value`` names (``library.models.Book``,
+    ``myapp.senders.Plain``), imported as the user asked; empty if it names none."""
+    if "." not in value:
+        return set()
+    from django.utils.module_loading import import_string
+
+    try:
+        cls = import_string(value)
+    except Exception:  # not importable: the CommandError names close matches
+        return set()
+    return {class_label(cls)} if isinstance(cls, type) else set()
 
 
 def _app_choices() -> dict[str, set[str]]:
