@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import re
 import sys
@@ -28,13 +29,23 @@ _MAX_DEPTH = 3
 # --- signals -------------------------------------------------------------------
 
 _signal_names: dict[int, tuple[Any, str]] = {}
-_modules_seen = 0
+_indexed_generation = -1
 
 
 def _is_signal(value: Any) -> bool:
     # type() rather than isinstance(): isinstance() asks __class__, which
     # evaluates lazy objects (django.utils.functional.LazyObject).
     return issubclass(type(value), Signal)
+
+
+_LazyModule: type | None = getattr(importlib.util, "_LazyModule", None)
+
+
+def is_executed(module: Any) -> bool:
+    """Whether ``module``'s code has run: False for a module registered through
+    ``importlib.util.LazyLoader`` that nothing has touched yet. Asks only its
+    type, which does not load it (any attribute access would)."""
+    return _LazyModule is None or not issubclass(type(module), _LazyModule)
 
 
 def _defines(module: Any, attr: str) -> bool:
@@ -50,27 +61,56 @@ def _defines(module: Any, attr: str) -> bool:
     return any(pattern.match(line) for line in lines)
 
 
-_module_signals: list[Any] = [-1, []]
+# [sys.modules' fingerprint at the scan, [(module name, its namespace, attr,
+# signal)], generation, lazily loaded modules not loaded then]
+_module_signals: list[Any] = [None, [], 0, []]
+
+
+def _modules_fingerprint() -> tuple[int, str | None]:
+    # Imports append to sys.modules: its size and last key change with any
+    # import, even one made after another module was removed.
+    modules = sys.modules
+    return len(modules), next(reversed(modules), None)
 
 
 def iter_module_signals() -> list[tuple[str, str, Signal]]:
     """Every (module name, attribute, signal) held at module level in ``sys.modules``.
 
-    Rescanned when modules were imported since the last call; module-level
-    signals are defined at import, so that is when new ones appear.
+    Rescanned when modules were imported since the last call (module-level
+    signals are defined at import), when a lazily loaded module was loaded, and
+    when a signal found last time is no longer where it was
+    (``importlib.reload()`` runs a module again in its namespace, making new
+    signals, and leaves ``sys.modules`` as it was).
     """
-    if _module_signals[0] == len(sys.modules):
-        return list(_module_signals[1])
-    count = len(sys.modules)
-    found = _scan_module_signals()
-    _module_signals[:] = [count, found]
-    return list(found)
+    fingerprint, found, _, lazy = _module_signals
+    if (
+        fingerprint != _modules_fingerprint()
+        or not _still_there(found)
+        or not all(not is_executed(module) for module in lazy)
+    ):
+        found, lazy = _scan_module_signals()
+        _module_signals[:] = [_modules_fingerprint(), found, _module_signals[2] + 1, lazy]
+    return [(modname, attr, signal) for modname, _, attr, signal in found]
 
 
-def _scan_module_signals() -> list[tuple[str, str, Signal]]:
+def _still_there(found: list[tuple[str, dict[str, Any], str, Signal]]) -> bool:
+    modules = sys.modules
+    for modname, namespace, attr, signal in found:
+        module = modules.get(modname)
+        if module is None or namespace.get(attr) is not signal:
+            return False
+    return True
+
+
+def _scan_module_signals() -> tuple[list[tuple[str, dict[str, Any], str, Signal]], list[Any]]:
     found = []
+    lazy = []
     for modname, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType):
+            continue
+        if not is_executed(module):
+            # Registered through LazyLoader and not loaded yet: vars() would run it.
+            lazy.append(module)
             continue
         try:
             namespace = vars(module)
@@ -82,16 +122,16 @@ def _scan_module_signals() -> list[tuple[str, str, Signal]]:
             continue
         for attr, value in items:
             if _is_signal(value) and isinstance(attr, str):
-                found.append((modname, attr, value))
-    return found
+                found.append((modname, namespace, attr, value))
+    return found, lazy
 
 
 def _index_signals() -> None:
-    global _modules_seen
-    _modules_seen = len(sys.modules)
+    global _indexed_generation
     candidates: dict[int, list[tuple[str, str, Signal]]] = {}
     for modname, attr, signal in iter_module_signals():
         candidates.setdefault(id(signal), []).append((modname, attr, signal))
+    _indexed_generation = _module_signals[2]
     for key, places in candidates.items():
         if key in _signal_names and _signal_names[key][0] is places[0][2]:
             continue
@@ -117,7 +157,8 @@ def signal_name(signal: Signal) -> str:
     entry = _signal_names.get(id(signal))
     if entry is not None and entry[0] is signal:
         return entry[1]
-    if len(sys.modules) != _modules_seen or entry is not None:
+    iter_module_signals()  # rescans if modules were imported or reloaded
+    if _module_signals[2] != _indexed_generation or entry is not None:
         _index_signals()
         entry = _signal_names.get(id(signal))
         if entry is not None and entry[0] is signal:

@@ -20,6 +20,8 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 
+from .naming import is_executed
+
 _SKIP_DIRS = {"migrations", "tests", "test", "__pycache__", "node_modules", "static", "templates"}
 
 
@@ -150,7 +152,7 @@ def find_unconnected(app_configs: list[AppConfig] | None = None) -> list[Unconne
                 if not filename.endswith(".py") or _is_test_file(path):
                     continue
                 module = _module_name(app_config, path)
-                if module in sys.modules:
+                if module in sys.modules and is_executed(sys.modules[module]):
                     continue
                 try:
                     receivers = find_receivers(path.read_text(encoding="utf-8"))
