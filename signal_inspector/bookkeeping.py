@@ -25,6 +25,7 @@ from .naming import (
     code_identity,
     code_of,
     in_modules,
+    is_project_code,
     kwargs_reprs,
     own_data_key,
     receiver_location,
@@ -396,8 +397,11 @@ CREATED_GUARD_HINT = (
 
 
 def _created_guard_hints(recording: Recording, send_record: SendRecord) -> None:
+    """Only for the project's own receivers: a library's (django-simple-history's
+    post_save, Wagtail's reference index) inserts on updates by design, and the
+    user could not add the guard anyway."""
     for call in send_record.receivers:
-        if call.inserts:
+        if call.inserts and is_project_code(call.name):
             call.add_hint(CREATED_GUARD_HINT.format(n=call.inserts))
             recording.hints += 1
 

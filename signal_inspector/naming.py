@@ -347,6 +347,59 @@ def receiver_location(receiver: Any) -> str:
     return f"{short_path(code.co_filename)}:{code.co_firstlineno}"
 
 
+# --- the project's own code ----------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_roots() -> tuple[str, ...]:
+    import site
+    import sysconfig
+
+    roots = {sysconfig.get_paths().get(key, "") for key in ("purelib", "platlib", "stdlib")}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    roots.add(getattr(site, "getusersitepackages", lambda: "")())
+    return tuple(os.path.realpath(r) + os.sep for r in roots if r)
+
+
+def is_project_file(filename: str) -> bool:
+    """Whether ``filename`` is the project's own code: not the standard library
+    nor an installed package (site-packages). Advice about a receiver is worth
+    giving only where the user can follow it."""
+    if not filename or filename.startswith("<"):
+        return False
+    return not os.path.realpath(filename).startswith(_installed_roots())
+
+
+_project_names: dict[str, bool] = {}
+
+
+def is_project_code(name: str) -> bool:
+    """Whether a receiver named by :func:`receiver_name` is the project's own code
+    (its module's file is, see :func:`is_project_file`); False when unknown."""
+    hit = _project_names.get(name)
+    if hit is None:
+        hit = _project_names[name] = _is_project_name(name)
+        if len(_project_names) > 5000:
+            _project_names.clear()
+    return hit
+
+
+def _is_project_name(name: str) -> bool:
+    while name.startswith("functools.partial(") and name.endswith(")"):
+        name = name[len("functools.partial(") : -1]
+    name = name.removesuffix("()")
+    parts = name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:end]))
+        if module is not None:
+            try:
+                filename = object.__getattribute__(module, "__dict__").get("__file__")
+            except Exception:
+                return False
+            return isinstance(filename, str) and is_project_file(filename)
+    return False
+
+
 # --- values --------------------------------------------------------------------
 
 

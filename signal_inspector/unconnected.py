@@ -11,16 +11,14 @@ from __future__ import annotations
 import ast
 import inspect
 import os
-import site
 import sys
-import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig, apps
 
-from .naming import is_executed
+from .naming import is_executed, is_project_file
 
 _SKIP_DIRS = {"migrations", "tests", "test", "__pycache__", "node_modules", "static", "templates"}
 
@@ -47,17 +45,9 @@ class UnconnectedModule:
         }
 
 
-def _installed_roots() -> tuple[str, ...]:
-    roots = {sysconfig.get_paths().get(key, "") for key in ("purelib", "platlib", "stdlib")}
-    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
-    roots.add(getattr(site, "getusersitepackages", lambda: "")())
-    return tuple(os.path.realpath(r) + os.sep for r in roots if r)
-
-
 def is_project_app(app_config: AppConfig) -> bool:
     """Whether an app is the project's own code rather than an installed package."""
-    path = os.path.realpath(app_config.path) + os.sep
-    return not path.startswith(_installed_roots())
+    return is_project_file(os.path.join(app_config.path, "__init__.py"))
 
 
 def _is_test_file(path: Path) -> bool:
