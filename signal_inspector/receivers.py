@@ -8,6 +8,9 @@ plain data, shared by the ``signalmap`` command, the W001 check and the panel.
 from __future__ import annotations
 
 import functools
+import linecache
+import re
+import sys
 import types
 import weakref
 from collections.abc import Iterable
@@ -41,6 +44,16 @@ UNKNOWN_NOT_RECORDED = (
     "connected before signal_inspector was imported (Django connects some receivers "
     "at import, before any app); for the others, put 'signal_inspector' first in "
     "INSTALLED_APPS"
+)
+UNKNOWN_BEFORE_APPS = (
+    "connected before signal_inspector was imported, by a module loaded before any app: "
+    "by Django itself, or by the settings module{settings} and what it imports (for "
+    "example, `from debug_toolbar.settings import PANELS_DEFAULTS` imports "
+    "django.test.signals); INSTALLED_APPS order cannot change that"
+)
+UNKNOWN_NOT_SEEN = (
+    "its connect() went around the one signal_inspector wraps (a reference to "
+    "Django's own Signal.connect kept from before signal_inspector was imported)"
 )
 UNKNOWN_LAZY = "lazy sender: connected when the model was loaded; the connect() call is not known"
 UNKNOWN_NO_FRAME = "no caller outside Django was found"
@@ -265,6 +278,29 @@ class _Context:
     def __init__(self) -> None:
         self._apps: dict[str, str | None] = {}
         self._models: dict[int, type] | None = None
+        self._order: dict[str, int] | None = None
+
+    def unknown_note(self, module: str) -> str:
+        """Why a connect site was not recorded: told by whether the receiver's
+        module was imported before signal_inspector (``sys.modules`` keeps import
+        order) and where signal_inspector is in ``INSTALLED_APPS``."""
+        from django.apps import apps
+        from django.conf import settings
+
+        if (
+            apps.ready
+            and apps.is_installed("signal_inspector")
+            and next(iter(apps.get_app_configs())).name != "signal_inspector"
+        ):
+            return UNKNOWN_NOT_RECORDED
+        if self._order is None:
+            self._order = {name: i for i, name in enumerate(sys.modules)}
+        here = self._order.get(module)
+        ours = self._order.get("signal_inspector")
+        if here is not None and ours is not None and here > ours:
+            return UNKNOWN_NOT_SEEN
+        name = getattr(settings, "SETTINGS_MODULE", None) if settings.configured else None
+        return UNKNOWN_BEFORE_APPS.format(settings=f" ({name})" if name else "")
 
     def app_of(self, module: str) -> str | None:
         if module not in self._apps:
@@ -331,7 +367,10 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
             else code_of(receiver)
         )
         if site is None:
-            connected_at, note = None, UNKNOWN_NOT_RECORDED
+            # Connected before signal_inspector was imported: the @receiver or
+            # connect() line is often in the receiver's own source.
+            connected_at = _site_in_source(receiver, name)
+            note = "" if connected_at else context.unknown_note(module)
         elif not site.file:
             connected_at, note = None, UNKNOWN_LAZY if site.lazy else UNKNOWN_NO_FRAME
         else:
@@ -365,6 +404,47 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
             )
         )
     return out
+
+
+_RECEIVER_DECORATOR = re.compile(r"\s*@\s*(?:[\w.]+\.)?receiver\s*\(")
+
+
+def _site_in_source(receiver: Any, signal: str) -> str | None:
+    """``file:line`` of the ``@receiver(...)`` above a function, or of a unique
+    ``signal.connect(function`` line in its module: how a receiver connected
+    before signal_inspector was imported still gets its site. ``None`` if the
+    source does not say it unambiguously."""
+    if type(receiver) is not types.FunctionType:
+        return None
+    code = receiver.__code__
+    try:
+        lines = linecache.getlines(code.co_filename)
+    except Exception:
+        return None
+    if not lines:
+        return None
+    attr = signal.rpartition(".")[2]
+    # co_firstlineno of a decorated function is its first decorator's line.
+    decorators = []
+    for number in range(code.co_firstlineno, min(code.co_firstlineno + 30, len(lines) + 1)):
+        text = lines[number - 1]
+        if text.lstrip().startswith(("def ", "async def ")):
+            break
+        if _RECEIVER_DECORATOR.match(text):
+            decorators.append((number, text))
+    naming_it = [n for n, text in decorators if re.search(rf"\b{re.escape(attr)}\b", text)]
+    if len(naming_it) == 1 or (not naming_it and len(decorators) == 1):
+        number = naming_it[0] if naming_it else decorators[0][0]
+        return f"{short_path(code.co_filename)}:{number}"
+    if decorators:
+        return None
+    connect = re.compile(
+        rf"\b{re.escape(attr)}\.connect\(\s*{re.escape(receiver.__name__)}\b"
+    )
+    calls = [n for n, text in enumerate(lines, 1) if connect.search(text)]
+    if len(calls) == 1:
+        return f"{short_path(code.co_filename)}:{calls[0]}"
+    return None
 
 
 def _sender_id(key: Any) -> int | None:

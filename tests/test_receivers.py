@@ -23,6 +23,7 @@ from signal_inspector.receivers import (
     CAUSE_SAME_CODE,
     UNKNOWN_LAZY,
     UNKNOWN_NOT_RECORDED,
+    UNKNOWN_NOT_SEEN,
     SignalMap,
     build_map,
 )
@@ -156,7 +157,9 @@ def test_a_connect_that_was_not_recorded_is_unknown() -> None:
     django_connect(sig, r1, sender=Thing)
     [reg] = one(sig).signals[0].receivers
     assert reg.connected_at is None
-    assert reg.connect_note == UNKNOWN_NOT_RECORDED
+    # signal_inspector is first in INSTALLED_APPS and this module was imported
+    # after it: the connect went around the wrapper, "put it first" would be untrue.
+    assert reg.connect_note == UNKNOWN_NOT_SEEN
     assert "first in INSTALLED_APPS" in UNKNOWN_NOT_RECORDED
     # The sender still has a name: Django 6.x keeps it, 5.2 only its id (a model).
     assert reg.sender == "dupapp.Thing"
@@ -505,3 +508,29 @@ def test_module_imported_twice_is_in_sys_modules_under_both_names() -> None:
         sys.modules["dupapp_alias.imported_twice"].__file__
         == sys.modules["tests.dupapp.imported_twice"].__file__
     )
+
+
+def test_a_site_not_recorded_is_found_in_the_receivers_source() -> None:
+    """Issue 11: receivers connected before signal_inspector was imported (27 of
+    them when the settings import debug_toolbar.settings) read "unknown"; the
+    @receiver line above the function, or a unique signal.connect(f) line in its
+    module, still says where."""
+    from tests.early import connects
+
+    source = Path(connects.__file__).read_text().splitlines()
+
+    def line(marker: str) -> str:
+        [number] = [n for n, text in enumerate(source, 1) if text.endswith(f"# {marker}")]
+        return f"tests/early/connects.py:{number}"
+
+    sigmap = build_map([("tests.early.connects.early", connects.early)])
+    by_name = {r.receiver.rpartition(".")[2]: r for r in sigmap.signals[0].receivers}
+    assert by_name["decorated"].connected_at == line("site-decorated")
+    assert by_name["decorated"].connect_note == ""
+    assert by_name["plain"].connected_at == line("site-plain")
+    assert by_name["hidden"].connected_at is None
+    assert by_name["hidden"].connect_note == UNKNOWN_NOT_SEEN
+    # Two @receiver lines: the one naming this signal.
+    [other] = build_map([("tests.early.connects.other", connects.other)]).signals[0].receivers
+    file, _, number = line("site-decorated").rpartition(":")
+    assert other.connected_at == f"{file}:{int(number) - 1}"

@@ -367,3 +367,41 @@ def test_abstract_model_of_no_installed_app_is_named_by_its_class_path() -> None
     assert "tests.abstractlib.models.StatusModel (abstract: never sent)" in out
     assert "None." not in out
     assert sender_label(StatusModel) == "tests.abstractlib.models.StatusModel"
+
+
+def test_the_readmes_panels_defaults_recipe_leaves_no_false_put_it_first(tmp_path: Path) -> None:
+    """Issue 11: a settings module importing debug_toolbar.settings (the README's
+    PANELS_DEFAULTS recipe) imports django.test.signals before any app: its
+    receivers read "unknown ... put 'signal_inspector' first", which it was."""
+    import django.test.signals
+
+    (tmp_path / "recipe_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        "from debug_toolbar.settings import PANELS_DEFAULTS  # noqa: F401\n"
+        "import tests.early.from_settings  # noqa: F401\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+        "DJANGO_SETTINGS_MODULE": "recipe_settings",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "django", "signalmap", "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    receivers = [r for s in json.loads(run.stdout)["signals"] for r in s["receivers"]]
+    test_signals = [r for r in receivers if r["module"] == "django.test.signals"]
+    assert len(test_signals) > 10
+    source = Path(django.test.signals.__file__).read_text().splitlines()
+    for r in test_signals:
+        assert r["connected_at"] is not None, r
+        line = int(r["connected_at"].rpartition(":")[2])
+        assert source[line - 1].startswith("@receiver("), r
+    assert not any("first in INSTALLED_APPS" in (r["connect_note"] or "") for r in receivers)
+    [early] = [r for r in receivers if r["receiver"].endswith("settings_time_receiver")]
+    assert early["connected_at"] is None
+    assert early["connect_note"].startswith(
+        "connected before signal_inspector was imported, by a module loaded before any "
+        "app: by Django itself, or by the settings module (recipe_settings) and what it imports"
+    )
