@@ -2,6 +2,7 @@
 
 - ``signal_inspector.W001``: one piece of code is registered to run twice per send.
 - ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
+- ``signal_inspector.W003``: a weakly connected receiver was garbage-collected.
 - ``signal_inspector.W005``: the ``SIGNAL_INSPECTOR`` setting is broken (was ``E001``:
   recording goes on with the defaults, so it must not stop ``migrate`` or ``runserver``).
 - ``signal_inspector.W006``: the toolbar lists our panel but the app is not installed.
@@ -117,4 +118,24 @@ def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[
             id="signal_inspector.W002",
         )
         for item in find_unconnected(app_configs)
+    ]
+
+
+@register(Tags.signals)
+def check_collected_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``signal_inspector.W003``: receivers the project connected weakly that were
+    garbage-collected while connected, so they never run again. Only where the
+    project's own code called connect(): a library's per-object receivers
+    (Django's file storages) die with their objects by design."""
+    if not _installed():
+        return []
+    from .receivers import find_collected
+
+    found = [c for c in find_collected() if c.project]
+    if app_configs is not None:
+        labels = {config.label for config in app_configs}
+        found = [c for c in found if c.app in labels]
+    return [
+        Warning(c.message, hint=c.fix, obj=c.receiver, id="signal_inspector.W003")
+        for c in found
     ]

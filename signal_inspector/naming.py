@@ -311,12 +311,16 @@ def own_data_key(receiver: Any) -> str:
 
 
 def code_identity(code: types.CodeType) -> str:
+    """File, first line, qualified name and a hash of the bytecode of ``code``.
+
+    The file as :func:`short_path` gives it: records carry this key, and an
+    absolute path would put the machine's directories in them."""
     qualname = getattr(code, "co_qualname", None) or code.co_name
     try:
         body = hash((code.co_code, code.co_consts, code.co_names))
     except TypeError:
         body = hash(code.co_code)
-    return f"{code.co_filename}:{code.co_firstlineno}:{qualname}:{body:x}"
+    return f"{short_path(code.co_filename)}:{code.co_firstlineno}:{qualname}:{body:x}"
 
 
 _short_paths: dict[str, str] = {}
@@ -384,19 +388,27 @@ def is_project_code(name: str) -> bool:
     return hit
 
 
+def is_project_module(modname: str) -> bool:
+    """Whether the loaded module ``modname`` is the project's own code."""
+    module = sys.modules.get(modname)
+    if module is None:
+        return False
+    try:
+        filename = object.__getattribute__(module, "__dict__").get("__file__")
+    except Exception:
+        return False
+    return isinstance(filename, str) and is_project_file(filename)
+
+
 def _is_project_name(name: str) -> bool:
     while name.startswith("functools.partial(") and name.endswith(")"):
         name = name[len("functools.partial(") : -1]
     name = name.removesuffix("()")
     parts = name.split(".")
     for end in range(len(parts) - 1, 0, -1):
-        module = sys.modules.get(".".join(parts[:end]))
-        if module is not None:
-            try:
-                filename = object.__getattribute__(module, "__dict__").get("__file__")
-            except Exception:
-                return False
-            return isinstance(filename, str) and is_project_file(filename)
+        modname = ".".join(parts[:end])
+        if modname in sys.modules:
+            return is_project_module(modname)
     return False
 
 

@@ -24,13 +24,14 @@ from django.dispatch import dispatcher as _dispatcher
 from .naming import (
     code_key,
     code_of,
+    is_project_module,
     iter_module_signals,
     receiver_name,
     sender_label,
     short_path,
     signal_name,
 )
-from .sites import ConnectSite, connect_sites, entry_parts, sender_kind
+from .sites import ConnectSite, collected_receivers, connect_sites, entry_parts, sender_kind
 
 SCHEMA_VERSION = 1
 
@@ -483,6 +484,78 @@ def _module_of(receiver: Any) -> str:
     if not isinstance(module, str):
         module = getattr(type(target), "__module__", None)
     return module if isinstance(module, str) else "?"
+
+
+# --- receivers garbage-collected ----------------------------------------------
+
+
+@dataclass
+class CollectedReceiver:
+    """A weakly connected receiver garbage-collected while connected: it no longer
+    runs, and Django says nothing (a function defined inside another function,
+    a bound method of a temporary object)."""
+
+    signal: str
+    receiver: str
+    sender: str | None  # None: any sender
+    connected_at: str | None
+    dispatch_uid: str | None
+    times: int  # how many such receivers, connected at that site, were collected
+    app: str | None  # the app of the module where connect() ran
+    project: bool  # connect() ran in the project's own code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal,
+            "receiver": self.receiver,
+            "sender": self.sender,
+            "connected_at": self.connected_at,
+            "dispatch_uid": self.dispatch_uid,
+            "times": self.times,
+            "app": self.app,
+        }
+
+    @property
+    def message(self) -> str:
+        times = f" ({self.times} times)" if self.times > 1 else ""
+        sender = "any sender" if self.sender is None else self.sender
+        return (
+            f"{self.receiver} was connected weakly to {self.signal} (sender: {sender}) "
+            f"at {self.connected_at or 'an unknown place'}, and garbage-collected{times}: "
+            "it no longer runs. Django holds receivers through weak references unless "
+            "connect() is given weak=False."
+        )
+
+    fix = (
+        "Connect it with weak=False (receiver(..., weak=False)), or keep a reference "
+        "to it for as long as it should run: define it at module level, or keep the "
+        "object whose method it is."
+    )
+
+
+def find_collected(
+    signals: Iterable[tuple[str, Signal]] | None = None,
+) -> list[CollectedReceiver]:
+    """Weak receivers signal_inspector saw connected that were garbage-collected
+    while connected, by signal name (``signals`` as for :func:`build_map`)."""
+    context = _Context()
+    found = []
+    for name, signal in discover_signals() if signals is None else signals:
+        for fact in collected_receivers(signal):
+            site = fact.site
+            found.append(
+                CollectedReceiver(
+                    signal=name,
+                    receiver=site.receiver or "?",
+                    sender=site.sender or None,
+                    connected_at=site.describe() if site.file else None,
+                    dispatch_uid=site.dispatch_uid,
+                    times=fact.times,
+                    app=context.app_of(site.module) if site.module else None,
+                    project=bool(site.module) and is_project_module(site.module),
+                )
+            )
+    return found
 
 
 # --- the duplicate rules -------------------------------------------------------

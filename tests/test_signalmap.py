@@ -84,7 +84,13 @@ def test_text_lists_receivers_in_call_order_with_their_notes() -> None:
         "tests.dupapp.handlers.connected_twice",
         "tests.dupapp.handlers.on_ping_async",  # async receivers run after the sync ones
     ]
-    assert "ShortLived" not in out  # its object is gone: a dead weak reference
+    # Its object is gone: a dead weak reference is no row, but it is named below.
+    assert "ShortLived" not in "\n".join(" ".join(row) for row in rows)
+    assert (
+        "Receivers garbage-collected while connected (1)\n"
+        "  tests.dupapp.wiring.ShortLived.on_ping was connected weakly to "
+        "tests.dupapp.signals.ping (sender: any sender) at tests/dupapp/wiring.py:"
+    ) in out
     assert rows[-1][-1] == "async"
     assert rows[4][-3:-1] == ["strong", "DUPLICATE"]
     assert rows[12][1] == "tests.dupapp.handlers.PlainSender"
@@ -235,7 +241,7 @@ def test_json_schema() -> None:
     out, err, code = run("--format", "json", "--app", "dupapp")
     data = json.loads(out)
     assert (err, code) == ("", 0)
-    assert list(data) == ["version", "signals", "duplicates", "unconnected"]
+    assert list(data) == ["version", "signals", "duplicates", "unconnected", "collected"]
     assert data["version"] == 1
     ping = [s for s in data["signals"] if s["name"] == "tests.dupapp.signals.ping"][0]
     assert ping["class"] == "django.dispatch.dispatcher.Signal"

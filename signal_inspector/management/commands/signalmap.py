@@ -11,11 +11,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from signal_inspector.naming import class_label
 from signal_inspector.receivers import (
+    CollectedReceiver,
     DuplicateGroup,
     Registration,
     SignalInfo,
     SignalMap,
     build_map,
+    find_collected,
 )
 from signal_inspector.unconnected import UnconnectedModule, describe_fix, find_unconnected
 
@@ -107,8 +109,9 @@ class Command(BaseCommand):
         if len(sys.modules) != modules:
             # A --sender class path imported its module, which may connect receivers.
             full = build_map()
+        wanted_signals = _resolve("signal", signal_names, _signal_choices(full))
         selected = full.select(
-            signals=_resolve("signal", signal_names, _signal_choices(full)),
+            signals=wanted_signals,
             senders=senders,
             apps=_resolve("app", app_labels, _app_choices()),
             duplicates_only=duplicates_only,
@@ -122,6 +125,16 @@ class Command(BaseCommand):
             self.unconnected = find_unconnected(
                 [c for c in apps.get_app_configs() if wanted is None or c.label in wanted]
             )
+        # Weak receivers collected while connected: they no longer run.
+        self.collected: list[CollectedReceiver] = []
+        if not (duplicates_only or sender_labels):
+            wanted_apps = _resolve("app", app_labels, _app_choices())
+            self.collected = [
+                c
+                for c in find_collected()
+                if (wanted_signals is None or c.signal in wanted_signals)
+                and (wanted_apps is None or c.app in wanted_apps)
+            ]
         write: Callable[[SignalMap, bool], None] = {
             "text": self.write_text,
             "json": self.write_json,
@@ -144,6 +157,8 @@ class Command(BaseCommand):
             lines += self._duplicate_lines(sigmap.duplicates)
         if self.unconnected:
             lines += self._unconnected_lines(self.unconnected)
+        if self.collected:
+            lines += self._collected_lines(self.collected)
         count = len(sigmap.duplicates)
         summary = (
             f"{len(sigmap.signals)} signal{'s' if len(sigmap.signals) != 1 else ''}, "
@@ -237,11 +252,25 @@ class Command(BaseCommand):
             lines.append("")
         return lines
 
+    def _collected_lines(self, collected: list[CollectedReceiver]) -> list[str]:
+        style = self.style
+        lines = [
+            style.MIGRATE_HEADING(
+                f"Receivers garbage-collected while connected ({len(collected)})"
+            )
+        ]
+        for c in collected:
+            lines.append(style.WARNING(f"  {c.message}"))
+            lines.append(f"      {style.MIGRATE_LABEL('fix:')} {c.fix}")
+        lines.append("")
+        return lines
+
     # --- json ------------------------------------------------------------------
 
     def write_json(self, sigmap: SignalMap, duplicates_only: bool) -> None:
         data = sigmap.to_dict()
         data["unconnected"] = [item.to_dict() for item in self.unconnected]
+        data["collected"] = [c.to_dict() for c in self.collected]
         self.stdout.write(json.dumps(data, indent=2))
 
     # --- mermaid ---------------------------------------------------------------
