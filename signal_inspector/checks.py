@@ -3,6 +3,8 @@
 - ``signal_inspector.W001``: one piece of code is registered to run twice per send.
 - ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
 - ``signal_inspector.W003``: a weakly connected receiver was garbage-collected.
+- ``signal_inspector.W004``: a project module defines receivers that only the URLconf
+  imports: not connected in management commands, the shell, workers, before a request.
 - ``signal_inspector.W005``: the ``SIGNAL_INSPECTOR`` setting is broken (was ``E001``:
   recording goes on with the defaults, so it must not stop ``migrate`` or ``runserver``).
 - ``signal_inspector.W006``: the toolbar lists our panel but the app is not installed.
@@ -103,19 +105,18 @@ def check_duplicate_receivers(app_configs: Any = None, **kwargs: Any) -> list[An
 
 @register(Tags.signals)
 def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``signal_inspector.W002``: receiver modules of project apps nothing imported."""
+    """``signal_inspector.W002``: receiver modules of project apps nothing imports
+    (or only ``migrate``); ``signal_inspector.W004``: those only the URLconf imports."""
     if not _installed():
         return []
-    from .unconnected import describe_fix, find_unconnected
+    from .unconnected import URLCONF, describe, describe_fix, find_unconnected
 
     return [
         Warning(
-            f"{item.file} defines receivers "
-            + ", ".join(f"{r['name']} ({r['signal']})" for r in item.receivers)
-            + f" but the module {item.module} is never imported, so none of them is connected.",
+            describe(item),
             hint=describe_fix(item),
             obj=item.module,
-            id="signal_inspector.W002",
+            id="signal_inspector.W004" if item.reach == URLCONF else "signal_inspector.W002",
         )
         for item in find_unconnected(app_configs)
     ]

@@ -19,7 +19,14 @@ from signal_inspector.receivers import (
     build_map,
     find_collected,
 )
-from signal_inspector.unconnected import UnconnectedModule, describe_fix, find_unconnected
+from signal_inspector.unconnected import (
+    MIGRATE,
+    NEVER,
+    URLCONF,
+    UnconnectedModule,
+    describe_fix,
+    find_unconnected,
+)
 
 _KIND_SUFFIX = {
     "proxy_model": " (proxy)",
@@ -155,8 +162,12 @@ class Command(BaseCommand):
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
-        if self.unconnected:
-            lines += self._unconnected_lines(self.unconnected)
+        never = [item for item in self.unconnected if item.reach == NEVER]
+        later = [item for item in self.unconnected if item.reach != NEVER]
+        if never:
+            lines += self._unconnected_lines(never, "Receivers never connected")
+        if later:
+            lines += self._unconnected_lines(later, "Receivers not connected at startup")
         if self.collected:
             lines += self._collected_lines(self.collected)
         count = len(sigmap.duplicates)
@@ -238,13 +249,25 @@ class Command(BaseCommand):
             lines.append("")
         return lines
 
-    def _unconnected_lines(self, modules: list[UnconnectedModule]) -> list[str]:
+    def _unconnected_lines(self, modules: list[UnconnectedModule], title: str) -> list[str]:
         style = self.style
-        lines = [style.MIGRATE_HEADING(f"Receivers never connected ({len(modules)} modules)")]
+        count = f"{len(modules)} module{'s' if len(modules) != 1 else ''}"
+        lines = [style.MIGRATE_HEADING(f"{title} ({count})")]
         for item in modules:
-            lines.append(
-                style.WARNING(f"  {item.file}: nothing imports {item.module}, so these never run:")
-            )
+            if item.reach == URLCONF:
+                head = (
+                    f"{item.file}: only the URLconf ({item.urlconf}) imports {item.module}, "
+                    "so these are not connected in management commands, the shell, "
+                    "workers, or before the first request:"
+                )
+            elif item.reach == MIGRATE:
+                head = (
+                    f"{item.file}: only manage.py migrate imports {item.module}, so these "
+                    "are connected nowhere else:"
+                )
+            else:
+                head = f"{item.file}: nothing imports {item.module}, so these never run:"
+            lines.append(style.WARNING(f"  {head}"))
             lines += [
                 f"      {r['name']} ({r['signal']}) line {r['line']}" for r in item.receivers
             ]
