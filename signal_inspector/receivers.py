@@ -504,6 +504,10 @@ class CollectedReceiver:
     app: str | None  # the app of the module where connect() ran
     project: bool  # connect() ran in the project's own code
 
+    # Alive only because Django's DEBUG signature cache holds it: collected, and
+    # silent, as soon as DEBUG is False (in production).
+    debug_only: bool = False
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "signal": self.signal,
@@ -513,17 +517,26 @@ class CollectedReceiver:
             "dispatch_uid": self.dispatch_uid,
             "times": self.times,
             "app": self.app,
+            "debug_only": self.debug_only,
         }
 
     @property
     def message(self) -> str:
         times = f" ({self.times} times)" if self.times > 1 else ""
         sender = "any sender" if self.sender is None else self.sender
+        where = f"at {self.connected_at or 'an unknown place'}"
+        if self.debug_only:
+            return (
+                f"{self.receiver} is connected weakly to {self.signal} (sender: {sender}) "
+                f"{where}, and nothing but Django's DEBUG-only signature cache holds it: "
+                "with DEBUG = False (in production) it is garbage-collected and never runs. "
+                "Django holds receivers through weak references unless connect() is given "
+                "weak=False."
+            )
         return (
             f"{self.receiver} was connected weakly to {self.signal} (sender: {sender}) "
-            f"at {self.connected_at or 'an unknown place'}, and garbage-collected{times}: "
-            "it no longer runs. Django holds receivers through weak references unless "
-            "connect() is given weak=False."
+            f"{where}, and garbage-collected{times}: it no longer runs. Django holds "
+            "receivers through weak references unless connect() is given weak=False."
         )
 
     fix = (
@@ -555,7 +568,76 @@ def find_collected(
                     project=bool(site.module) and is_project_module(site.module),
                 )
             )
+        found += _kept_by_debug_cache(name, signal, context)
     return found
+
+
+def _kept_by_debug_cache(name: str, signal: Signal, context: _Context) -> list[CollectedReceiver]:
+    """Weakly connected closures and lambdas of the project that only Django's
+    DEBUG-time signature cache (``django.utils.inspect``'s ``lru_cache``, filled by
+    ``connect()`` when ``DEBUG`` is on) keeps alive: they run in development and
+    are collected in production. Asks ``gc`` who refers to each (no object is
+    evaluated), only for such candidates."""
+    from django.conf import settings
+
+    if not (settings.configured and settings.DEBUG):
+        return []
+    found = []
+    for recorded in list(connect_sites(signal).values()):
+        site = recorded[0] if recorded else None
+        if site is None or site.ref is None or not site.module:
+            continue
+        func = site.ref()
+        if type(func) is not types.FunctionType:
+            continue
+        if "<locals>" not in func.__qualname__ and func.__name__ != "<lambda>":
+            continue
+        if is_project_module(site.module) and _only_in_signature_cache(func):
+            found.append(
+                CollectedReceiver(
+                    signal=name,
+                    receiver=site.receiver or "?",
+                    sender=site.sender or None,
+                    connected_at=site.describe() if site.file else None,
+                    dispatch_uid=site.dispatch_uid,
+                    times=1,
+                    app=context.app_of(site.module),
+                    project=True,
+                    debug_only=True,
+                )
+            )
+        del func
+    return found
+
+
+def _only_in_signature_cache(func: Any) -> bool:
+    """Whether the only references to ``func``, besides the caller's and ours, are
+    keys of Django's signature cache. ``gc`` finds the cache's keys; a running
+    function's local variable is no ``gc`` referrer, so the reference count must
+    also match (calibrated on an object held only here)."""
+    import gc
+
+    # A plain loop: a comprehension using func would add a closure cell referring to it.
+    keys = 0
+    for referrer in gc.get_referrers(func):
+        if isinstance(referrer, types.FrameType) and referrer.f_code in _OWN_CODE:
+            continue  # our own frames, holding it while asking
+        if not (
+            type(referrer) is tuple
+            and len(referrer) >= 2
+            and referrer[0] is func
+            and "remove_first" in referrer[1:]
+        ):
+            return False
+        keys += 1
+    del referrer
+    probe = object()
+    # func: the caller's variable, this parameter, _refcount's; probe: the last two.
+    return keys > 0 and _refcount(func) == _refcount(probe) + 1 + keys
+
+
+def _refcount(value: Any) -> int:
+    return sys.getrefcount(value)
 
 
 # --- the duplicate rules -------------------------------------------------------
@@ -692,3 +774,6 @@ def _diagnose(number: int, signal: str, regs: list[Registration]) -> DuplicateGr
         fix=fix,
         registrations=list(regs),
     )
+
+
+_OWN_CODE = (_only_in_signature_cache.__code__, _kept_by_debug_cache.__code__)

@@ -257,3 +257,35 @@ def test_w003_not_for_library_per_object_receivers(weak_wiring: Any) -> None:
         record = setting_changed.__dict__.get("_signal_inspector_collected", {})
         for fact in [f for f in record if "StorageSettingsMixin" in f[0]]:
             del record[fact]
+
+
+def test_w003_names_a_closure_only_debugs_signature_cache_keeps_alive(weak_wiring: Any, settings: Any) -> None:
+    """With DEBUG on, Django's connect() caches the receiver's signature in an
+    lru_cache that holds the function: a weakly connected closure runs in
+    development and is collected in production. W003 says so while DEBUG is on."""
+    import gc
+
+    from django.core.checks import run_checks
+
+    settings.DEBUG = True
+    weak_wiring.wire_closure()
+    gc.collect()
+    assert len(weak_wiring.pinged.send(sender=None)) == 1  # alive, through the cache
+    [warning] = [
+        m for m in run_checks()
+        if m.id == "signal_inspector.W003" and "tests.weak_wiring.pinged" in m.msg
+    ]
+    assert warning.msg.startswith(
+        "tests.weak_wiring.wire_closure.<locals>.on_ping is connected weakly to "
+        f"tests.weak_wiring.pinged (sender: any sender) at {weak_line('site-closure')}, "
+        "and nothing but Django's DEBUG-only signature cache holds it: with DEBUG = False "
+        "(in production) it is garbage-collected and never runs."
+    )
+    # A closure the project keeps a reference to is fine.
+    weak_wiring.pinged.receivers.clear()
+    kept = weak_wiring.wire_kept()
+    assert not [
+        m for m in run_checks()
+        if m.id == "signal_inspector.W003" and "wire_kept" in m.msg
+    ]
+    del kept
