@@ -281,6 +281,9 @@ def test_w003_names_a_closure_only_debugs_signature_cache_keeps_alive(weak_wirin
         "and nothing but Django's DEBUG-only signature cache holds it: with DEBUG = False "
         "(in production) it is garbage-collected and never runs."
     )
+    out = StringIO()
+    call_command("signalmap", "--signal", "tests.weak_wiring.pinged", "--no-color", stdout=out)
+    assert "Weak receivers garbage-collected, or alive only while DEBUG is on (1)" in out.getvalue()
     # A closure the project keeps a reference to is fine.
     weak_wiring.pinged.receivers.clear()
     kept = weak_wiring.wire_kept()

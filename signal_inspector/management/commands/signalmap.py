@@ -277,11 +277,12 @@ class Command(BaseCommand):
 
     def _collected_lines(self, collected: list[CollectedReceiver]) -> list[str]:
         style = self.style
-        lines = [
-            style.MIGRATE_HEADING(
-                f"Receivers garbage-collected while connected ({len(collected)})"
-            )
-        ]
+        title = (
+            "Weak receivers garbage-collected, or alive only while DEBUG is on"
+            if any(c.debug_only for c in collected)
+            else "Receivers garbage-collected while connected"
+        )
+        lines = [style.MIGRATE_HEADING(f"{title} ({len(collected)})")]
         for c in collected:
             lines.append(style.WARNING(f"  {c.message}"))
             lines.append(f"      {style.MIGRATE_LABEL('fix:')} {c.fix}")
