@@ -221,18 +221,27 @@ def _reachable(roots: dict[str, bool]) -> set[str]:
 
 def _startup_roots(configs: list[AppConfig]) -> dict[str, bool]:
     """What Django imports while it starts: the settings, every app's package,
-    its AppConfig's module (whose ready() it calls) and its models module."""
+    its AppConfig's module (whose ready() it calls), its models module and, with
+    the admin installed, its admin module."""
     from django.conf import settings
 
     roots: dict[str, bool] = {}
     settings_module = getattr(settings, "SETTINGS_MODULE", None)
     if settings_module:
         roots[settings_module] = False
+    # django.contrib.admin's AdminConfig.ready() imports every app's admin module.
+    autodiscover = False
+    if apps.is_installed("django.contrib.admin"):
+        from django.contrib.admin.apps import AdminConfig
+
+        autodiscover = any(isinstance(c, AdminConfig) for c in apps.get_app_configs())
     for config in configs:
         roots.setdefault(config.name, False)
         roots[type(config).__module__] = True
         roots[f"{config.name}.apps"] = True
         roots.setdefault(f"{config.name}.models", False)
+        if autodiscover:
+            roots.setdefault(f"{config.name}.admin", False)
     return roots
 
 

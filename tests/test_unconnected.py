@@ -110,6 +110,7 @@ VIEWSAPP = override_settings(
 )
 URLCONF_MODULES = (
     "tests.viewsapp.root_urls",
+    "tests.viewsapp.admin",
     "tests.viewsapp.account_urls",
     "tests.viewsapp.views",
     "tests.viewsapp.account_views",
@@ -143,6 +144,7 @@ def test_views_reached_only_through_the_urlconf_are_told_as_such_on_every_run(vi
     when no check had loaded the URLconf yet, and silent when one had."""
     expected = [
         ("tests.viewsapp.account_views", "urlconf"),
+        ("tests.viewsapp.admin", "urlconf"),  # no admin installed to import it
         ("tests.viewsapp.views", "urlconf"),
     ]
     assert "tests.viewsapp.views" not in sys.modules
@@ -163,7 +165,7 @@ def test_w004_through_manage_py_check_the_same_before_and_after_the_urlconf(view
     call_command("check", "viewsapp")
     second = capsys.readouterr().err
     assert first == second
-    assert first.count("signal_inspector.W004") == 2
+    assert first.count("signal_inspector.W004") == 3
     assert "signal_inspector.W002" not in first
     assert (
         "tests.viewsapp.views: (signal_inspector.W004) tests/viewsapp/views.py defines "
@@ -196,7 +198,7 @@ def test_signalmap_tells_urlconf_only_modules_apart(viewsapp, capsys):
     call_command("signalmap", "--app", "viewsapp", "--no-color")
     text = capsys.readouterr().out
     assert "Receivers never connected" not in text
-    assert "Receivers not connected at startup (2 modules)" in text
+    assert "Receivers not connected at startup (3 modules)" in text
     assert (
         "tests/viewsapp/views.py: only the URLconf (tests.viewsapp.root_urls) imports "
         "tests.viewsapp.views, so these are not connected in management commands"
@@ -204,6 +206,15 @@ def test_signalmap_tells_urlconf_only_modules_apart(viewsapp, capsys):
     call_command("signalmap", "--app", "viewsapp", "--format", "json")
     data = json.loads(capsys.readouterr().out)
     assert {(i["module"], i["reach"]) for i in data["unconnected"]} == {
+        ("tests.viewsapp.admin", "urlconf"),
         ("tests.viewsapp.views", "urlconf"),
         ("tests.viewsapp.account_views", "urlconf"),
     }
+
+
+def test_an_admin_module_the_admin_autodiscovers_is_connected_at_startup(viewsapp, settings):
+    """The URLconf imports viewsapp.admin, but with django.contrib.admin installed
+    Django imports every app's admin module at startup anyway."""
+    assert ("tests.viewsapp.admin", "urlconf") in reported("viewsapp")
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.admin"]
+    assert "tests.viewsapp.admin" not in [module for module, _ in reported("viewsapp")]

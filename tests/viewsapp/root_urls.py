@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from tests.viewsapp import views
+from tests.viewsapp import admin, views  # noqa: F401
 
 urlpatterns = [
     path("page/", views.page),
