@@ -74,7 +74,7 @@ _CONNECT_SKIP = (
     "django.dispatch",
     "django.db.models.signals",
     "django.apps.registry",
-    "signal_inspector",
+    "signal_inspector.sites",
 )
 
 

@@ -534,3 +534,20 @@ def test_a_site_not_recorded_is_found_in_the_receivers_source() -> None:
     [other] = build_map([("tests.early.connects.other", connects.other)]).signals[0].receivers
     file, _, number = line("site-decorated").rpartition(":")
     assert other.connected_at == f"{file}:{int(number) - 1}"
+
+
+def test_signal_inspectors_own_receivers_have_their_connect_line() -> None:
+    """Found on a real project: signal_inspector.conf._reset read
+    "<frozen importlib._bootstrap>:241": frames of the whole package were skipped
+    when finding the caller of connect(), not only the wrapper's."""
+    from django.core.signals import setting_changed
+
+    from signal_inspector import conf, naming
+
+    sigmap = build_map([("django.core.signals.setting_changed", setting_changed)])
+    by_name = {r.receiver: r for r in sigmap.signals[0].receivers}
+    for module, name in ((conf, "_reset"), (naming, "_forget_filter")):
+        source = Path(module.__file__).read_text().splitlines()
+        [line] = [n for n, text in enumerate(source, 1) if text.startswith(f"setting_changed.connect({name}")]
+        connected_at = by_name[f"{module.__name__}.{name}"].connected_at
+        assert connected_at is not None and connected_at.endswith(f"{module.__name__.replace('.', '/')}.py:{line}")
