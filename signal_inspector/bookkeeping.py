@@ -27,7 +27,9 @@ from .naming import (
     code_identity,
     code_of,
     in_modules,
+    is_project_code,
     kwargs_reprs,
+    own_data_key,
     receiver_location,
     receiver_name,
     safe_repr,
@@ -313,7 +315,9 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     """(name, location, key) of a receiver, cached per function.
 
     ``key`` is :func:`naming.code_key`: equal for copies of one function from a
-    module imported under two names, so a send calling both is marked.
+    module imported under two names, so a send calling both is marked; a bound
+    method's object, a callable instance or a partial's arguments tell apart
+    receivers that run the same code for different data.
     """
     is_method = type(receiver) is MethodType
     target = receiver.__func__ if is_method else receiver
@@ -324,7 +328,12 @@ def describe(receiver: Any) -> tuple[str, str, str]:
         location = receiver_location(receiver)
         name = receiver_name(receiver)
         code = code_of(receiver)
-        info = (name, location, code_identity(code) if code is not None else location + name)
+        key = code_identity(code) if code is not None else location + name
+        if type(receiver) is partial:
+            # A partial's arguments are its own: partial(f, channel="email") and
+            # partial(f, channel="slack") are two receivers (cached per partial).
+            key += own_data_key(receiver)
+        info = (name, location, key)
         try:
             if len(_receiver_info) > 10_000:
                 _receiver_info.clear()
@@ -334,7 +343,7 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     if is_method:
         return info[0], info[1], f"{info[2]}:of {id(receiver.__self__):x}"
     if type(receiver) is not FunctionType and type(receiver) is not partial:
-        return info[0], info[1], f"{info[2]}:of {id(receiver):x}"
+        return info[0], info[1], info[2] + own_data_key(receiver)
     return info
 
 
@@ -508,8 +517,11 @@ CREATED_GUARD_HINT = (
 
 
 def _created_guard_hints(recording: Recording, send_record: SendRecord) -> None:
+    """Only for the project's own receivers: a library's (django-simple-history's
+    post_save, Wagtail's reference index) inserts on updates by design, and the
+    user could not add the guard anyway."""
     for call in send_record.receivers:
-        if call.inserts:
+        if call.inserts and is_project_code(call.name):
             call.add_hint(CREATED_GUARD_HINT.format(n=call.inserts))
             recording.hints += 1
 

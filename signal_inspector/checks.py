@@ -1,43 +1,88 @@
 """System checks.
 
-- ``signal_inspector.E001``: the ``SIGNAL_INSPECTOR`` setting is broken.
 - ``signal_inspector.W001``: one piece of code is registered to run twice per send.
 - ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
+- ``signal_inspector.W003``: a weakly connected receiver was garbage-collected.
+- ``signal_inspector.W004``: a project module defines receivers that only the URLconf
+  imports: not connected in management commands, the shell, workers, before a request.
+- ``signal_inspector.W005``: the ``SIGNAL_INSPECTOR`` setting is broken (was ``E001``:
+  recording goes on with the defaults, so it must not stop ``migrate`` or ``runserver``).
+- ``signal_inspector.W006``: the toolbar lists our panel but the app is not installed.
 - ``signal_inspector.W010``: Django's dispatcher is not one signal_inspector knows.
 - ``signal_inspector.W011``: another tool wrapped a ``Signal`` send method first.
+
+Imported by ``conf`` (which the panel and every recording import), so W006 is
+registered even when ``signal_inspector`` is missing from ``INSTALLED_APPS``;
+the other checks then stay silent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Tags, Warning, register
 
-from .conf import SETTING_NAME, validate
+PANEL_PATH = "signal_inspector.panels.SignalInspectorPanel"
+
+
+def _installed() -> bool:
+    return apps.is_installed("signal_inspector")
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``signal_inspector.W005``: one warning per problem in ``SIGNAL_INSPECTOR``."""
+    from .conf import SETTING_NAME, validate
+
     value = getattr(settings, SETTING_NAME, None)
     if value is None:
         return []
     return [
-        Error(
+        Warning(
             message,
-            hint="See the Settings section of signal_inspector's README.",
+            hint=(
+                "Recording uses the defaults until it is fixed. See the Settings "
+                "section of signal_inspector's README."
+            ),
             obj=SETTING_NAME,
-            id="signal_inspector.E001",
+            id="signal_inspector.W005",
         )
         for message in validate(value)
+    ]
+
+
+@register(Tags.compatibility)
+def check_panel_app(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """``signal_inspector.W006``: the panel is in ``DEBUG_TOOLBAR_PANELS`` but the app
+    is not installed, so its templates are not found (``TemplateDoesNotExist``)."""
+    if _installed() or not apps.is_installed("debug_toolbar"):
+        return []
+    panels = getattr(settings, "DEBUG_TOOLBAR_PANELS", None)
+    try:
+        listed = PANEL_PATH in panels  # type: ignore[operator]
+    except TypeError:
+        return []
+    if not listed:
+        return []
+    return [
+        Warning(
+            f"DEBUG_TOOLBAR_PANELS lists {PANEL_PATH}, but 'signal_inspector' is not in "
+            "INSTALLED_APPS: the panel's templates are not found, and opening it fails "
+            "with TemplateDoesNotExist.",
+            hint="Add 'signal_inspector' to INSTALLED_APPS, first.",
+            obj="DEBUG_TOOLBAR_PANELS",
+            id="signal_inspector.W006",
+        )
     ]
 
 
 @register(Tags.signals)
 def check_duplicate_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """``signal_inspector.W001``: one warning per duplicate registration group."""
-    from django.core.checks import Warning
-
+    if not _installed():
+        return []
     from .receivers import build_map
 
     groups = build_map().duplicates
@@ -62,21 +107,40 @@ def check_duplicate_receivers(app_configs: Any = None, **kwargs: Any) -> list[An
 
 @register(Tags.signals)
 def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """``signal_inspector.W002``: receiver modules of project apps nothing imported."""
-    from django.core.checks import Warning
-
-    from .unconnected import describe_fix, find_unconnected
+    """``signal_inspector.W002``: receiver modules of project apps nothing imports
+    (or only ``migrate``); ``signal_inspector.W004``: those only the URLconf imports."""
+    if not _installed():
+        return []
+    from .unconnected import URLCONF, describe, describe_fix, find_unconnected
 
     return [
         Warning(
-            f"{item.file} defines receivers "
-            + ", ".join(f"{r['name']} ({r['signal']})" for r in item.receivers)
-            + f" but the module {item.module} is never imported, so none of them is connected.",
+            describe(item),
             hint=describe_fix(item),
             obj=item.module,
-            id="signal_inspector.W002",
+            id="signal_inspector.W004" if item.reach == URLCONF else "signal_inspector.W002",
         )
         for item in find_unconnected(app_configs)
+    ]
+
+
+@register(Tags.signals)
+def check_collected_receivers(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """``signal_inspector.W003``: receivers the project connected weakly that were
+    garbage-collected while connected, so they never run again. Only where the
+    project's own code called connect(): a library's per-object receivers
+    (Django's file storages) die with their objects by design."""
+    if not _installed():
+        return []
+    from .receivers import find_collected
+
+    found = [c for c in find_collected() if c.project]
+    if app_configs is not None:
+        labels = {config.label for config in app_configs}
+        found = [c for c in found if c.app in labels]
+    return [
+        Warning(c.message, hint=c.fix, obj=c.receiver, id="signal_inspector.W003")
+        for c in found
     ]
 
 
@@ -84,8 +148,8 @@ def check_unconnected_receivers(app_configs: Any = None, **kwargs: Any) -> list[
 def check_dispatcher(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """``signal_inspector.W010``: an unknown dispatcher; ``W011``: a send method
     another tool wrapped first. Either way recordings are "sends only"."""
-    from django.core.checks import Warning
-
+    if not _installed():
+        return []
     from .patching import foreign_wrappers, installed_dispatcher, limitations
 
     out = []

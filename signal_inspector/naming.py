@@ -8,6 +8,7 @@ and reprs are bounded while they are built.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import sys
@@ -27,13 +28,23 @@ _MAX_DEPTH = 3
 # --- signals -------------------------------------------------------------------
 
 _signal_names: dict[int, tuple[Any, str]] = {}
-_modules_seen = 0
+_indexed_generation = -1
 
 
 def _is_signal(value: Any) -> bool:
     # type() rather than isinstance(): isinstance() asks __class__, which
     # evaluates lazy objects (django.utils.functional.LazyObject).
     return issubclass(type(value), Signal)
+
+
+_LazyModule: type | None = getattr(importlib.util, "_LazyModule", None)
+
+
+def is_executed(module: Any) -> bool:
+    """Whether ``module``'s code has run: False for a module registered through
+    ``importlib.util.LazyLoader`` that nothing has touched yet. Asks only its
+    type, which does not load it (any attribute access would)."""
+    return _LazyModule is None or not issubclass(type(module), _LazyModule)
 
 
 def _defines(module: Any, attr: str) -> bool:
@@ -49,27 +60,56 @@ def _defines(module: Any, attr: str) -> bool:
     return any(pattern.match(line) for line in lines)
 
 
-_module_signals: list[Any] = [-1, []]
+# [sys.modules' fingerprint at the scan, [(module name, its namespace, attr,
+# signal)], generation, lazily loaded modules not loaded then]
+_module_signals: list[Any] = [None, [], 0, []]
+
+
+def _modules_fingerprint() -> tuple[int, str | None]:
+    # Imports append to sys.modules: its size and last key change with any
+    # import, even one made after another module was removed.
+    modules = sys.modules
+    return len(modules), next(reversed(modules), None)
 
 
 def iter_module_signals() -> list[tuple[str, str, Signal]]:
     """Every (module name, attribute, signal) held at module level in ``sys.modules``.
 
-    Rescanned when modules were imported since the last call; module-level
-    signals are defined at import, so that is when new ones appear.
+    Rescanned when modules were imported since the last call (module-level
+    signals are defined at import), when a lazily loaded module was loaded, and
+    when a signal found last time is no longer where it was
+    (``importlib.reload()`` runs a module again in its namespace, making new
+    signals, and leaves ``sys.modules`` as it was).
     """
-    if _module_signals[0] == len(sys.modules):
-        return list(_module_signals[1])
-    count = len(sys.modules)
-    found = _scan_module_signals()
-    _module_signals[:] = [count, found]
-    return list(found)
+    fingerprint, found, _, lazy = _module_signals
+    if (
+        fingerprint != _modules_fingerprint()
+        or not _still_there(found)
+        or not all(not is_executed(module) for module in lazy)
+    ):
+        found, lazy = _scan_module_signals()
+        _module_signals[:] = [_modules_fingerprint(), found, _module_signals[2] + 1, lazy]
+    return [(modname, attr, signal) for modname, _, attr, signal in found]
 
 
-def _scan_module_signals() -> list[tuple[str, str, Signal]]:
+def _still_there(found: list[tuple[str, dict[str, Any], str, Signal]]) -> bool:
+    modules = sys.modules
+    for modname, namespace, attr, signal in found:
+        module = modules.get(modname)
+        if module is None or namespace.get(attr) is not signal:
+            return False
+    return True
+
+
+def _scan_module_signals() -> tuple[list[tuple[str, dict[str, Any], str, Signal]], list[Any]]:
     found = []
+    lazy = []
     for modname, module in list(sys.modules.items()):
         if not isinstance(module, types.ModuleType):
+            continue
+        if not is_executed(module):
+            # Registered through LazyLoader and not loaded yet: vars() would run it.
+            lazy.append(module)
             continue
         try:
             namespace = vars(module)
@@ -81,16 +121,16 @@ def _scan_module_signals() -> list[tuple[str, str, Signal]]:
             continue
         for attr, value in items:
             if _is_signal(value) and isinstance(attr, str):
-                found.append((modname, attr, value))
-    return found
+                found.append((modname, namespace, attr, value))
+    return found, lazy
 
 
 def _index_signals() -> None:
-    global _modules_seen
-    _modules_seen = len(sys.modules)
+    global _indexed_generation
     candidates: dict[int, list[tuple[str, str, Signal]]] = {}
     for modname, attr, signal in iter_module_signals():
         candidates.setdefault(id(signal), []).append((modname, attr, signal))
+    _indexed_generation = _module_signals[2]
     for key, places in candidates.items():
         if key in _signal_names and _signal_names[key][0] is places[0][2]:
             continue
@@ -116,7 +156,8 @@ def signal_name(signal: Signal) -> str:
     entry = _signal_names.get(id(signal))
     if entry is not None and entry[0] is signal:
         return entry[1]
-    if len(sys.modules) != _modules_seen or entry is not None:
+    iter_module_signals()  # rescans if modules were imported or reloaded
+    if _module_signals[2] != _indexed_generation or entry is not None:
         _index_signals()
         entry = _signal_names.get(id(signal))
         if entry is not None and entry[0] is signal:
@@ -152,7 +193,9 @@ def class_label(cls: type) -> str:
 def _class_label(cls: type) -> str:
     meta = cls.__dict__.get("_meta")
     label = getattr(meta, "label", None) if meta is not None else None
-    if isinstance(label, str):
+    # An abstract model outside any installed app has no app_label: its label
+    # would read "None.Model".
+    if isinstance(label, str) and getattr(meta, "app_label", None) is not None:
         return label
     return f"{_attr(cls, '__module__')}.{_attr(cls, '__qualname__')}"
 
@@ -220,31 +263,68 @@ def code_of(receiver: Any) -> types.CodeType | None:
 
 
 def code_key(receiver: Any, code: types.CodeType | None) -> str:
-    """File, first line, qualified name and bytecode of the code a receiver runs.
+    """File, first line, qualified name and bytecode of the code a receiver runs,
+    and the data it carries of its own (see :func:`own_data_key`).
 
     Equal for a function and its copy from a second import of its module, and
-    for closures, lambdas or partials made by the same expression; the bytecode
-    and its constants tell apart two lambdas written on one line. Methods and
-    callable instances of two objects differ: per-object receivers are meant
-    (Django's own file storages connect one each).
+    for closures, lambdas or partials of equal arguments made by the same
+    expression; the bytecode and its constants tell apart two lambdas written
+    on one line.
     """
     if code is None:
         return ""
-    key = code_identity(code)
+    return code_identity(code) + own_data_key(receiver)
+
+
+_DATA_ITEMS = 8
+
+
+def _data_token(value: Any, depth: int = 0) -> str:
+    """Equal for equal plain values (a channel name, a dispatch_uid tuple),
+    else the object's identity: comparing arbitrary objects could run their code."""
+    kind = type(value)
+    if kind in (str, bytes, int, float, bool, type(None)):
+        return f"{kind.__name__}#{hash(value):x}"
+    if kind is tuple and depth < 3 and len(value) <= _DATA_ITEMS:
+        return "(" + ",".join(_data_token(item, depth + 1) for item in value) + ")"
+    return f"@{id(value):x}"
+
+
+def own_data_key(receiver: Any) -> str:
+    """What tells apart two receivers that run the same code: the object a method
+    is bound to, a callable instance, a ``functools.partial``'s arguments.
+
+    Those are per-object or per-argument receivers (Django's file storages
+    connect one each; django-auditlog connects a partial per request), not one
+    receiver connected twice. ``""`` for a plain function.
+    """
     if isinstance(receiver, types.MethodType):
-        key += f":of {id(receiver.__self__):x}"
-    elif not isinstance(receiver, (types.FunctionType, functools.partial)):
-        key += f":of {id(receiver):x}"
-    return key
+        return f":of {id(receiver.__self__):x}"
+    if isinstance(receiver, functools.partial):
+        try:
+            parts = [_data_token(a) for a in receiver.args[:_DATA_ITEMS]]
+            parts += [f"{k}={_data_token(v)}" for k, v in sorted(receiver.keywords.items())]
+            if len(receiver.args) > _DATA_ITEMS or len(receiver.keywords) > _DATA_ITEMS:
+                parts = [f"@{id(receiver):x}"]
+        except Exception:
+            parts = [f"@{id(receiver):x}"]
+        return f"{own_data_key(receiver.func)}:partial({','.join(parts)})"
+    if isinstance(receiver, (types.FunctionType, types.BuiltinFunctionType)):
+        return ""
+    return f":of {id(receiver):x}"
 
 
 def code_identity(code: types.CodeType) -> str:
+    """File, first line, qualified name and a hash of the bytecode of ``code``.
+
+    The file as :func:`short_path` gives it: records carry this key, and an
+    absolute path would put the machine's directories in them."""
     qualname = getattr(code, "co_qualname", None) or code.co_name
     try:
         body = hash((code.co_code, code.co_consts, code.co_names))
     except TypeError:
         body = hash(code.co_code)
-    return f"{code.co_filename}:{code.co_firstlineno}:{qualname}:{body:x}"
+    return f"{short_path(code.co_filename)}:{code.co_firstlineno}:{qualname}:{body:x}"
 
 
 _short_paths: dict[str, str] = {}
@@ -273,6 +353,67 @@ def receiver_location(receiver: Any) -> str:
     if code is None:
         return ""
     return f"{short_path(code.co_filename)}:{code.co_firstlineno}"
+
+
+# --- the project's own code ----------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_roots() -> tuple[str, ...]:
+    import site
+    import sysconfig
+
+    roots = {sysconfig.get_paths().get(key, "") for key in ("purelib", "platlib", "stdlib")}
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
+    roots.add(getattr(site, "getusersitepackages", lambda: "")())
+    return tuple(os.path.realpath(r) + os.sep for r in roots if r)
+
+
+def is_project_file(filename: str) -> bool:
+    """Whether ``filename`` is the project's own code: not the standard library
+    nor an installed package (site-packages). Advice about a receiver is worth
+    giving only where the user can follow it."""
+    if not filename or filename.startswith("<"):
+        return False
+    return not os.path.realpath(filename).startswith(_installed_roots())
+
+
+_project_names: dict[str, bool] = {}
+
+
+def is_project_code(name: str) -> bool:
+    """Whether a receiver named by :func:`receiver_name` is the project's own code
+    (its module's file is, see :func:`is_project_file`); False when unknown."""
+    hit = _project_names.get(name)
+    if hit is None:
+        hit = _project_names[name] = _is_project_name(name)
+        if len(_project_names) > 5000:
+            _project_names.clear()
+    return hit
+
+
+def is_project_module(modname: str) -> bool:
+    """Whether the loaded module ``modname`` is the project's own code."""
+    module = sys.modules.get(modname)
+    if module is None:
+        return False
+    try:
+        filename = object.__getattribute__(module, "__dict__").get("__file__")
+    except Exception:
+        return False
+    return isinstance(filename, str) and is_project_file(filename)
+
+
+def _is_project_name(name: str) -> bool:
+    while name.startswith("functools.partial(") and name.endswith(")"):
+        name = name[len("functools.partial(") : -1]
+    name = name.removesuffix("()")
+    parts = name.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        modname = ".".join(parts[:end])
+        if modname in sys.modules:
+            return is_project_module(modname)
+    return False
 
 
 # --- values --------------------------------------------------------------------

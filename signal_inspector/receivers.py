@@ -8,6 +8,9 @@ plain data, shared by the ``signalmap`` command, the W001 check and the panel.
 from __future__ import annotations
 
 import functools
+import linecache
+import re
+import sys
 import types
 import weakref
 from collections.abc import Iterable
@@ -21,13 +24,14 @@ from django.dispatch import dispatcher as _dispatcher
 from .naming import (
     code_key,
     code_of,
+    is_project_module,
     iter_module_signals,
     receiver_name,
     sender_label,
     short_path,
     signal_name,
 )
-from .sites import ConnectSite, connect_sites, entry_parts, sender_kind
+from .sites import ConnectSite, collected_receivers, connect_sites, entry_parts, sender_kind
 
 SCHEMA_VERSION = 1
 
@@ -41,6 +45,16 @@ UNKNOWN_NOT_RECORDED = (
     "connected before signal_inspector was imported (Django connects some receivers "
     "at import, before any app); for the others, put 'signal_inspector' first in "
     "INSTALLED_APPS"
+)
+UNKNOWN_BEFORE_APPS = (
+    "connected before signal_inspector was imported, by a module loaded before any app: "
+    "by Django itself, or by the settings module{settings} and what it imports (for "
+    "example, `from debug_toolbar.settings import PANELS_DEFAULTS` imports "
+    "django.test.signals); INSTALLED_APPS order cannot change that"
+)
+UNKNOWN_NOT_SEEN = (
+    "its connect() went around the one signal_inspector wraps (a reference to "
+    "Django's own Signal.connect kept from before signal_inspector was imported)"
 )
 UNKNOWN_LAZY = "lazy sender: connected when the model was loaded; the connect() call is not known"
 UNKNOWN_NO_FRAME = "no caller outside Django was found"
@@ -265,6 +279,29 @@ class _Context:
     def __init__(self) -> None:
         self._apps: dict[str, str | None] = {}
         self._models: dict[int, type] | None = None
+        self._order: dict[str, int] | None = None
+
+    def unknown_note(self, module: str) -> str:
+        """Why a connect site was not recorded: told by whether the receiver's
+        module was imported before signal_inspector (``sys.modules`` keeps import
+        order) and where signal_inspector is in ``INSTALLED_APPS``."""
+        from django.apps import apps
+        from django.conf import settings
+
+        if (
+            apps.ready
+            and apps.is_installed("signal_inspector")
+            and next(iter(apps.get_app_configs())).name != "signal_inspector"
+        ):
+            return UNKNOWN_NOT_RECORDED
+        if self._order is None:
+            self._order = {name: i for i, name in enumerate(sys.modules)}
+        here = self._order.get(module)
+        ours = self._order.get("signal_inspector")
+        if here is not None and ours is not None and here > ours:
+            return UNKNOWN_NOT_SEEN
+        name = getattr(settings, "SETTINGS_MODULE", None) if settings.configured else None
+        return UNKNOWN_BEFORE_APPS.format(settings=f" ({name})" if name else "")
 
     def app_of(self, module: str) -> str | None:
         if module not in self._apps:
@@ -331,7 +368,10 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
             else code_of(receiver)
         )
         if site is None:
-            connected_at, note = None, UNKNOWN_NOT_RECORDED
+            # Connected before signal_inspector was imported: the @receiver or
+            # connect() line is often in the receiver's own source.
+            connected_at = _site_in_source(receiver, name)
+            note = "" if connected_at else context.unknown_note(module)
         elif not site.file:
             connected_at, note = None, UNKNOWN_LAZY if site.lazy else UNKNOWN_NO_FRAME
         else:
@@ -365,6 +405,47 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
             )
         )
     return out
+
+
+_RECEIVER_DECORATOR = re.compile(r"\s*@\s*(?:[\w.]+\.)?receiver\s*\(")
+
+
+def _site_in_source(receiver: Any, signal: str) -> str | None:
+    """``file:line`` of the ``@receiver(...)`` above a function, or of a unique
+    ``signal.connect(function`` line in its module: how a receiver connected
+    before signal_inspector was imported still gets its site. ``None`` if the
+    source does not say it unambiguously."""
+    if type(receiver) is not types.FunctionType:
+        return None
+    code = receiver.__code__
+    try:
+        lines = linecache.getlines(code.co_filename)
+    except Exception:
+        return None
+    if not lines:
+        return None
+    attr = signal.rpartition(".")[2]
+    # co_firstlineno of a decorated function is its first decorator's line.
+    decorators = []
+    for number in range(code.co_firstlineno, min(code.co_firstlineno + 30, len(lines) + 1)):
+        text = lines[number - 1]
+        if text.lstrip().startswith(("def ", "async def ")):
+            break
+        if _RECEIVER_DECORATOR.match(text):
+            decorators.append((number, text))
+    naming_it = [n for n, text in decorators if re.search(rf"\b{re.escape(attr)}\b", text)]
+    if len(naming_it) == 1 or (not naming_it and len(decorators) == 1):
+        number = naming_it[0] if naming_it else decorators[0][0]
+        return f"{short_path(code.co_filename)}:{number}"
+    if decorators:
+        return None
+    connect = re.compile(
+        rf"\b{re.escape(attr)}\.connect\(\s*{re.escape(receiver.__name__)}\b"
+    )
+    calls = [n for n, text in enumerate(lines, 1) if connect.search(text)]
+    if len(calls) == 1:
+        return f"{short_path(code.co_filename)}:{calls[0]}"
+    return None
 
 
 def _sender_id(key: Any) -> int | None:
@@ -403,6 +484,160 @@ def _module_of(receiver: Any) -> str:
     if not isinstance(module, str):
         module = getattr(type(target), "__module__", None)
     return module if isinstance(module, str) else "?"
+
+
+# --- receivers garbage-collected ----------------------------------------------
+
+
+@dataclass
+class CollectedReceiver:
+    """A weakly connected receiver garbage-collected while connected: it no longer
+    runs, and Django says nothing (a function defined inside another function,
+    a bound method of a temporary object)."""
+
+    signal: str
+    receiver: str
+    sender: str | None  # None: any sender
+    connected_at: str | None
+    dispatch_uid: str | None
+    times: int  # how many such receivers, connected at that site, were collected
+    app: str | None  # the app of the module where connect() ran
+    project: bool  # connect() ran in the project's own code
+
+    # Alive only because Django's DEBUG signature cache holds it: collected, and
+    # silent, as soon as DEBUG is False (in production).
+    debug_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal,
+            "receiver": self.receiver,
+            "sender": self.sender,
+            "connected_at": self.connected_at,
+            "dispatch_uid": self.dispatch_uid,
+            "times": self.times,
+            "app": self.app,
+            "debug_only": self.debug_only,
+        }
+
+    @property
+    def message(self) -> str:
+        times = f" ({self.times} times)" if self.times > 1 else ""
+        sender = "any sender" if self.sender is None else self.sender
+        where = f"at {self.connected_at or 'an unknown place'}"
+        if self.debug_only:
+            return (
+                f"{self.receiver} is connected weakly to {self.signal} (sender: {sender}) "
+                f"{where}, and nothing but Django's DEBUG-only signature cache holds it: "
+                "with DEBUG = False (in production) it is garbage-collected and never runs. "
+                "Django holds receivers through weak references unless connect() is given "
+                "weak=False."
+            )
+        return (
+            f"{self.receiver} was connected weakly to {self.signal} (sender: {sender}) "
+            f"{where}, and garbage-collected{times}: it no longer runs. Django holds "
+            "receivers through weak references unless connect() is given weak=False."
+        )
+
+    fix = (
+        "Connect it with weak=False (receiver(..., weak=False)), or keep a reference "
+        "to it for as long as it should run: define it at module level, or keep the "
+        "object whose method it is."
+    )
+
+
+def find_collected(
+    signals: Iterable[tuple[str, Signal]] | None = None,
+) -> list[CollectedReceiver]:
+    """Weak receivers signal_inspector saw connected that were garbage-collected
+    while connected, by signal name (``signals`` as for :func:`build_map`)."""
+    context = _Context()
+    found = []
+    for name, signal in discover_signals() if signals is None else signals:
+        for fact in collected_receivers(signal):
+            site = fact.site
+            found.append(
+                CollectedReceiver(
+                    signal=name,
+                    receiver=site.receiver or "?",
+                    sender=site.sender or None,
+                    connected_at=site.describe() if site.file else None,
+                    dispatch_uid=site.dispatch_uid,
+                    times=fact.times,
+                    app=context.app_of(site.module) if site.module else None,
+                    project=bool(site.module) and is_project_module(site.module),
+                )
+            )
+        found += _kept_by_debug_cache(name, signal, context)
+    return found
+
+
+def _kept_by_debug_cache(name: str, signal: Signal, context: _Context) -> list[CollectedReceiver]:
+    """Weakly connected closures and lambdas of the project that only Django's
+    DEBUG-time signature cache (``django.utils.inspect``'s ``lru_cache``, filled by
+    ``connect()`` when ``DEBUG`` is on) keeps alive: they run in development and
+    are collected in production. Asks ``gc`` who refers to each (no object is
+    evaluated), only for such candidates."""
+    from django.conf import settings
+
+    if not (settings.configured and settings.DEBUG):
+        return []
+    found = []
+    for recorded in list(connect_sites(signal).values()):
+        site = recorded[0] if recorded else None
+        if site is None or site.ref is None or not site.module:
+            continue
+        func = site.ref()
+        if type(func) is not types.FunctionType:
+            continue
+        if "<locals>" not in func.__qualname__ and func.__name__ != "<lambda>":
+            continue
+        if is_project_module(site.module) and _only_in_signature_cache(func):
+            found.append(
+                CollectedReceiver(
+                    signal=name,
+                    receiver=site.receiver or "?",
+                    sender=site.sender or None,
+                    connected_at=site.describe() if site.file else None,
+                    dispatch_uid=site.dispatch_uid,
+                    times=1,
+                    app=context.app_of(site.module),
+                    project=True,
+                    debug_only=True,
+                )
+            )
+        del func
+    return found
+
+
+def _only_in_signature_cache(func: Any) -> bool:
+    """Whether the only references to ``func``, besides the caller's and ours, are
+    keys of Django's signature cache. ``gc`` finds the cache's keys; a running
+    function's local variable is no ``gc`` referrer, so the reference count must
+    also match (calibrated on an object held only here)."""
+    import gc
+
+    # A plain loop: a comprehension using func would add a closure cell referring to it.
+    keys = 0
+    for referrer in gc.get_referrers(func):
+        if isinstance(referrer, types.FrameType) and referrer.f_code in _OWN_CODE:
+            continue  # our own frames, holding it while asking
+        if not (
+            type(referrer) is tuple
+            and len(referrer) >= 2
+            and referrer[0] is func
+            and "remove_first" in referrer[1:]
+        ):
+            return False
+        keys += 1
+    del referrer
+    probe = object()
+    # func: the caller's variable, this parameter, _refcount's; probe: the last two.
+    return keys > 0 and _refcount(func) == _refcount(probe) + 1 + keys
+
+
+def _refcount(value: Any) -> int:
+    return sys.getrefcount(value)
 
 
 # --- the duplicate rules -------------------------------------------------------
@@ -539,3 +774,6 @@ def _diagnose(number: int, signal: str, regs: list[Registration]) -> DuplicateGr
         fix=fix,
         registrations=list(regs),
     )
+
+
+_OWN_CODE = (_only_in_signature_cache.__code__, _kept_by_debug_cache.__code__)

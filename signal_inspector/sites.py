@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.dispatch import Signal
@@ -50,6 +50,9 @@ class ConnectSite:
     sender: str = ""  # sender_label() of the sender; "" for any sender
     sender_kind: str = ""
     lazy: bool = False  # the sender was given as an "app_label.Model" string
+    # A weak reference to a weakly connected receiver, as Django's own (never a
+    # strong one): tells a receiver garbage-collected while connected.
+    ref: Any = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         return f"{self.file}:{self.line}" if self.file else "unknown"
@@ -71,7 +74,7 @@ _CONNECT_SKIP = (
     "django.dispatch",
     "django.db.models.signals",
     "django.apps.registry",
-    "signal_inspector",
+    "signal_inspector.sites",
 )
 
 
@@ -91,6 +94,16 @@ def sender_kind(sender: Any) -> str:
     return "model"
 
 
+def _weak_ref(receiver: Any) -> Any:
+    """A weak reference to ``receiver``, made as Django makes its own."""
+    try:
+        if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
+            return weakref.WeakMethod(receiver)
+        return weakref.ref(receiver)
+    except TypeError:
+        return None
+
+
 def _connect_site(
     dispatch_uid: Any, weak: bool, receiver: Any = None, sender: Any = None
 ) -> ConnectSite:
@@ -101,6 +114,7 @@ def _connect_site(
         sender_kind(sender),
     )
     lazy = False
+    ref = _weak_ref(receiver) if weak else None
     frame = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -115,15 +129,16 @@ def _connect_site(
                 weak,
                 *facts,
                 lazy,
+                ref,
             )
         if code.co_name == "_lazy_method" and module == "django.db.models.signals":
             lazy = isinstance(frame.f_locals.get("sender"), str)
         elif code.co_name == "do_pending_operations":
             # Deferred until the model's class statement ran: the frames below
             # are that statement, not the connect() call, which is gone.
-            return ConnectSite("", 0, "", "", uid, weak, *facts, True)
+            return ConnectSite("", 0, "", "", uid, weak, *facts, True, ref)
         frame = frame.f_back
-    return ConnectSite("", 0, "", "", uid, weak, *facts, lazy)
+    return ConnectSite("", 0, "", "", uid, weak, *facts, lazy, ref)
 
 
 def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
@@ -131,6 +146,57 @@ def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
     if dispatch_uid:
         return (dispatch_uid, make_id(sender))
     return (make_id(receiver), make_id(sender))
+
+
+# Weak receivers garbage-collected while connected: they no longer run, and
+# Django says nothing. Kept per signal, one entry per connect site with a count,
+# at most _MAX_COLLECTED: a per-request connect of a closure must not grow memory.
+_COLLECTED_ATTR = "_signal_inspector_collected"
+_MAX_COLLECTED = 16
+
+
+@dataclass(slots=True)
+class Collected:
+    """A weakly connected receiver that was garbage-collected while connected."""
+
+    site: ConnectSite
+    times: int = 1
+
+
+def _collected(site: ConnectSite) -> bool:
+    """Whether the weakly connected receiver of ``site`` was garbage-collected."""
+    return site.ref is not None and site.ref() is None
+
+
+def _remember_collected(signal: Signal, sites: list[ConnectSite]) -> None:
+    """Note that the receiver of these sites was collected, before they are dropped."""
+    if not sites or not _collected(sites[0]):
+        return
+    site = sites[0]
+    record: dict[tuple[Any, ...], Collected] = signal.__dict__.setdefault(_COLLECTED_ATTR, {})
+    fact = (site.receiver, site.file, site.line, site.sender, site.dispatch_uid)
+    if fact in record:
+        record[fact].times += 1
+        return
+    if len(record) >= _MAX_COLLECTED:
+        del record[next(iter(record))]
+    record[fact] = Collected(site)
+
+
+def collected_receivers(signal: Signal) -> list[Collected]:
+    """Weak receivers of ``signal`` garbage-collected while connected: those noted
+    when their sites were dropped, and those whose entry is dead now."""
+    noted = signal.__dict__.get(_COLLECTED_ATTR, {})
+    found = {fact: Collected(c.site, c.times) for fact, c in noted.items()}
+    for recorded in list(connect_sites(signal).values()):
+        if recorded and _collected(recorded[0]):
+            site = recorded[0]
+            fact = (site.receiver, site.file, site.line, site.sender, site.dispatch_uid)
+            if fact in found:
+                found[fact].times += 1
+            else:
+                found[fact] = Collected(site)
+    return list(found.values())
 
 
 def _key_is_live(signal: Signal, key: Any) -> bool:
@@ -148,6 +214,7 @@ def _prune_sites(signal: Signal, sites: dict[Any, list[ConnectSite]]) -> None:
     collected): connect/disconnect per request must not grow memory."""
     live = {entry[0] for entry in signal.receivers}
     for key in [k for k in sites if k not in live]:
+        _remember_collected(signal, sites[key])
         del sites[key]
 
 
@@ -176,8 +243,9 @@ def _wrap_connect(original: Any) -> Any:
             key = _lookup_key(receiver, sender, dispatch_uid)
             sites = self.__dict__.setdefault(_SITES_ATTR, {})
             if key in sites and not _key_is_live(self, key):
-                # Whatever held this key died or was disconnected (its id may be
-                # reused): those sites belong to it, not to this receiver.
+                # Whatever held this key died (its id may be reused): those sites
+                # belong to it, not to this receiver.
+                _remember_collected(self, sites[key])
                 del sites[key]
         except Exception:  # never break connect()
             sites = None

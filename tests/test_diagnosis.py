@@ -104,3 +104,62 @@ def test_missing_created_guard_hint(receiver, hinted):
     if hinted:
         assert "if created:" in mine[0].hints[0]
         assert mine[0].to_dict(recording.origin)["hints"] == mine[0].hints
+
+
+LIBRARY_SOURCE = '''
+from tests.testapp.models import AuditLog
+
+
+def history_saved(sender, instance, created, **kwargs):
+    """As django-simple-history's post_save: a history row on every save."""
+    AuditLog.objects.create(message=f"history of {instance.pk}")
+'''
+
+
+@pytest.fixture
+def library_receiver():
+    """A receiver in an installed package: a real module in this venv's
+    site-packages, removed afterwards."""
+    import importlib
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    path = Path(sysconfig.get_paths()["purelib"]) / "si_test_fake_history.py"
+    path.write_text(LIBRARY_SOURCE)
+    try:
+        module = importlib.import_module("si_test_fake_history")
+        yield module.history_saved
+    finally:
+        path.unlink()
+        sys.modules.pop("si_test_fake_history", None)
+
+
+def test_no_created_guard_hint_for_library_receivers(library_receiver):
+    """Issue 11: simple_history's post_save got 143 "wrap it in `if created:`" hints
+    in one admin import: advice the user cannot and should not follow."""
+    post_save.connect(library_receiver, sender=Order, weak=False)
+    post_save.connect(unguarded, sender=Order, weak=False)
+    try:
+        order = Order.objects.create(number="lib")
+        with signal_inspector.record() as recording:
+            order.number = "lib2"
+            order.save()
+    finally:
+        post_save.disconnect(library_receiver, sender=Order)
+        post_save.disconnect(unguarded, sender=Order)
+    by_name = {c.name.rpartition(".")[2]: c for c in calls(recording)}
+    assert by_name["history_saved"].inserts == 1
+    assert not by_name["history_saved"].hints
+    assert by_name["unguarded"].hints  # the project's own still gets it
+    assert recording.hints == 1
+
+
+def test_project_code_is_what_is_not_installed(library_receiver):
+    from signal_inspector.naming import is_project_code
+
+    assert not is_project_code("si_test_fake_history.history_saved")
+    assert not is_project_code("django.contrib.auth.models.update_last_login")
+    assert is_project_code(f"{__name__}.unguarded")
+    assert is_project_code(f"functools.partial({__name__}.unguarded)")
+    assert not is_project_code("no.such.module.f")

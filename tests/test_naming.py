@@ -81,3 +81,65 @@ def test_masking_follows_djangos_error_reports():
         assert not naming.is_sensitive(key), key
     reprs = naming.kwargs_reprs({"data": {"password": "p", "x": {"token": "t"}}}, 200)
     assert "'p'" not in reprs["data"] and "'t'" not in reprs["data"]
+
+
+LAZY_SOURCE = '''
+import builtins
+builtins.SIGNAL_INSPECTOR_LAZY_RAN = True
+from django.dispatch import Signal
+lazy_ping = Signal()
+'''
+
+
+def test_the_module_scan_does_not_execute_lazily_loaded_modules(tmp_path):
+    """Issue 11: a module registered through importlib.util.LazyLoader runs when
+    its namespace is read; the scan behind W001/W002 and signalmap read it."""
+    import builtins
+    import importlib.util
+    import sys
+
+    from django.core.checks import run_checks
+    from django.core.management import call_command
+
+    path = tmp_path / "si_lazy_module.py"
+    path.write_text(LAZY_SOURCE)
+    spec = importlib.util.spec_from_file_location("si_lazy_module", path)
+    assert spec is not None and spec.loader is not None
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["si_lazy_module"] = module
+    spec.loader.exec_module(module)
+    try:
+        naming.iter_module_signals()
+        run_checks()
+        call_command("signalmap", "--all", "--format", "json", stdout=__import__("io").StringIO())
+        assert not hasattr(builtins, "SIGNAL_INSPECTOR_LAZY_RAN")
+        # Once something uses it, its signal is found like any other.
+        assert module.lazy_ping is not None
+        assert naming.signal_name(module.lazy_ping) == "si_lazy_module.lazy_ping"
+    finally:
+        del sys.modules["si_lazy_module"]
+        if hasattr(builtins, "SIGNAL_INSPECTOR_LAZY_RAN"):
+            del builtins.SIGNAL_INSPECTOR_LAZY_RAN
+
+
+def test_the_module_scan_sees_signals_made_again_by_reload(tmp_path, monkeypatch):
+    """Issue 11: importlib.reload() makes new signals in the same namespace,
+    without changing the number of modules: the scan went stale."""
+    import importlib
+    import sys
+
+    from signal_inspector.receivers import discover_signals
+
+    (tmp_path / "si_reloaded.py").write_text("from django.dispatch import Signal\nbeat = Signal()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("si_reloaded")
+    try:
+        old = module.beat
+        assert dict(discover_signals())["si_reloaded.beat"] is old
+        importlib.reload(module)
+        assert module.beat is not old
+        assert dict(discover_signals())["si_reloaded.beat"] is module.beat
+        assert naming.signal_name(module.beat) == "si_reloaded.beat"
+    finally:
+        del sys.modules["si_reloaded"]

@@ -23,6 +23,7 @@ from signal_inspector.receivers import (
     CAUSE_SAME_CODE,
     UNKNOWN_LAZY,
     UNKNOWN_NOT_RECORDED,
+    UNKNOWN_NOT_SEEN,
     SignalMap,
     build_map,
 )
@@ -156,7 +157,9 @@ def test_a_connect_that_was_not_recorded_is_unknown() -> None:
     django_connect(sig, r1, sender=Thing)
     [reg] = one(sig).signals[0].receivers
     assert reg.connected_at is None
-    assert reg.connect_note == UNKNOWN_NOT_RECORDED
+    # signal_inspector is first in INSTALLED_APPS and this module was imported
+    # after it: the connect went around the wrapper, "put it first" would be untrue.
+    assert reg.connect_note == UNKNOWN_NOT_SEEN
     assert "first in INSTALLED_APPS" in UNKNOWN_NOT_RECORDED
     # The sender still has a name: Django 6.x keeps it, 5.2 only its id (a model).
     assert reg.sender == "dupapp.Thing"
@@ -316,11 +319,49 @@ def test_rule2_module_imported_under_two_names(tmp_path: Path) -> None:
     assert group.fix.startswith("Import that file under one name only (pkg_a_twice)")
 
 
-def test_rule2_partials_of_one_function() -> None:
+def test_rule2_partials_of_equal_arguments() -> None:
     sig = Signal()
-    sig.connect(functools.partial(r1, extra=1), weak=False)
-    sig.connect(functools.partial(r1, extra=2), weak=False)
+    for _ in range(2):
+        sig.connect(functools.partial(r1, channel="email"), weak=False)
     assert causes(one(sig)) == [(CAUSE_SAME_CODE, [1, 2])]
+
+
+def test_partials_of_different_arguments_are_different_receivers() -> None:
+    """Issue 11: partial(f, channel="email") and partial(f, channel="slack"), each
+    under its own dispatch_uid, are two receivers, as methods of two objects are."""
+    sig = Signal()
+    sig.connect(functools.partial(r1, channel="email"), weak=False, dispatch_uid="t.email")
+    sig.connect(functools.partial(r1, channel="slack"), weak=False, dispatch_uid="t.slack")
+    sig.connect(functools.partial(r2, {"request": 1}), weak=False)
+    sig.connect(functools.partial(r2, {"request": 1}), weak=False)  # another dict
+    a, b = Listener(), Listener()
+    sig.connect(functools.partial(a.on_signal, extra=1), weak=False)
+    sig.connect(functools.partial(b.on_signal, extra=1), weak=False)
+    assert one(sig).duplicates == []
+
+
+def test_per_request_partials_with_their_own_dispatch_uid_are_no_duplicate() -> None:
+    """django-auditlog's set_actor(): partial(_set_extra_data, signal_duid=(...)),
+    connected per request under that signal_duid; two requests overlap."""
+    from django.db.models.signals import pre_save
+
+    def set_extra_data(sender: Any, instance: Any, signal_duid: Any, **kwargs: Any) -> None:
+        pass
+
+    uids = [("set_actor", 1700000000.25), ("set_actor", 1700000000.5)]
+    for uid in uids:
+        pre_save.connect(
+            functools.partial(set_extra_data, signal_duid=uid),
+            sender=Thing, dispatch_uid=uid, weak=False,
+        )
+    try:
+        sigmap = build_map([("django.db.models.signals.pre_save", pre_save)])
+        mine = [r for s in sigmap.signals for r in s.receivers if "set_extra_data" in r.receiver]
+        assert len(mine) == 2
+        assert sigmap.duplicates == []
+    finally:
+        for uid in uids:
+            pre_save.disconnect(sender=Thing, dispatch_uid=uid)
 
 
 def test_rule3_one_function_under_two_dispatch_uids() -> None:
@@ -467,3 +508,46 @@ def test_module_imported_twice_is_in_sys_modules_under_both_names() -> None:
         sys.modules["dupapp_alias.imported_twice"].__file__
         == sys.modules["tests.dupapp.imported_twice"].__file__
     )
+
+
+def test_a_site_not_recorded_is_found_in_the_receivers_source() -> None:
+    """Issue 11: receivers connected before signal_inspector was imported (27 of
+    them when the settings import debug_toolbar.settings) read "unknown"; the
+    @receiver line above the function, or a unique signal.connect(f) line in its
+    module, still says where."""
+    from tests.early import connects
+
+    source = Path(connects.__file__).read_text().splitlines()
+
+    def line(marker: str) -> str:
+        [number] = [n for n, text in enumerate(source, 1) if text.endswith(f"# {marker}")]
+        return f"tests/early/connects.py:{number}"
+
+    sigmap = build_map([("tests.early.connects.early", connects.early)])
+    by_name = {r.receiver.rpartition(".")[2]: r for r in sigmap.signals[0].receivers}
+    assert by_name["decorated"].connected_at == line("site-decorated")
+    assert by_name["decorated"].connect_note == ""
+    assert by_name["plain"].connected_at == line("site-plain")
+    assert by_name["hidden"].connected_at is None
+    assert by_name["hidden"].connect_note == UNKNOWN_NOT_SEEN
+    # Two @receiver lines: the one naming this signal.
+    [other] = build_map([("tests.early.connects.other", connects.other)]).signals[0].receivers
+    file, _, number = line("site-decorated").rpartition(":")
+    assert other.connected_at == f"{file}:{int(number) - 1}"
+
+
+def test_signal_inspectors_own_receivers_have_their_connect_line() -> None:
+    """Found on a real project: signal_inspector.conf._reset read
+    "<frozen importlib._bootstrap>:241": frames of the whole package were skipped
+    when finding the caller of connect(), not only the wrapper's."""
+    from django.core.signals import setting_changed
+
+    from signal_inspector import conf, naming
+
+    sigmap = build_map([("django.core.signals.setting_changed", setting_changed)])
+    by_name = {r.receiver: r for r in sigmap.signals[0].receivers}
+    for module, name in ((conf, "_reset"), (naming, "_forget_filter")):
+        source = Path(module.__file__).read_text().splitlines()
+        [line] = [n for n, text in enumerate(source, 1) if text.startswith(f"setting_changed.connect({name}")]
+        connected_at = by_name[f"{module.__name__}.{name}"].connected_at
+        assert connected_at is not None and connected_at.endswith(f"{module.__name__.replace('.', '/')}.py:{line}")

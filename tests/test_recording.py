@@ -416,6 +416,29 @@ def test_duplicate_calls_in_one_send_are_flagged(signal):
     assert recording.duplicates == 1
 
 
+def test_partials_of_different_arguments_do_not_run_twice(signal):
+    """Issue 11: two partials of one function, each with its own arguments and
+    dispatch_uid (django-auditlog connects one per request), are two receivers;
+    partials of equal arguments are one receiver connected twice."""
+    import functools
+
+    def notify(sender, channel, **kwargs):
+        return channel
+
+    signal.connect(functools.partial(notify, channel="email"), weak=False, dispatch_uid="e")
+    signal.connect(functools.partial(notify, channel="slack"), weak=False, dispatch_uid="s")
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert not any(c["duplicate"] for c in only_send(recording)["receivers"])
+    assert recording.duplicates == 0
+
+    signal.connect(functools.partial(notify, channel="email"), weak=False, dispatch_uid="e2")
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    calls = only_send(recording)["receivers"]
+    assert [c["duplicate"] for c in calls] == [True, False, True]
+
+
 def test_loop_is_marked_without_changing_behaviour():
     def resave(sender, instance, **kwargs):
         if instance.number.count("!") < 3:

@@ -84,7 +84,13 @@ def test_text_lists_receivers_in_call_order_with_their_notes() -> None:
         "tests.dupapp.handlers.connected_twice",
         "tests.dupapp.handlers.on_ping_async",  # async receivers run after the sync ones
     ]
-    assert "ShortLived" not in out  # its object is gone: a dead weak reference
+    # Its object is gone: a dead weak reference is no row, but it is named below.
+    assert "ShortLived" not in "\n".join(" ".join(row) for row in rows)
+    assert (
+        "Receivers garbage-collected while connected (1)\n"
+        "  tests.dupapp.wiring.ShortLived.on_ping was connected weakly to "
+        "tests.dupapp.signals.ping (sender: any sender) at tests/dupapp/wiring.py:"
+    ) in out
     assert rows[-1][-1] == "async"
     assert rows[4][-3:-1] == ["strong", "DUPLICATE"]
     assert rows[12][1] == "tests.dupapp.handlers.PlainSender"
@@ -235,7 +241,7 @@ def test_json_schema() -> None:
     out, err, code = run("--format", "json", "--app", "dupapp")
     data = json.loads(out)
     assert (err, code) == ("", 0)
-    assert list(data) == ["version", "signals", "duplicates", "unconnected"]
+    assert list(data) == ["version", "signals", "duplicates", "unconnected", "collected"]
     assert data["version"] == 1
     ping = [s for s in data["signals"] if s["name"] == "tests.dupapp.signals.ping"][0]
     assert ping["class"] == "django.dispatch.dispatcher.Signal"
@@ -342,3 +348,66 @@ def test_exit_statuses_of_a_real_process() -> None:
     unknown = manage("signalmap", "--app", "dupap")
     assert unknown.returncode == 1
     assert unknown.stderr == "CommandError: Unknown app 'dupap'. Did you mean dupapp?\n"
+
+
+def test_sender_given_as_a_dotted_class_path() -> None:
+    """Issue 11: the README promises dotted class paths; ``dupapp.models.Thing``
+    was refused."""
+    by_path, _, _ = run("--sender", "tests.dupapp.models.Thing", "--format", "json")
+    by_label, _, _ = run("--sender", "dupapp.Thing", "--format", "json")
+    assert json.loads(by_path) == json.loads(by_label)
+    assert json.loads(by_path)["signals"]
+    # Any importable class, even one no receiver names yet.
+    out, _, _ = run("--sender", "tests.abstractlib.models.StatusModel", "--format", "json")
+    assert [s["name"] for s in json.loads(out)["signals"]] == [
+        "django.db.models.signals.class_prepared"
+    ]
+
+
+def test_abstract_model_of_no_installed_app_is_named_by_its_class_path() -> None:
+    """Issue 11: model_utils' StatusModel, its app not installed, read None.StatusModel."""
+    from signal_inspector.naming import sender_label
+    from tests.abstractlib.models import StatusModel
+
+    out, _, _ = run("--signal", "class_prepared", "--no-color")
+    assert "tests.abstractlib.models.StatusModel (abstract: never sent)" in out
+    assert "None." not in out
+    assert sender_label(StatusModel) == "tests.abstractlib.models.StatusModel"
+
+
+def test_the_readmes_panels_defaults_recipe_leaves_no_false_put_it_first(tmp_path: Path) -> None:
+    """Issue 11: a settings module importing debug_toolbar.settings (the README's
+    PANELS_DEFAULTS recipe) imports django.test.signals before any app: its
+    receivers read "unknown ... put 'signal_inspector' first", which it was."""
+    import django.test.signals
+
+    (tmp_path / "recipe_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        "from debug_toolbar.settings import PANELS_DEFAULTS  # noqa: F401\n"
+        "import tests.early.from_settings  # noqa: F401\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+        "DJANGO_SETTINGS_MODULE": "recipe_settings",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "django", "signalmap", "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    receivers = [r for s in json.loads(run.stdout)["signals"] for r in s["receivers"]]
+    test_signals = [r for r in receivers if r["module"] == "django.test.signals"]
+    assert len(test_signals) > 10
+    source = Path(django.test.signals.__file__).read_text().splitlines()
+    for r in test_signals:
+        assert r["connected_at"] is not None, r
+        line = int(r["connected_at"].rpartition(":")[2])
+        assert source[line - 1].startswith("@receiver("), r
+    assert not any("first in INSTALLED_APPS" in (r["connect_note"] or "") for r in receivers)
+    [early] = [r for r in receivers if r["receiver"].endswith("settings_time_receiver")]
+    assert early["connected_at"] is None
+    assert early["connect_note"].startswith(
+        "connected before signal_inspector was imported, by a module loaded before any "
+        "app: by Django itself, or by the settings module (recipe_settings) and what it imports"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from django.apps import AppConfig, apps
 from django.core.management import call_command
 from django.test import override_settings
@@ -99,3 +100,121 @@ def test_signalmap_has_no_unconnected_section_when_all_are_imported(capsys):
 
     call_command("signalmap", "--format", "json")
     assert json.loads(capsys.readouterr().out)["unconnected"] == []
+
+
+# --- imported, but not at startup (issue 11) ------------------------------------
+
+VIEWSAPP = override_settings(
+    INSTALLED_APPS=[*INSTALLED_APPS, "tests.viewsapp", "tests.migrateapp"],
+    ROOT_URLCONF="tests.viewsapp.root_urls",
+)
+URLCONF_MODULES = (
+    "tests.viewsapp.root_urls",
+    "tests.viewsapp.admin",
+    "tests.viewsapp.account_urls",
+    "tests.viewsapp.views",
+    "tests.viewsapp.account_views",
+)
+
+
+# Modules taken out of sys.modules stay alive here: their weakly connected
+# receivers must not be garbage-collected (which W003 would rightly report).
+_KEPT: list[object] = []
+
+
+def _forget_urlconf() -> None:
+    _KEPT.extend(sys.modules.pop(name) for name in URLCONF_MODULES if name in sys.modules)
+
+
+@pytest.fixture
+def viewsapp():
+    _forget_urlconf()
+    with VIEWSAPP:
+        yield
+    _forget_urlconf()
+
+
+def reported(*labels: str) -> list[tuple[str, str]]:
+    configs = [apps.get_app_config(label) for label in labels]
+    return [(item.module, item.reach) for item in find_unconnected(configs)]
+
+
+def test_views_reached_only_through_the_urlconf_are_told_as_such_on_every_run(viewsapp):
+    """Issue 11: app/views.py holding @receiver(user_logged_in) was "never imported"
+    when no check had loaded the URLconf yet, and silent when one had."""
+    expected = [
+        ("tests.viewsapp.account_views", "urlconf"),
+        ("tests.viewsapp.admin", "urlconf"),  # no admin installed to import it
+        ("tests.viewsapp.views", "urlconf"),
+    ]
+    assert "tests.viewsapp.views" not in sys.modules
+    before = reported("viewsapp")
+    from django.urls import resolve
+
+    resolve("/account/")  # as the URL checks, or the first request, load it
+    assert "tests.viewsapp.views" in sys.modules
+    assert before == reported("viewsapp") == expected
+
+
+def test_w004_through_manage_py_check_the_same_before_and_after_the_urlconf(viewsapp, capsys):
+    from django.urls import resolve
+
+    call_command("check", "viewsapp")
+    first = capsys.readouterr().err
+    resolve("/page/")
+    call_command("check", "viewsapp")
+    second = capsys.readouterr().err
+    assert first == second
+    assert first.count("signal_inspector.W004") == 3
+    assert "signal_inspector.W002" not in first
+    assert (
+        "tests.viewsapp.views: (signal_inspector.W004) tests/viewsapp/views.py defines "
+        "receivers on_login (user_logged_in), but the module tests.viewsapp.views is "
+        "imported only through the URLconf (tests.viewsapp.root_urls): they are "
+        "connected once the first request loads it, and not in management commands, "
+        "the shell, task workers, or before the first request."
+    ) in first
+    assert "HINT: Move the receivers to a module of their own (such as signals.py)" in first
+    assert "never imported" not in first
+
+
+@pytest.mark.django_db
+def test_management_package_receivers_of_migrate_signals_are_not_unconnected(viewsapp):
+    """Issue 11: migrate imports every app's management package before it sends
+    post_migrate (django-guardian relies on it): not "never imported"."""
+    assert ("tests.viewsapp.management", "migrate") not in reported("viewsapp")
+    assert [m for m, _ in reported("viewsapp") if "management" in m] == []
+    call_command("migrate", verbosity=0)
+    from tests.viewsapp.management import ran
+
+    assert "auth" in ran  # migrate imported it, and its receiver ran
+    # Receivers of other signals there are connected only while migrate runs.
+    assert reported("migrateapp") == [("tests.migrateapp.management", "migrate")]
+
+
+def test_signalmap_tells_urlconf_only_modules_apart(viewsapp, capsys):
+    import json
+
+    call_command("signalmap", "--app", "viewsapp", "--no-color")
+    text = capsys.readouterr().out
+    assert "Receivers never connected" not in text
+    assert "Receivers not connected at startup (3 modules)" in text
+    assert (
+        "tests/viewsapp/views.py: only the URLconf (tests.viewsapp.root_urls) imports "
+        "tests.viewsapp.views, so these are not connected in management commands"
+    ) in text
+    call_command("signalmap", "--app", "viewsapp", "--format", "json")
+    data = json.loads(capsys.readouterr().out)
+    assert {(i["module"], i["reach"]) for i in data["unconnected"]} == {
+        ("tests.viewsapp.admin", "urlconf"),
+        ("tests.viewsapp.views", "urlconf"),
+        ("tests.viewsapp.account_views", "urlconf"),
+    }
+
+
+def test_an_admin_module_the_admin_autodiscovers_is_connected_at_startup(viewsapp, settings):
+    """The URLconf imports viewsapp.admin, but with django.contrib.admin installed
+    Django imports every app's admin module at startup anyway."""
+    assert ("tests.viewsapp.admin", "urlconf") in reported("viewsapp")
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.admin"]
+    assert "tests.viewsapp.admin" not in [module for module, _ in reported("viewsapp")]

@@ -9,14 +9,24 @@ from typing import Any
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from signal_inspector.naming import class_label
 from signal_inspector.receivers import (
+    CollectedReceiver,
     DuplicateGroup,
     Registration,
     SignalInfo,
     SignalMap,
     build_map,
+    find_collected,
 )
-from signal_inspector.unconnected import UnconnectedModule, describe_fix, find_unconnected
+from signal_inspector.unconnected import (
+    MIGRATE,
+    NEVER,
+    URLCONF,
+    UnconnectedModule,
+    describe_fix,
+    find_unconnected,
+)
 
 _KIND_SUFFIX = {
     "proxy_model": " (proxy)",
@@ -101,9 +111,15 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         full = build_map()
+        modules = len(sys.modules)
+        senders = _resolve("sender", sender_labels, _sender_choices(full), _class_path)
+        if len(sys.modules) != modules:
+            # A --sender class path imported its module, which may connect receivers.
+            full = build_map()
+        wanted_signals = _resolve("signal", signal_names, _signal_choices(full))
         selected = full.select(
-            signals=_resolve("signal", signal_names, _signal_choices(full)),
-            senders=_resolve("sender", sender_labels, _sender_choices(full)),
+            signals=wanted_signals,
+            senders=senders,
             apps=_resolve("app", app_labels, _app_choices()),
             duplicates_only=duplicates_only,
             include_empty=include_empty and not duplicates_only,
@@ -116,6 +132,16 @@ class Command(BaseCommand):
             self.unconnected = find_unconnected(
                 [c for c in apps.get_app_configs() if wanted is None or c.label in wanted]
             )
+        # Weak receivers collected while connected: they no longer run.
+        self.collected: list[CollectedReceiver] = []
+        if not (duplicates_only or sender_labels):
+            wanted_apps = _resolve("app", app_labels, _app_choices())
+            self.collected = [
+                c
+                for c in find_collected()
+                if (wanted_signals is None or c.signal in wanted_signals)
+                and (wanted_apps is None or c.app in wanted_apps)
+            ]
         write: Callable[[SignalMap, bool], None] = {
             "text": self.write_text,
             "json": self.write_json,
@@ -136,8 +162,14 @@ class Command(BaseCommand):
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
-        if self.unconnected:
-            lines += self._unconnected_lines(self.unconnected)
+        never = [item for item in self.unconnected if item.reach == NEVER]
+        later = [item for item in self.unconnected if item.reach != NEVER]
+        if never:
+            lines += self._unconnected_lines(never, "Receivers never connected")
+        if later:
+            lines += self._unconnected_lines(later, "Receivers not connected at startup")
+        if self.collected:
+            lines += self._collected_lines(self.collected)
         count = len(sigmap.duplicates)
         summary = (
             f"{len(sigmap.signals)} signal{'s' if len(sigmap.signals) != 1 else ''}, "
@@ -217,13 +249,25 @@ class Command(BaseCommand):
             lines.append("")
         return lines
 
-    def _unconnected_lines(self, modules: list[UnconnectedModule]) -> list[str]:
+    def _unconnected_lines(self, modules: list[UnconnectedModule], title: str) -> list[str]:
         style = self.style
-        lines = [style.MIGRATE_HEADING(f"Receivers never connected ({len(modules)} modules)")]
+        count = f"{len(modules)} module{'s' if len(modules) != 1 else ''}"
+        lines = [style.MIGRATE_HEADING(f"{title} ({count})")]
         for item in modules:
-            lines.append(
-                style.WARNING(f"  {item.file}: nothing imports {item.module}, so these never run:")
-            )
+            if item.reach == URLCONF:
+                head = (
+                    f"{item.file}: only the URLconf ({item.urlconf}) imports {item.module}, "
+                    "so these are not connected in management commands, the shell, "
+                    "workers, or before the first request:"
+                )
+            elif item.reach == MIGRATE:
+                head = (
+                    f"{item.file}: only manage.py migrate imports {item.module}, so these "
+                    "are connected nowhere else:"
+                )
+            else:
+                head = f"{item.file}: nothing imports {item.module}, so these never run:"
+            lines.append(style.WARNING(f"  {head}"))
             lines += [
                 f"      {r['name']} ({r['signal']}) line {r['line']}" for r in item.receivers
             ]
@@ -231,11 +275,26 @@ class Command(BaseCommand):
             lines.append("")
         return lines
 
+    def _collected_lines(self, collected: list[CollectedReceiver]) -> list[str]:
+        style = self.style
+        title = (
+            "Weak receivers garbage-collected, or alive only while DEBUG is on"
+            if any(c.debug_only for c in collected)
+            else "Receivers garbage-collected while connected"
+        )
+        lines = [style.MIGRATE_HEADING(f"{title} ({len(collected)})")]
+        for c in collected:
+            lines.append(style.WARNING(f"  {c.message}"))
+            lines.append(f"      {style.MIGRATE_LABEL('fix:')} {c.fix}")
+        lines.append("")
+        return lines
+
     # --- json ------------------------------------------------------------------
 
     def write_json(self, sigmap: SignalMap, duplicates_only: bool) -> None:
         data = sigmap.to_dict()
         data["unconnected"] = [item.to_dict() for item in self.unconnected]
+        data["collected"] = [c.to_dict() for c in self.collected]
         self.stdout.write(json.dumps(data, indent=2))
 
     # --- mermaid ---------------------------------------------------------------
@@ -327,7 +386,12 @@ def _mermaid_label(text: str) -> str:
     return out.replace("\n", "<br>")
 
 
-def _resolve(kind: str, values: list[str] | None, choices: dict[str, set[str]]) -> set[str] | None:
+def _resolve(
+    kind: str,
+    values: list[str] | None,
+    choices: dict[str, set[str]],
+    fallback: Callable[[str], set[str]] | None = None,
+) -> set[str] | None:
     """The canonical names ``values`` stand for; a ``CommandError`` for an unknown one."""
     if not values:
         return None
@@ -337,6 +401,8 @@ def _resolve(kind: str, values: list[str] | None, choices: dict[str, set[str]]) 
     found: set[str] = set()
     for value in values:
         names = choices.get(value) or lowered.get(value.lower())
+        if not names and fallback is not None:
+            names = fallback(value)
         if not names:
             close = difflib.get_close_matches(value, sorted(choices), n=5, cutoff=0.6)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -354,14 +420,32 @@ def _signal_choices(sigmap: SignalMap) -> dict[str, set[str]]:
 
 
 def _sender_choices(sigmap: SignalMap) -> dict[str, set[str]]:
+    """Model labels, models' dotted class paths, and the senders in the map."""
     choices: dict[str, set[str]] = {}
     for model in apps.get_models(include_auto_created=True):
         choices[model._meta.label] = {model._meta.label}
+        choices.setdefault(f"{model.__module__}.{model.__qualname__}", set()).add(
+            model._meta.label
+        )
     for info in sigmap.signals:
         for r in info.receivers:
             if r.sender is not None:
                 choices.setdefault(r.sender, set()).add(r.sender)
     return choices
+
+
+def _class_path(value: str) -> set[str]:
+    """The sender label of the class ``value`` names (``library.models.Book``,
+    ``myapp.senders.Plain``), imported as the user asked; empty if it names none."""
+    if "." not in value:
+        return set()
+    from django.utils.module_loading import import_string
+
+    try:
+        cls = import_string(value)
+    except Exception:  # not importable: the CommandError names close matches
+        return set()
+    return {class_label(cls)} if isinstance(cls, type) else set()
 
 
 def _app_choices() -> dict[str, set[str]]:

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.signals import request_finished
+from django.dispatch import receiver
+
+
+@receiver(request_finished, dispatch_uid="tests.viewsapp.signals.finished")
+def finished(sender: Any, **kwargs: Any) -> None:
+    pass
