@@ -97,6 +97,19 @@ def many_sends(request: HttpRequest, count: int) -> HttpResponse:
     return HttpResponse(PAGE.format(f"{count} sends"))
 
 
+def mixed_sends(request: HttpRequest, count: int) -> HttpResponse:
+    # Two senders in turn: no two neighbouring sends are alike, none is folded.
+    for i in range(count):
+        burst.send(sender=("left", "right")[i % 2], n=i)
+    return HttpResponse(PAGE.format(f"{count} mixed sends"))
+
+
+def heavy_sends(request: HttpRequest, count: int, size: int) -> HttpResponse:
+    for i in range(count):
+        burst.send(sender=("left", "right")[i % 2], n="x" * size)
+    return HttpResponse(PAGE.format(f"{count} heavy sends"))
+
+
 def recursed(request: HttpRequest) -> HttpResponse:
     with contextlib.suppress(RecursionError):
         runaway.send(sender=None)
@@ -161,6 +174,8 @@ async def aoverlap(request: HttpRequest, tag: str) -> HttpResponse:
 
 urlpatterns = [
     path("many/<int:count>/", many_sends, name="many"),
+    path("mixed/<int:count>/", mixed_sends, name="mixed"),
+    path("heavy/<int:count>/<int:size>/", heavy_sends, name="heavy"),
     path("trouble/", trouble, name="trouble"),
     path("templated/", templated, name="templated"),
     path("recursed/", recursed, name="recursed"),

@@ -24,6 +24,8 @@ from . import panel_urls
 PANEL_ID = "SignalInspectorPanel"
 SECRET = "sk-live-SECRET"
 HOSTILE = "<script>alert('x')</script>"
+# A duration as the panel writes it: <0.1, 0.63, 1.4, 55, 1,204.
+MS = r"(?:&lt;0\.1|0\.\d\d|\d\.\d|[1-9][\d,]+)"
 TOOLBAR = {"SHOW_TOOLBAR_CALLBACK": "tests.urls.show_toolbar", "IS_RUNNING_TESTS": False}
 
 pytestmark = pytest.mark.urls("tests.panel_urls")
@@ -49,7 +51,12 @@ def panel_html(response, client: Client | None = None) -> str:
         {"request_id": request_id_of(response), "panel_id": PANEL_ID},
     )
     assert rendered.status_code == 200
-    return rendered.json()["content"]
+    return unbroken(rendered.json()["content"])
+
+
+def unbroken(html: str) -> str:
+    """The panel's HTML without the ``<wbr>`` line-break hints in dotted names."""
+    return html.replace("<wbr>", "")
 
 
 def nav_subtitle(response) -> str:
@@ -60,8 +67,8 @@ def nav_subtitle(response) -> str:
 
 
 def text(html: str) -> str:
-    """Visible text, roughly: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    """Visible text, roughly: tags dropped (``<wbr>`` joins), whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", unbroken(html)).split())
 
 
 @pytest.mark.django_db
@@ -94,11 +101,11 @@ def test_pay_page_shows_receivers_outcomes_and_the_cascade(client: Client) -> No
     remaining = iter(rows)
     assert all(row in remaining for row in expected), rows
     receivers = sum(1 for indent, _ in rows if int(indent) % 2)
-    assert re.fullmatch(rf"2 sends · {receivers} receivers · \d+\.\d ms", nav_subtitle(response))
+    assert re.fullmatch(rf"2 sends · {receivers} receivers · {MS} ms", nav_subtitle(response))
     assert "&#x27;marked&#x27;" in html  # mark_paid's return value, folded
     assert "raised" not in visible
     # mark_paid's update query is attributed to it.
-    assert re.search(r"mark_paid</code>.*?djdt-time\">\s*1 <small", html, re.S)
+    assert re.search(r"mark_paid</code>.*?djdt-time\">\s*1<div class=\"djdt-si-sub\">", html, re.S)
     # Silent sends: Order's pre_init/post_init/pre_save have no receiver.
     assert "django.db.models.signals.pre_save" in html
 
@@ -175,11 +182,13 @@ def test_loops_duplicates_skipped_and_slow(client: Client) -> None:
     assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in html
     assert "Not run because this receiver raised: tests.panel_urls.never_runs" in visible
     # The sleeping receiver is past the 10 ms threshold.
-    assert re.search(r"dawdle</code>\s*<span class=\"djdt-si-flag djdt-si-flag-error\">slow", html)
+    assert re.search(
+        r"dawdle</code>\s*<span class=\"djdt-si-flag djdt-si-flag-warning\">slow", html
+    )
     assert "Receivers slower than 10 ms are marked slow" in visible
     # A secret literal in a traceback's source line is masked, shown and stored.
     assert "PermissionError: card declined" in html
-    assert 'check_card(card_token=&quot;********************&quot;)' in html
+    assert "check_card(card_token=&quot;********************&quot;)" in html
     assert "tok-LEAK-42" not in json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
 
 
@@ -192,7 +201,7 @@ def test_the_toolbars_own_receivers_are_left_out(client: Client) -> None:
     # (under the test client only) to the client's own receiver: only that one shows.
     assert "debug_toolbar.panels" not in html
     assert "django.test.client.store_rendered_templates" in html
-    assert re.fullmatch(r"2 sends · 2 receivers · \d+\.\d ms", nav_subtitle(response))
+    assert re.fullmatch(rf"2 sends · 2 receivers · {MS} ms", nav_subtitle(response))
 
 
 def test_a_request_that_hit_the_recursion_limit_still_shows_its_record(client: Client) -> None:
@@ -219,8 +228,8 @@ def test_receiver_map_lists_the_receivers_of_the_signals_sent(client: Client) ->
     section = text(html[html.index("<h4>Connected receivers</h4>") :])
     assert (
         "tests.testapp.signals.order_paid 1 tests.testapp.receivers.mark_paid"
-        " tests/testapp/receivers.py:16 any tests/testapp/receivers.py:16 testapp.mark_paid"
-        " 2 tests.testapp.receivers.refuse_hostile" in section
+        " tests/testapp/receivers.py:16 any tests/testapp/receivers.py:16"
+        " dispatch_uid testapp.mark_paid 2 tests.testapp.receivers.refuse_hostile" in section
     )
     assert (
         "django.db.models.signals.post_save 1 tests.testapp.receivers.audit_order_saved" in section
@@ -243,10 +252,14 @@ def test_on_commit_callbacks_and_hints_are_shown_under_their_receiver(client: Cl
         {"name": "tests.panel_urls.<lambda>", "using": "default", "status": "ran"},
         {"name": "<script>x</script>", "using": "other", "status": "discarded"},
     ]
-    send["receivers"][0]["hints"] = ["Inserted 1 row(s) on an update: wrap it in `if created:`."]
+    send["receivers"][0]["hints"] = [
+        "Inserted 1 row(s) on an update: wrap it in `if created:`.",
+        "Inserted 3 row(s) on an update.",
+    ]
     store.save_panel(request_id, PANEL_ID, stats)
     visible = text(panel_html(response))
-    assert "Hint: Inserted 1 row(s) on an update: wrap it in `if created:`." in visible
+    assert "Hint: Inserted 1 row on an update: wrap it in `if created:`." in visible
+    assert "Hint: Inserted 3 rows on an update." in visible
     assert "on_commit tests.panel_urls.&lt;lambda&gt; (default): ran" in visible
     assert "on_commit &lt;script&gt;x&lt;/script&gt; (other): discarded" in visible
 
@@ -280,8 +293,10 @@ def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
     assert response.status_code == 200
     assert nav_subtitle(response).startswith("20000 sends · 20000 receivers")
     html = panel_html(response)
-    assert "Showing 500 of 20000 sends" in text(html)
-    assert html.count('class="djdt-si-send') == 500
+    # 1,000 kept (MAX_SENDS), all alike: drawn as one row with their count.
+    assert "Showing 1000 of 20000 sends" in text(html)
+    assert html.count('class="djdt-si-send') == 1
+    assert "×1000" in html and "and 999 identical sends after it (to #1000)" in text(html)
     assert len(html.encode()) < 1_000_000
     stored = json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
     assert len(stored) < 3_000_000
@@ -289,11 +304,23 @@ def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
 
 def test_a_larger_max_sends_is_stored_but_not_all_drawn(client: Client) -> None:
     with override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 3000}):
-        response = client.get("/many/5000/")
+        response = client.get("/mixed/5000/")
     assert len(get_store().panel(request_id_of(response), PANEL_ID)["sends"]) == 3000
     html = panel_html(response)
     assert "Showing 500 of 5000 sends" in text(html)
     assert html.count('class="djdt-si-send') == 500
+    assert len(html.encode()) < 1_000_000
+
+
+def test_what_the_panel_draws_is_bounded_by_size_too(client: Client) -> None:
+    # 300 sends, each with a 20 kB keyword argument: 6 MB if all were drawn.
+    with override_settings(SIGNAL_INSPECTOR={"MAX_REPR_LENGTH": 20_000}):
+        response = client.get("/heavy/300/20000/")
+    html = panel_html(response)
+    match = re.search(r"Showing (\d+) of 300 sends: the panel stops drawing", text(html))
+    assert match and 10 < int(match[1]) < 100, text(html)[:600]
+    assert html.count('class="djdt-si-send') == int(match[1])
+    assert len(html.encode()) < 1_500_000
 
 
 @pytest.mark.django_db
@@ -310,7 +337,7 @@ def test_memory_store_round_trip(client: Client) -> None:
     assert isinstance(panel, SignalInspectorPanel) and panel.from_store and panel.enabled
     assert panel.title == "Signals"
     assert panel.nav_subtitle == nav_subtitle(response)
-    assert "tests.testapp.receivers.refuse_hostile" in panel.content
+    assert "tests.testapp.receivers.refuse_hostile" in unbroken(panel.content)
 
 
 @pytest.fixture
@@ -399,7 +426,10 @@ def test_concurrent_threads_never_see_each_other() -> None:
         thread.join(timeout=20)
     for tag, other in (("alpha", "beta"), ("beta", "alpha")):
         html = panel_html(responses[tag])
-        assert html.count(f"&#x27;{tag}&#x27;") == 2
+        # The two sends are alike: drawn once, counted twice.
+        assert html.count(f"&#x27;{tag}&#x27;") == 1 and "×2" in html
+        stored = get_store().panel(request_id_of(responses[tag]), PANEL_ID)
+        assert [s["kwargs"]["tag"] for s in stored["sends"]] == [f"'{tag}'"] * 2
         assert other not in html
 
 
@@ -414,7 +444,9 @@ def test_concurrent_asyncio_tasks_never_see_each_other() -> None:
     for response, tag, other in ((gamma, "gamma", "delta"), (delta, "delta", "gamma")):
         assert response.status_code == 200
         html = panel_html(response)
-        assert html.count(f"&#x27;{tag}&#x27;") == 2
+        assert html.count(f"&#x27;{tag}&#x27;") == 1 and "×2" in html
+        stored = get_store().panel(request_id_of(response), PANEL_ID)
+        assert [s["kwargs"]["tag"] for s in stored["sends"]] == [f"'{tag}'"] * 2
         assert other not in html
         assert nav_subtitle(response).startswith("2 sends · 2 receivers")
 
