@@ -169,7 +169,16 @@ def example_server_csp(tmp_path: Path) -> Iterator[str]:
     yield from _serve_example(tmp_path, {"EXAMPLE_CSP": "1"})
 
 
-def _serve_example(tmp_path: Path, extra_env: dict[str, str]) -> Iterator[str]:
+@pytest.fixture
+def example_server_asgi(tmp_path: Path) -> Iterator[str]:
+    """The example project under uvicorn, as ``make demo-asgi`` runs it."""
+    pytest.importorskip("uvicorn", reason="uvicorn is not installed")
+    yield from _serve_example(tmp_path, {}, asgi=True)
+
+
+def _serve_example(
+    tmp_path: Path, extra_env: dict[str, str], *, asgi: bool = False
+) -> Iterator[str]:
     if not MANAGE.exists():
         pytest.skip("example_project/ is not there")
     env = {**os.environ, "EXAMPLE_DB_PATH": str(tmp_path / "example.sqlite3"), **extra_env}
@@ -178,8 +187,14 @@ def _serve_example(tmp_path: Path, extra_env: dict[str, str]) -> Iterator[str]:
     _manage("seed_demo", env=env)
     port = _free_port()
     log = (tmp_path / "runserver.log").open("w")
+    command = (
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
+        if asgi
+        else [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"]
+    )
     server = subprocess.Popen(
-        [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"],
+        command,
+        cwd=MANAGE.parent,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -401,4 +416,16 @@ def test_filters_and_json_export(live_server: Any, page: Any, tmp_path: Path) ->
     assert sum(send["parent"] is None for send in data["sends"]) == total
     assert data["total_sends"] == len(data["sends"]) and "csp_nonce" not in data
     assert {s["signal"] for s in data["sends"]} >= {"tests.panel_urls.slow"}
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+def test_the_example_under_uvicorn_serves_the_toolbar(example_server_asgi: str, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    # Static files (the toolbar's and ours) come from config/asgi.py's handler:
+    # any 404 is in page.problems.
+    panel = open_signals_panel(page, f"{example_server_asgi}/orders/DEMO-1/apay/")
+    expect(panel).to_contain_text("asend_robust()")
+    assert_styled(panel)
+    expect(panel.locator("form.djdt-si-filters")).to_be_visible()
     assert page.problems == []  # type: ignore[attr-defined]
