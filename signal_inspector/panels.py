@@ -173,6 +173,7 @@ def export_recording(request: HttpRequest) -> JsonResponse:
     data = {key: value for key, value in stats.items() if key != "csp_nonce"}
     response = JsonResponse(data, json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.json"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

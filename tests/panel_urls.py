@@ -110,6 +110,19 @@ def heavy_sends(request: HttpRequest, count: int, size: int) -> HttpResponse:
     return HttpResponse(PAGE.format(f"{count} heavy sends"))
 
 
+def with_nonce(request: HttpRequest) -> HttpResponse:
+    # The page uses its CSP nonce (django-csp makes one only when asked).
+    probe.send(sender=None, tag="csp")
+    return HttpResponse(PAGE.format(f'<style nonce="{request.csp_nonce}"></style>'))
+
+
+def only_silent(request: HttpRequest) -> HttpResponse:
+    # Signals no receiver listens to: silent sends only.
+    for _ in range(3):
+        Signal().send(sender=None)
+    return HttpResponse(PAGE.format("silent"))
+
+
 def recursed(request: HttpRequest) -> HttpResponse:
     with contextlib.suppress(RecursionError):
         runaway.send(sender=None)
@@ -177,6 +190,8 @@ urlpatterns = [
     path("mixed/<int:count>/", mixed_sends, name="mixed"),
     path("heavy/<int:count>/<int:size>/", heavy_sends, name="heavy"),
     path("trouble/", trouble, name="trouble"),
+    path("csp/", with_nonce, name="csp"),
+    path("silent/", only_silent, name="silent"),
     path("templated/", templated, name="templated"),
     path("recursed/", recursed, name="recursed"),
     path("overlap/<str:tag>/", overlap, name="overlap"),

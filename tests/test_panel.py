@@ -459,3 +459,174 @@ def test_panel_off_records_nothing(client: Client) -> None:
     assert response.status_code == 200
     assert get_store().panel(request_id_of(response), PANEL_ID) == {}
     assert "SignalInspectorPanel_receivers" not in response.headers.get("Server-Timing", "")
+
+
+# --- issue 12: at a glance, under any policy --------------------------------------
+
+
+def test_durations_read_as_people_read_them() -> None:
+    from signal_inspector.panels import format_ms
+
+    assert [format_ms(v) for v in (0, 0.03, 0.1, 0.634, 1.44, 9.96, 55.4, 1204.2)] == [
+        "0",
+        "<0.1",
+        "0.10",
+        "0.63",
+        "1.4",
+        "10.0",
+        "55",
+        "1,204",
+    ]
+
+
+def test_concurrent_receiver_time_is_counted_once_and_never_passes_the_request() -> None:
+    from signal_inspector.panels import build_context, receiver_wall_ms
+
+    def call(name: str, start: float, duration: float, is_async: bool) -> dict:
+        return {
+            "name": name,
+            "start_ms": start,
+            "duration_ms": duration,
+            "is_async": is_async,
+            "outcome": "returned",
+            "children": [],
+        }
+
+    # As asend_robust() ran them on the example's async pay page: the async
+    # receiver awaited for 115 ms while the sync ones ran in their thread.
+    send = {
+        "id": 1,
+        "parent": None,
+        "signal": "shop.signals.order_paid",
+        "sender": "shop.Order",
+        "method": "asend_robust",
+        "start_ms": 40.0,
+        "duration_ms": 115.0,
+        "kwargs": {},
+        "skipped": [],
+        "receivers": [
+            call("shop.receivers.notify_warehouse", 40.8, 114.9, True),
+            call("shop.receivers.email_receipt", 41.0, 55.0, False),
+            call("shop.receivers.award_loyalty_points", 96.0, 5.0, False),
+            call("shop.receivers.email_receipt", 101.0, 52.4, False),
+        ],
+    }
+    stats = {
+        "sends": [send],
+        "duration_ms": 120.0,
+        "receiver_time_ms": 227.3,  # the core's sum of durations
+        "total_sends": 1,
+        "receiver_calls": 4,
+        "slow_receiver_ms": 25.0,
+    }
+    assert receiver_wall_ms(stats) == pytest.approx(114.9)
+    context = build_context(stats)
+    assert context["share"] <= 100
+    assert context["receiver_time"] == "115"
+    warehouse = context["rows"][1]
+    assert warehouse["concurrent"] and warehouse["alone"] == "2.5"
+    # 115 ms of wall time, 2.5 ms of it alone: not slow.
+    assert not warehouse["slow"]
+    assert context["slow_count"] == 2  # the two 55 ms and 52 ms receipts
+
+
+def test_the_stylesheet_carries_the_pages_csp_nonce(client: Client) -> None:
+    pytest.importorskip("csp")
+    from csp.constants import NONCE
+    from django.conf import settings
+
+    middleware = ["csp.middleware.CSPMiddleware", *settings.MIDDLEWARE]
+    policy = {"DIRECTIVES": {"style-src": [NONCE], "script-src": [NONCE, "'strict-dynamic'"]}}
+    with override_settings(MIDDLEWARE=middleware, CONTENT_SECURITY_POLICY=policy):
+        # The page used its nonce; the toolbar's links carry it, and so does ours.
+        response = client.get("/csp/")
+        match = re.search(r"'nonce-([\w+/=]+)'", response.headers["Content-Security-Policy"])
+        assert match
+        page = response.content.decode()
+        assert f'nonce="{match[1]}" rel="stylesheet"' in page  # the toolbar's
+        html = panel_html(response)
+        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
+        assert html.count(match[1]) == 1 and "<script" not in html
+        # A page that used no nonce: none made up (it would not be in the header).
+        html = panel_html(client.get("/many/2/"))
+        assert 'class="djdt-si-css">' in html and " nonce=" not in html
+
+
+def test_the_panel_loads_its_script_the_toolbars_way(client: Client) -> None:
+    response = client.get("/many/2/")
+    rendered = client.get(
+        reverse("djdt:render_panel"),
+        {"request_id": request_id_of(response), "panel_id": PANEL_ID},
+    ).json()
+    assert rendered["scripts"] == ["/static/signal_inspector/panel.js"]
+    # Filters start hidden: panel.js shows them once it can make them work.
+    assert '<form class="djdt-si-filters djdt-hidden"' in rendered["content"]
+
+
+@pytest.mark.django_db
+def test_the_recording_downloads_as_json_where_the_toolbar_is_shown(client: Client) -> None:
+    order = Order.objects.create(number=HOSTILE)
+    response = client.get(f"/pay/{order.pk}/")
+    request_id = request_id_of(response)
+    html = panel_html(response)
+    url = f"{reverse('djdt:signal_inspector_export')}?request_id={request_id}"
+    assert f'href="{url}" download' in html
+    download = client.get(url)
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/json"
+    assert download["Content-Disposition"] == f'attachment; filename="signals-{request_id}.json"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    data = json.loads(download.content)
+    assert (
+        data["total_sends"] == 2
+        and data["sends"][0]["signal"] == "tests.testapp.signals.order_paid"
+    )
+    assert SECRET not in download.content.decode()
+    # Application text stays data: an attachment of type application/json, never HTML.
+    assert HOSTILE in json.dumps(data)
+    # Refused where the toolbar is refused, and for unknown or malformed ids.
+    assert client.get(url, {"notoolbar": "1"}).status_code == 404
+    assert client.get(url, REMOTE_ADDR="203.0.113.9").status_code == 404
+    export = reverse("djdt:signal_inspector_export")
+    assert client.get(export, {"request_id": "0" * 32}).status_code == 404
+    assert client.get(export, {"request_id": "../etc"}).status_code == 404
+
+
+def test_a_runaway_loop_is_one_error_and_is_folded(client: Client) -> None:
+    response = client.get("/recursed/")
+    subtitle = nav_subtitle(response)
+    assert subtitle.endswith("1 error · 1 loop"), subtitle
+    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    raised = sum(c["outcome"] == "raised" for s in stored["sends"] for c in s["receivers"])
+    assert raised > 100 and stored["failures"] == 1
+    html = panel_html(response)
+    # The first level, the fold, the deepest levels: a few rows, not hundreds.
+    assert html.count('class="djdt-si-send') < 6
+    assert re.search(r"to the same receivers, \d{2,} levels deeper", text(html))
+    assert re.search(r'<li class="djdt-si-stat-error"><strong>1</strong> error', html)
+    assert len(html.encode()) < 100_000
+
+
+def test_identical_sends_fold_into_one_row_and_tables_group_them(client: Client) -> None:
+    html = panel_html(client.get("/many/40/"))
+    visible = text(html)
+    assert html.count('class="djdt-si-send') == 1
+    assert "×40" in html and "and 39 identical sends after it (to #40)" in visible
+    # Receivers by total time, and sends grouped by signal and sender.
+    assert re.search(r"Receivers by total time .*? tests\.panel_urls\.count_burst 40 ", visible)
+    assert re.search(r"Sends by signal and sender .*? tests\.panel_urls\.burst None 40 ", visible)
+
+
+@pytest.mark.django_db
+def test_silent_sends_come_last_and_folded(client: Client) -> None:
+    order = Order.objects.create(number="A-31")
+    html = panel_html(client.get(f"/pay/{order.pk}/"))
+    silent = html.index('<details class="djdt-si-silent">')
+    assert html.index("<h4>Timeline</h4>") < html.index("<h4>Connected receivers</h4>") < silent
+    assert "<details open" not in html
+    # Nothing but silent sends: said so, without "0 sends" beside "3 silent sends".
+    response = client.get("/silent/")
+    assert nav_subtitle(response) == "3 silent sends (no receiver)"
+    visible = text(panel_html(response))
+    assert "0 send" not in visible and "0 receiver" not in visible
+    assert "The request sent 3 signals, and no receiver was connected" in visible
