@@ -401,6 +401,8 @@ MAX_RENDERED_BYTES = 900_000
 # Rows of the "by receiver" and "by signal" tables.
 _TABLE_LIMIT = 50
 _ERROR_OUTCOMES = ("raised", "caught")
+# Consecutive identical sends are folded into one row from this many on.
+_FOLD_MIN = 3
 
 
 def format_ms(value: float | None) -> str:
@@ -622,7 +624,14 @@ class _Drawer:
                 runs[-1][1].append(send)
             else:
                 runs.append((send, []))
-        return runs
+        # Two alike are clearer drawn; three or more are folded.
+        unfolded: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        for first, others in runs:
+            if len(others) + 1 < _FOLD_MIN:
+                unfolded.extend((send, []) for send in (first, *others))
+            else:
+                unfolded.append((first, others))
+        return unfolded
 
     def _draw_send(
         self, tree: dict[str, Any], send: dict[str, Any], depth: int, repeats: list[dict[str, Any]]

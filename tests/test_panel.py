@@ -426,10 +426,7 @@ def test_concurrent_threads_never_see_each_other() -> None:
         thread.join(timeout=20)
     for tag, other in (("alpha", "beta"), ("beta", "alpha")):
         html = panel_html(responses[tag])
-        # The two sends are alike: drawn once, counted twice.
-        assert html.count(f"&#x27;{tag}&#x27;") == 1 and "×2" in html
-        stored = get_store().panel(request_id_of(responses[tag]), PANEL_ID)
-        assert [s["kwargs"]["tag"] for s in stored["sends"]] == [f"'{tag}'"] * 2
+        assert html.count(f"&#x27;{tag}&#x27;") == 2
         assert other not in html
 
 
@@ -444,9 +441,7 @@ def test_concurrent_asyncio_tasks_never_see_each_other() -> None:
     for response, tag, other in ((gamma, "gamma", "delta"), (delta, "delta", "gamma")):
         assert response.status_code == 200
         html = panel_html(response)
-        assert html.count(f"&#x27;{tag}&#x27;") == 1 and "×2" in html
-        stored = get_store().panel(request_id_of(response), PANEL_ID)
-        assert [s["kwargs"]["tag"] for s in stored["sends"]] == [f"'{tag}'"] * 2
+        assert html.count(f"&#x27;{tag}&#x27;") == 2
         assert other not in html
         assert nav_subtitle(response).startswith("2 sends · 2 receivers")
 
