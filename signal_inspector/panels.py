@@ -781,7 +781,7 @@ class _Drawer:
             "exception": exception
             and {
                 "type": exception.get("type", ""),
-                "type_html": _breakable(str(exception.get("type", ""))),
+                "short_type": str(exception.get("type", "")).rpartition(".")[2],
                 "message": exception.get("message", ""),
                 "trace": trace,
             },
