@@ -111,9 +111,14 @@ def heavy_sends(request: HttpRequest, count: int, size: int) -> HttpResponse:
 
 
 def with_nonce(request: HttpRequest) -> HttpResponse:
-    # The page uses its CSP nonce (django-csp makes one only when asked).
+    # The page uses its CSP nonce (django-csp and Django 6 make one only when asked).
     probe.send(sender=None, tag="csp")
-    return HttpResponse(PAGE.format(f'<style nonce="{request.csp_nonce}"></style>'))
+    nonce = getattr(request, "csp_nonce", None)
+    if nonce is None:
+        from django.middleware.csp import get_nonce  # Django 6's own CSP
+
+        nonce = get_nonce(request)
+    return HttpResponse(PAGE.format(f'<style nonce="{nonce}"></style>'))
 
 
 def only_silent(request: HttpRequest) -> HttpResponse:

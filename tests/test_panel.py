@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 
+import django
 import pytest
 from asgiref.sync import async_to_sync
 from debug_toolbar.store import get_store
@@ -545,6 +546,23 @@ def test_the_stylesheet_carries_the_pages_csp_nonce(client: Client) -> None:
         # A page that used no nonce: none made up (it would not be in the header).
         html = panel_html(client.get("/many/2/"))
         assert 'class="djdt-si-css">' in html and " nonce=" not in html
+
+
+@pytest.mark.skipif(django.VERSION < (6,), reason="Django 6's own CSP support")
+def test_the_stylesheet_carries_djangos_own_csp_nonce(client: Client) -> None:
+    from django.conf import settings
+    from django.utils.csp import CSP
+
+    middleware = ["django.middleware.csp.ContentSecurityPolicyMiddleware", *settings.MIDDLEWARE]
+    policy = {"style-src": [CSP.NONCE], "script-src": [CSP.NONCE, CSP.STRICT_DYNAMIC]}
+    with override_settings(MIDDLEWARE=middleware, SECURE_CSP=policy):
+        response = client.get("/csp/")
+        match = re.search(r"'nonce-([\w+/=-]+)'", response.headers["Content-Security-Policy"])
+        assert match
+        html = panel_html(response)
+        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
+        html = panel_html(client.get("/many/2/"))
+        assert " nonce=" not in html
 
 
 def test_the_panel_loads_its_script_the_toolbars_way(client: Client) -> None:
