@@ -114,7 +114,9 @@ class SignalInspectorPanel(Panel):
         if not sends:
             silent = sum(s.get("count", 0) for s in stats.get("silent", []))
             return (
-                ngettext("%(n)d silent send", "%(n)d silent sends (no receiver)", silent)
+                ngettext(
+                    "%(n)d silent send (no receiver)", "%(n)d silent sends (no receiver)", silent
+                )
                 % {"n": silent}
                 if silent
                 else _("No signal sent")
