@@ -143,7 +143,9 @@ class SignalInspectorPanel(Panel):
         if url:
             url = f"{url}?request_id={self.toolbar.request_id}"
         context = build_context(self.get_stats(), export_url=url)
-        return _compact(render_to_string(self.template, context))
+        # Escaped by the template; _compact() only collapses white space. Safe,
+        # so RENDER_PANELS=True (the content inside the page) draws it as markup.
+        return mark_safe(_compact(render_to_string(self.template, context)))
 
     @property
     def scripts(self) -> list[str]:

@@ -565,6 +565,17 @@ def test_the_stylesheet_carries_djangos_own_csp_nonce(client: Client) -> None:
         assert " nonce=" not in html
 
 
+@pytest.mark.django_db
+def test_render_panels_puts_the_panel_in_the_page_as_markup(client: Client) -> None:
+    config = {**TOOLBAR, "RENDER_PANELS": True}
+    with override_settings(DEBUG_TOOLBAR_CONFIG=config):
+        page = unbroken(client.get("/trouble/").content.decode())
+    assert '<div class="djdt-si">' in page and "&lt;div class=&quot;djdt-si" not in page
+    assert '<script type="module" src="/static/signal_inspector/panel.js" async>' in page
+    assert "tests.panel_urls.explode" in page
+    assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in page and "<b>boom</b>" not in page
+
+
 def test_the_panel_loads_its_script_the_toolbars_way(client: Client) -> None:
     response = client.get("/many/2/")
     rendered = client.get(
