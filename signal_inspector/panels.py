@@ -407,6 +407,8 @@ _TABLE_LIMIT = 50
 _ERROR_OUTCOMES = ("raised", "caught")
 # Consecutive identical sends are folded into one row from this many on.
 _FOLD_MIN = 3
+# Loops are folded when their chain of sends repeats every 1 to this many sends.
+_MAX_PERIOD = 3
 
 
 def format_ms(value: float | None) -> str:
@@ -606,7 +608,7 @@ class _Drawer:
             if self.full:
                 break
             tree: dict[str, Any] = {"rows": [], "signals": set(), "error": False, "slow": False}
-            self._draw_send(tree, send, 0, repeats)
+            self._draw(tree, send, repeats)
             tree["signals"] = " ".join(str(i) for i in sorted(tree["signals"]))
             trees.append(tree)
         return trees
@@ -637,51 +639,75 @@ class _Drawer:
                 unfolded.append((first, others))
         return unfolded
 
-    def _draw_send(
-        self, tree: dict[str, Any], send: dict[str, Any], depth: int, repeats: list[dict[str, Any]]
+    def _draw(
+        self, tree: dict[str, Any], root: dict[str, Any], repeats: list[dict[str, Any]]
     ) -> None:
-        if self.shown >= MAX_RENDERED_SENDS or self.bytes >= MAX_RENDERED_BYTES:
-            self.full = True
-            return
-        self.shown += 1
-        self.bytes += _weight(send)
-        tree["signals"].add(
-            self.signal_index.setdefault(send.get("signal", ""), len(self.signal_index))
-        )
-        tree["rows"].append(self._send_row(send, depth, repeats))
-        self.folded += len(repeats)
-        for call in send.get("receivers", []):
-            row = self._receiver_row(call, send, depth)
-            tree["error"] = tree["error"] or row["error"]
-            tree["slow"] = tree["slow"] or row["slow"]
-            tree["rows"].append(row)
-            children = [self.by_id[i] for i in call.get("children", []) if i in self.by_id]
-            for child, child_repeats in self._runs(children):
-                chain = self._loop_chain(send, call, child)
-                if chain:
-                    tree["rows"].append(self._fold_row(chain, depth + 1))
-                    self.folded += len(chain)
-                    child = self.by_id.get(chain[-1]["id"], child)
-                    child = self._next_in_chain(chain[-1]) or child
-                self._draw_send(tree, child, depth + 1, child_repeats)
-                if self.full:
-                    return
+        """Draw a top-level send and what it caused, depth first.
 
-    def _loop_chain(
-        self, send: dict[str, Any], call: dict[str, Any], child: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """The sends below ``child`` that repeat it level after level (a loop)."""
-        if not (call.get("loop") or child.get("loop")) or _shape(child) != _shape(send):
-            return []
-        chain = []
-        current = child
-        while True:
-            following = self._next_in_chain(current)
-            if following is None or _shape(following) != _shape(current):
-                break
-            chain.append(current)
-            current = following
-        return chain
+        An explicit stack, not recursion: a cascade may be hundreds of levels
+        deep. Each item carries the last sends drawn above it (enough to see a
+        chain that repeats with a period of up to three sends).
+        """
+        stack: list[tuple[Any, ...]] = [("send", root, 0, repeats, ())]
+        while stack:
+            kind, item, depth, extra, above = stack.pop()
+            if kind == "fold":
+                tree["rows"].append(self._fold_row(item, depth))
+                self.folded += len(item)
+            elif kind == "send":
+                if self.shown >= MAX_RENDERED_SENDS or self.bytes >= MAX_RENDERED_BYTES:
+                    self.full = True
+                    return
+                self.shown += 1
+                self.bytes += _weight(item)
+                tree["signals"].add(
+                    self.signal_index.setdefault(item.get("signal", ""), len(self.signal_index))
+                )
+                tree["rows"].append(self._send_row(item, depth, extra))
+                self.folded += len(extra)
+                above = (*above[-(_MAX_PERIOD - 1) :], item) if _MAX_PERIOD > 1 else (item,)
+                stack.extend(
+                    ("call", call, depth, item, above)
+                    for call in reversed(item.get("receivers", []))
+                )
+            else:
+                send = extra
+                row = self._receiver_row(item, send, depth)
+                tree["error"] = tree["error"] or row["error"]
+                tree["slow"] = tree["slow"] or row["slow"]
+                tree["rows"].append(row)
+                children = [self.by_id[i] for i in item.get("children", []) if i in self.by_id]
+                for child, child_repeats in reversed(self._runs(children)):
+                    folded, child = self._fold(above, item, child)
+                    stack.append(("send", child, depth + 1, child_repeats, above))
+                    if folded:
+                        stack.append(("fold", folded, depth + 1, None, above))
+
+    def _fold(
+        self, above: tuple[dict[str, Any], ...], call: dict[str, Any], child: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """A loop below ``child``: the sends to fold, and the send to draw next.
+
+        The sends just above (``above``, the nearest last) and the chain below
+        ``child`` repeat with a period of one to three sends (a receiver saving
+        its own instance; A saving B whose receiver saves A...). The first
+        period is drawn, then one row for the folded levels, then the last
+        period and what follows it.
+        """
+        for period in range(1, min(_MAX_PERIOD, len(above)) + 1):
+            pattern = [_shape(send) for send in above[-period:]]
+            if _shape(child) != pattern[0]:
+                continue
+            chain = [child]
+            while len(chain) < 100_000:
+                following = self._next_in_chain(chain[-1])
+                if following is None or _shape(following) != pattern[len(chain) % period]:
+                    break
+                chain.append(following)
+            looping = call.get("loop") or any(send.get("loop") for send in chain[:period])
+            if looping and len(chain) > period:
+                return chain[: len(chain) - period], chain[len(chain) - period]
+        return [], child
 
     def _next_in_chain(self, send: dict[str, Any]) -> dict[str, Any] | None:
         """The one send that ``send``'s looping receiver made, if exactly one."""
@@ -694,16 +720,13 @@ class _Drawer:
         return children[0] if len(children) == 1 else None
 
     def _fold_row(self, chain: list[dict[str, Any]], depth: int) -> dict[str, Any]:
-        receivers = [c.get("name", "") for c in chain[0].get("receivers", [])]
         return {
             "kind": "fold",
             "indent": min(2 * depth, _MAX_INDENT),
             "count": len(chain),
             "first": chain[0].get("id"),
             "last": chain[-1].get("id"),
-            "signal": chain[0].get("signal", ""),
-            "receivers": receivers,
-            "duration": format_ms(chain[0].get("duration_ms")),
+            "signals": list(dict.fromkeys(send.get("signal", "") for send in chain)),
         }
 
     def _stack(self, send: dict[str, Any]) -> tuple[str, int | None]:

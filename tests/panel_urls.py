@@ -47,6 +47,22 @@ def again(sender, **kwargs):
     runaway.send(sender=sender)
 
 
+ping = Signal()
+pong = Signal()
+
+
+@receiver(ping, dispatch_uid="panel_urls.answer_ping")
+def answer_ping(sender, depth, **kwargs):
+    # A chain of two receivers that loops: ping → pong → ping → ...
+    if depth < 40:
+        pong.send(sender=sender, depth=depth + 1)
+
+
+@receiver(pong, dispatch_uid="panel_urls.answer_pong")
+def answer_pong(sender, depth, **kwargs):
+    ping.send(sender=sender, depth=depth + 1)
+
+
 def check_card(card_token: str) -> None:
     raise PermissionError("card declined")
 
@@ -128,6 +144,11 @@ def only_silent(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE.format("silent"))
 
 
+def ping_pong(request: HttpRequest) -> HttpResponse:
+    ping.send(sender=None, depth=1)
+    return HttpResponse(PAGE.format("ping pong"))
+
+
 def recursed(request: HttpRequest) -> HttpResponse:
     with contextlib.suppress(RecursionError):
         runaway.send(sender=None)
@@ -199,6 +220,7 @@ urlpatterns = [
     path("silent/", only_silent, name="silent"),
     path("templated/", templated, name="templated"),
     path("recursed/", recursed, name="recursed"),
+    path("pingpong/", ping_pong, name="pingpong"),
     path("overlap/<str:tag>/", overlap, name="overlap"),
     path("aoverlap/<str:tag>/", aoverlap, name="aoverlap"),
     # Included directly: pytest-django runs with DEBUG=False, where
