@@ -47,20 +47,20 @@ def again(sender, **kwargs):
     runaway.send(sender=sender)
 
 
-ping = Signal()
-pong = Signal()
+tick = Signal()
+tock = Signal()
 
 
-@receiver(ping, dispatch_uid="panel_urls.answer_ping")
-def answer_ping(sender, depth, **kwargs):
-    # A chain of two receivers that loops: ping → pong → ping → ...
+@receiver(tick, dispatch_uid="panel_urls.answer_tick")
+def answer_tick(sender, depth, **kwargs):
+    # A chain of two receivers that loops: tick → tock → tick → ...
     if depth < 40:
-        pong.send(sender=sender, depth=depth + 1)
+        tock.send(sender=sender, depth=depth + 1)
 
 
-@receiver(pong, dispatch_uid="panel_urls.answer_pong")
-def answer_pong(sender, depth, **kwargs):
-    ping.send(sender=sender, depth=depth + 1)
+@receiver(tock, dispatch_uid="panel_urls.answer_tock")
+def answer_tock(sender, depth, **kwargs):
+    tick.send(sender=sender, depth=depth + 1)
 
 
 def check_card(card_token: str) -> None:
@@ -144,9 +144,9 @@ def only_silent(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE.format("silent"))
 
 
-def ping_pong(request: HttpRequest) -> HttpResponse:
-    ping.send(sender=None, depth=1)
-    return HttpResponse(PAGE.format("ping pong"))
+def tick_tock(request: HttpRequest) -> HttpResponse:
+    tick.send(sender=None, depth=1)
+    return HttpResponse(PAGE.format("tick tock"))
 
 
 def recursed(request: HttpRequest) -> HttpResponse:
@@ -220,7 +220,7 @@ urlpatterns = [
     path("silent/", only_silent, name="silent"),
     path("templated/", templated, name="templated"),
     path("recursed/", recursed, name="recursed"),
-    path("pingpong/", ping_pong, name="pingpong"),
+    path("ticktock/", tick_tock, name="ticktock"),
     path("overlap/<str:tag>/", overlap, name="overlap"),
     path("aoverlap/<str:tag>/", aoverlap, name="aoverlap"),
     # Included directly: pytest-django runs with DEBUG=False, where

@@ -632,15 +632,15 @@ def test_a_runaway_loop_is_one_error_and_is_folded(client: Client) -> None:
 
 
 def test_a_loop_of_two_receivers_is_folded_too(client: Client) -> None:
-    response = client.get("/pingpong/")
+    response = client.get("/ticktock/")
     stored = get_store().panel(request_id_of(response), PANEL_ID)
     assert len(stored["sends"]) == 41
     html = panel_html(response)
-    # ping, pong (the first period), the fold, the last period and the last ping.
+    # tick, tock (the first period), the fold, the last period and the last tick.
     assert html.count('class="djdt-si-send') == 5, text(html)[:2000]
     assert re.search(r"folded: the loop goes 36 levels deeper \(sends #3 to #38\)", text(html))
     fold = html[html.index('class="djdt-si-fold"') :]
-    assert "tests.panel_urls.ping</code>, <code" in fold and "tests.panel_urls.pong" in fold
+    assert "tests.panel_urls.tick</code>, <code" in fold and "tests.panel_urls.tock" in fold
 
 
 def test_identical_sends_fold_into_one_row_and_tables_group_them(client: Client) -> None:
