@@ -4,15 +4,36 @@
 PYTHON ?= python3
 VENV := .venv
 MANAGE := $(VENV)/bin/python example_project/manage.py
+# `make demo PORT=8001` when 8000 is taken.
+PORT ?= 8000
 
-.PHONY: demo test bench lint clean distclean
+.PHONY: demo demo-asgi demo-reset test bench lint dist-check clean distclean
 
+# The demo data is seeded once (while the database has no orders), so what you
+# did in the demo survives a restart; `make demo-reset` seeds it afresh.
 demo: $(VENV)/.demo-installed
 	@# runserver shows the system check warnings; no need to print them three times.
 	$(MANAGE) migrate --no-input --verbosity 0 --skip-checks
+	$(MANAGE) seed_demo --skip-checks --if-empty
+	@echo "Example project on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# The same under uvicorn (ASGI); config/asgi.py serves the static files while DEBUG.
+demo-asgi: $(VENV)/.demo-installed
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check uvicorn
+	$(MANAGE) migrate --no-input --verbosity 0
+	$(MANAGE) seed_demo --skip-checks --if-empty
+	@echo "Example project under uvicorn on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	cd example_project && ../$(VENV)/bin/python -m uvicorn config.asgi:application \
+		--host 127.0.0.1 --port $(PORT)
+
+demo-reset: $(VENV)/.demo-installed
+	$(MANAGE) migrate --no-input --verbosity 0 --skip-checks
 	$(MANAGE) seed_demo --skip-checks
-	@echo "Example project on http://127.0.0.1:8000/ (Ctrl-C stops it)"
-	$(MANAGE) runserver 127.0.0.1:8000
+
+# Builds the sdist and the wheel into dist/ and runs `twine check` on them.
+dist-check:
+	bash scripts/check_dist.sh
 
 test:
 	bash .ci/test.sh
@@ -38,7 +59,7 @@ $(VENV)/bin/ruff: | $(VENV)/bin/python
 
 # Generated files; the venvs stay (distclean removes them too).
 clean:
-	rm -rf example_project/db.sqlite3 build .cache artifacts .pytest_cache *.egg-info
+	rm -rf example_project/db.sqlite3 build dist .cache artifacts .pytest_cache *.egg-info
 	find . -path ./.git -prune -o -name '.venv*' -prune -o -name __pycache__ -type d -prune \
 		-exec rm -rf {} +
 

@@ -47,6 +47,22 @@ def again(sender, **kwargs):
     runaway.send(sender=sender)
 
 
+tick = Signal()
+tock = Signal()
+
+
+@receiver(tick, dispatch_uid="panel_urls.answer_tick")
+def answer_tick(sender, depth, **kwargs):
+    # A chain of two receivers that loops: tick → tock → tick → ...
+    if depth < 40:
+        tock.send(sender=sender, depth=depth + 1)
+
+
+@receiver(tock, dispatch_uid="panel_urls.answer_tock")
+def answer_tock(sender, depth, **kwargs):
+    tick.send(sender=sender, depth=depth + 1)
+
+
 def check_card(card_token: str) -> None:
     raise PermissionError("card declined")
 
@@ -95,6 +111,42 @@ def many_sends(request: HttpRequest, count: int) -> HttpResponse:
     for i in range(count):
         burst.send(sender=None, n=i)
     return HttpResponse(PAGE.format(f"{count} sends"))
+
+
+def mixed_sends(request: HttpRequest, count: int) -> HttpResponse:
+    # Two senders in turn: no two neighbouring sends are alike, none is folded.
+    for i in range(count):
+        burst.send(sender=("left", "right")[i % 2], n=i)
+    return HttpResponse(PAGE.format(f"{count} mixed sends"))
+
+
+def heavy_sends(request: HttpRequest, count: int, size: int) -> HttpResponse:
+    for i in range(count):
+        burst.send(sender=("left", "right")[i % 2], n="x" * size)
+    return HttpResponse(PAGE.format(f"{count} heavy sends"))
+
+
+def with_nonce(request: HttpRequest) -> HttpResponse:
+    # The page uses its CSP nonce (django-csp and Django 6 make one only when asked).
+    probe.send(sender=None, tag="csp")
+    nonce = getattr(request, "csp_nonce", None)
+    if nonce is None:
+        from django.middleware.csp import get_nonce  # Django 6's own CSP
+
+        nonce = get_nonce(request)
+    return HttpResponse(PAGE.format(f'<style nonce="{nonce}"></style>'))
+
+
+def only_silent(request: HttpRequest) -> HttpResponse:
+    # Signals no receiver listens to: silent sends only.
+    for _ in range(3):
+        Signal().send(sender=None)
+    return HttpResponse(PAGE.format("silent"))
+
+
+def tick_tock(request: HttpRequest) -> HttpResponse:
+    tick.send(sender=None, depth=1)
+    return HttpResponse(PAGE.format("tick tock"))
 
 
 def recursed(request: HttpRequest) -> HttpResponse:
@@ -161,9 +213,14 @@ async def aoverlap(request: HttpRequest, tag: str) -> HttpResponse:
 
 urlpatterns = [
     path("many/<int:count>/", many_sends, name="many"),
+    path("mixed/<int:count>/", mixed_sends, name="mixed"),
+    path("heavy/<int:count>/<int:size>/", heavy_sends, name="heavy"),
     path("trouble/", trouble, name="trouble"),
+    path("csp/", with_nonce, name="csp"),
+    path("silent/", only_silent, name="silent"),
     path("templated/", templated, name="templated"),
     path("recursed/", recursed, name="recursed"),
+    path("ticktock/", tick_tock, name="ticktock"),
     path("overlap/<str:tag>/", overlap, name="overlap"),
     path("aoverlap/<str:tag>/", aoverlap, name="aoverlap"),
     # Included directly: pytest-django runs with DEBUG=False, where

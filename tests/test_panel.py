@@ -9,6 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 
+import django
 import pytest
 from asgiref.sync import async_to_sync
 from debug_toolbar.store import get_store
@@ -24,6 +25,8 @@ from . import panel_urls
 PANEL_ID = "SignalInspectorPanel"
 SECRET = "sk-live-SECRET"
 HOSTILE = "<script>alert('x')</script>"
+# A duration as the panel writes it: <0.1, 0.63, 1.4, 55, 1,204.
+MS = r"(?:&lt;0\.1|0\.\d\d|\d\.\d|[1-9][\d,]+)"
 TOOLBAR = {"SHOW_TOOLBAR_CALLBACK": "tests.urls.show_toolbar", "IS_RUNNING_TESTS": False}
 
 pytestmark = pytest.mark.urls("tests.panel_urls")
@@ -49,7 +52,12 @@ def panel_html(response, client: Client | None = None) -> str:
         {"request_id": request_id_of(response), "panel_id": PANEL_ID},
     )
     assert rendered.status_code == 200
-    return rendered.json()["content"]
+    return unbroken(rendered.json()["content"])
+
+
+def unbroken(html: str) -> str:
+    """The panel's HTML without the ``<wbr>`` line-break hints in dotted names."""
+    return html.replace("<wbr>", "")
 
 
 def nav_subtitle(response) -> str:
@@ -60,8 +68,8 @@ def nav_subtitle(response) -> str:
 
 
 def text(html: str) -> str:
-    """Visible text, roughly: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    """Visible text, roughly: tags dropped (``<wbr>`` joins), whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", unbroken(html)).split())
 
 
 @pytest.mark.django_db
@@ -94,11 +102,11 @@ def test_pay_page_shows_receivers_outcomes_and_the_cascade(client: Client) -> No
     remaining = iter(rows)
     assert all(row in remaining for row in expected), rows
     receivers = sum(1 for indent, _ in rows if int(indent) % 2)
-    assert re.fullmatch(rf"2 sends · {receivers} receivers · \d+\.\d ms", nav_subtitle(response))
+    assert re.fullmatch(rf"2 sends · {receivers} receivers · {MS} ms", nav_subtitle(response))
     assert "&#x27;marked&#x27;" in html  # mark_paid's return value, folded
     assert "raised" not in visible
     # mark_paid's update query is attributed to it.
-    assert re.search(r"mark_paid</code>.*?djdt-time\">\s*1 <small", html, re.S)
+    assert re.search(r"mark_paid</code>.*?djdt-time\">\s*1<div class=\"djdt-si-sub\">", html, re.S)
     # Silent sends: Order's pre_init/post_init/pre_save have no receiver.
     assert "django.db.models.signals.pre_save" in html
 
@@ -175,11 +183,13 @@ def test_loops_duplicates_skipped_and_slow(client: Client) -> None:
     assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in html
     assert "Not run because this receiver raised: tests.panel_urls.never_runs" in visible
     # The sleeping receiver is past the 10 ms threshold.
-    assert re.search(r"dawdle</code>\s*<span class=\"djdt-si-flag djdt-si-flag-error\">slow", html)
+    assert re.search(
+        r"dawdle</code>\s*<span class=\"djdt-si-flag djdt-si-flag-warning\">slow", html
+    )
     assert "Receivers slower than 10 ms are marked slow" in visible
     # A secret literal in a traceback's source line is masked, shown and stored.
     assert "PermissionError: card declined" in html
-    assert 'check_card(card_token=&quot;********************&quot;)' in html
+    assert "check_card(card_token=&quot;********************&quot;)" in html
     assert "tok-LEAK-42" not in json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
 
 
@@ -192,7 +202,7 @@ def test_the_toolbars_own_receivers_are_left_out(client: Client) -> None:
     # (under the test client only) to the client's own receiver: only that one shows.
     assert "debug_toolbar.panels" not in html
     assert "django.test.client.store_rendered_templates" in html
-    assert re.fullmatch(r"2 sends · 2 receivers · \d+\.\d ms", nav_subtitle(response))
+    assert re.fullmatch(rf"2 sends · 2 receivers · {MS} ms", nav_subtitle(response))
 
 
 def test_a_request_that_hit_the_recursion_limit_still_shows_its_record(client: Client) -> None:
@@ -219,8 +229,8 @@ def test_receiver_map_lists_the_receivers_of_the_signals_sent(client: Client) ->
     section = text(html[html.index("<h4>Connected receivers</h4>") :])
     assert (
         "tests.testapp.signals.order_paid 1 tests.testapp.receivers.mark_paid"
-        " tests/testapp/receivers.py:16 any tests/testapp/receivers.py:16 testapp.mark_paid"
-        " 2 tests.testapp.receivers.refuse_hostile" in section
+        " tests/testapp/receivers.py:16 any tests/testapp/receivers.py:16"
+        " dispatch_uid testapp.mark_paid 2 tests.testapp.receivers.refuse_hostile" in section
     )
     assert (
         "django.db.models.signals.post_save 1 tests.testapp.receivers.audit_order_saved" in section
@@ -243,10 +253,14 @@ def test_on_commit_callbacks_and_hints_are_shown_under_their_receiver(client: Cl
         {"name": "tests.panel_urls.<lambda>", "using": "default", "status": "ran"},
         {"name": "<script>x</script>", "using": "other", "status": "discarded"},
     ]
-    send["receivers"][0]["hints"] = ["Inserted 1 row(s) on an update: wrap it in `if created:`."]
+    send["receivers"][0]["hints"] = [
+        "Inserted 1 row(s) on an update: wrap it in `if created:`.",
+        "Inserted 3 row(s) on an update.",
+    ]
     store.save_panel(request_id, PANEL_ID, stats)
     visible = text(panel_html(response))
-    assert "Hint: Inserted 1 row(s) on an update: wrap it in `if created:`." in visible
+    assert "Hint: Inserted 1 row on an update: wrap it in `if created:`." in visible
+    assert "Hint: Inserted 3 rows on an update." in visible
     assert "on_commit tests.panel_urls.&lt;lambda&gt; (default): ran" in visible
     assert "on_commit &lt;script&gt;x&lt;/script&gt; (other): discarded" in visible
 
@@ -280,8 +294,10 @@ def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
     assert response.status_code == 200
     assert nav_subtitle(response).startswith("20000 sends · 20000 receivers")
     html = panel_html(response)
-    assert "Showing 500 of 20000 sends" in text(html)
-    assert html.count('class="djdt-si-send') == 500
+    # 1,000 kept (MAX_SENDS), all alike: drawn as one row with their count.
+    assert "Showing 1000 of 20000 sends" in text(html)
+    assert html.count('class="djdt-si-send') == 1
+    assert "×1000" in html and "and 999 identical sends after it (to #1000)" in text(html)
     assert len(html.encode()) < 1_000_000
     stored = json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
     assert len(stored) < 3_000_000
@@ -289,11 +305,23 @@ def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
 
 def test_a_larger_max_sends_is_stored_but_not_all_drawn(client: Client) -> None:
     with override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 3000}):
-        response = client.get("/many/5000/")
+        response = client.get("/mixed/5000/")
     assert len(get_store().panel(request_id_of(response), PANEL_ID)["sends"]) == 3000
     html = panel_html(response)
     assert "Showing 500 of 5000 sends" in text(html)
     assert html.count('class="djdt-si-send') == 500
+    assert len(html.encode()) < 1_000_000
+
+
+def test_what_the_panel_draws_is_bounded_by_size_too(client: Client) -> None:
+    # 300 sends, each with a 20 kB keyword argument: 6 MB if all were drawn.
+    with override_settings(SIGNAL_INSPECTOR={"MAX_REPR_LENGTH": 20_000}):
+        response = client.get("/heavy/300/20000/")
+    html = panel_html(response)
+    match = re.search(r"Showing (\d+) of 300 sends: the panel stops drawing", text(html))
+    assert match and 10 < int(match[1]) < 100, text(html)[:600]
+    assert html.count('class="djdt-si-send') == int(match[1])
+    assert len(html.encode()) < 1_500_000
 
 
 @pytest.mark.django_db
@@ -310,7 +338,7 @@ def test_memory_store_round_trip(client: Client) -> None:
     assert isinstance(panel, SignalInspectorPanel) and panel.from_store and panel.enabled
     assert panel.title == "Signals"
     assert panel.nav_subtitle == nav_subtitle(response)
-    assert "tests.testapp.receivers.refuse_hostile" in panel.content
+    assert "tests.testapp.receivers.refuse_hostile" in unbroken(panel.content)
 
 
 @pytest.fixture
@@ -427,3 +455,214 @@ def test_panel_off_records_nothing(client: Client) -> None:
     assert response.status_code == 200
     assert get_store().panel(request_id_of(response), PANEL_ID) == {}
     assert "SignalInspectorPanel_receivers" not in response.headers.get("Server-Timing", "")
+
+
+# --- issue 12: at a glance, under any policy --------------------------------------
+
+
+def test_durations_read_as_people_read_them() -> None:
+    from signal_inspector.panels import format_ms
+
+    assert [format_ms(v) for v in (0, 0.03, 0.1, 0.634, 1.44, 9.96, 55.4, 1204.2)] == [
+        "0",
+        "<0.1",
+        "0.10",
+        "0.63",
+        "1.4",
+        "10.0",
+        "55",
+        "1,204",
+    ]
+
+
+def test_concurrent_receiver_time_is_counted_once_and_never_passes_the_request() -> None:
+    from signal_inspector.panels import build_context, receiver_wall_ms
+
+    def call(name: str, start: float, duration: float, is_async: bool) -> dict:
+        return {
+            "name": name,
+            "start_ms": start,
+            "duration_ms": duration,
+            "is_async": is_async,
+            "outcome": "returned",
+            "children": [],
+        }
+
+    # As asend_robust() ran them on the example's async pay page: the async
+    # receiver awaited for 115 ms while the sync ones ran in their thread.
+    send = {
+        "id": 1,
+        "parent": None,
+        "signal": "shop.signals.order_paid",
+        "sender": "shop.Order",
+        "method": "asend_robust",
+        "start_ms": 40.0,
+        "duration_ms": 115.0,
+        "kwargs": {},
+        "skipped": [],
+        "receivers": [
+            call("shop.receivers.notify_warehouse", 40.8, 114.9, True),
+            call("shop.receivers.email_receipt", 41.0, 55.0, False),
+            call("shop.receivers.award_loyalty_points", 96.0, 5.0, False),
+            call("shop.receivers.email_receipt", 101.0, 52.4, False),
+        ],
+    }
+    stats = {
+        "sends": [send],
+        "duration_ms": 120.0,
+        "receiver_time_ms": 227.3,  # the core's sum of durations
+        "total_sends": 1,
+        "receiver_calls": 4,
+        "slow_receiver_ms": 25.0,
+    }
+    assert receiver_wall_ms(stats) == pytest.approx(114.9)
+    context = build_context(stats)
+    assert context["share"] <= 100
+    assert context["receiver_time"] == "115"
+    warehouse = context["rows"][1]
+    assert warehouse["concurrent"] and warehouse["alone"] == "2.5"
+    # 115 ms of wall time, 2.5 ms of it alone: not slow.
+    assert not warehouse["slow"]
+    assert context["slow_count"] == 2  # the two 55 ms and 52 ms receipts
+
+
+def test_the_stylesheet_carries_the_pages_csp_nonce(client: Client) -> None:
+    pytest.importorskip("csp")
+    from csp.constants import NONCE
+    from django.conf import settings
+
+    middleware = ["csp.middleware.CSPMiddleware", *settings.MIDDLEWARE]
+    policy = {"DIRECTIVES": {"style-src": [NONCE], "script-src": [NONCE, "'strict-dynamic'"]}}
+    with override_settings(MIDDLEWARE=middleware, CONTENT_SECURITY_POLICY=policy):
+        # The page used its nonce; the toolbar's links carry it, and so does ours.
+        response = client.get("/csp/")
+        match = re.search(r"'nonce-([\w+/=]+)'", response.headers["Content-Security-Policy"])
+        assert match
+        page = response.content.decode()
+        assert f'nonce="{match[1]}" rel="stylesheet"' in page  # the toolbar's
+        html = panel_html(response)
+        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
+        assert html.count(match[1]) == 1 and "<script" not in html
+        # A page that used no nonce: none made up (it would not be in the header).
+        html = panel_html(client.get("/many/2/"))
+        assert 'class="djdt-si-css">' in html and " nonce=" not in html
+
+
+@pytest.mark.skipif(django.VERSION < (6,), reason="Django 6's own CSP support")
+def test_the_stylesheet_carries_djangos_own_csp_nonce(client: Client) -> None:
+    from django.conf import settings
+    from django.utils.csp import CSP
+
+    middleware = ["django.middleware.csp.ContentSecurityPolicyMiddleware", *settings.MIDDLEWARE]
+    policy = {"style-src": [CSP.NONCE], "script-src": [CSP.NONCE, CSP.STRICT_DYNAMIC]}
+    with override_settings(MIDDLEWARE=middleware, SECURE_CSP=policy):
+        response = client.get("/csp/")
+        match = re.search(r"'nonce-([\w+/=-]+)'", response.headers["Content-Security-Policy"])
+        assert match
+        html = panel_html(response)
+        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
+        html = panel_html(client.get("/many/2/"))
+        assert " nonce=" not in html
+
+
+@pytest.mark.django_db
+def test_render_panels_puts_the_panel_in_the_page_as_markup(client: Client) -> None:
+    config = {**TOOLBAR, "RENDER_PANELS": True}
+    with override_settings(DEBUG_TOOLBAR_CONFIG=config):
+        page = unbroken(client.get("/trouble/").content.decode())
+    assert '<div class="djdt-si">' in page and "&lt;div class=&quot;djdt-si" not in page
+    assert '<script type="module" src="/static/signal_inspector/panel.js" async>' in page
+    assert "tests.panel_urls.explode" in page
+    assert "RuntimeError: &lt;b&gt;boom&lt;/b&gt;" in page and "<b>boom</b>" not in page
+
+
+def test_the_panel_loads_its_script_the_toolbars_way(client: Client) -> None:
+    response = client.get("/many/2/")
+    rendered = client.get(
+        reverse("djdt:render_panel"),
+        {"request_id": request_id_of(response), "panel_id": PANEL_ID},
+    ).json()
+    assert rendered["scripts"] == ["/static/signal_inspector/panel.js"]
+    # Filters start hidden: panel.js shows them once it can make them work.
+    assert '<form class="djdt-si-filters djdt-hidden"' in rendered["content"]
+
+
+@pytest.mark.django_db
+def test_the_recording_downloads_as_json_where_the_toolbar_is_shown(client: Client) -> None:
+    order = Order.objects.create(number=HOSTILE)
+    response = client.get(f"/pay/{order.pk}/")
+    request_id = request_id_of(response)
+    html = panel_html(response)
+    url = f"{reverse('djdt:signal_inspector_export')}?request_id={request_id}"
+    assert f'href="{url}" download' in html
+    download = client.get(url)
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/json"
+    assert download["Content-Disposition"] == f'attachment; filename="signals-{request_id}.json"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    data = json.loads(download.content)
+    assert (
+        data["total_sends"] == 2
+        and data["sends"][0]["signal"] == "tests.testapp.signals.order_paid"
+    )
+    assert SECRET not in download.content.decode()
+    # Application text stays data: an attachment of type application/json, never HTML.
+    assert HOSTILE in json.dumps(data)
+    # Refused where the toolbar is refused, and for unknown or malformed ids.
+    assert client.get(url, {"notoolbar": "1"}).status_code == 404
+    assert client.get(url, REMOTE_ADDR="203.0.113.9").status_code == 404
+    export = reverse("djdt:signal_inspector_export")
+    assert client.get(export, {"request_id": "0" * 32}).status_code == 404
+    assert client.get(export, {"request_id": "../etc"}).status_code == 404
+
+
+def test_a_runaway_loop_is_one_error_and_is_folded(client: Client) -> None:
+    response = client.get("/recursed/")
+    subtitle = nav_subtitle(response)
+    assert subtitle.endswith("1 error · 1 loop"), subtitle
+    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    raised = sum(c["outcome"] == "raised" for s in stored["sends"] for c in s["receivers"])
+    assert raised > 100 and stored["failures"] == 1
+    html = panel_html(response)
+    # The first level, the fold, the deepest levels: a few rows, not hundreds.
+    assert html.count('class="djdt-si-send') < 6
+    assert re.search(r"folded: the loop goes \d{2,} levels deeper", text(html))
+    assert re.search(r'<li class="djdt-si-stat-error"><strong>1</strong> error', html)
+    assert len(html.encode()) < 100_000
+
+
+def test_a_loop_of_two_receivers_is_folded_too(client: Client) -> None:
+    response = client.get("/ticktock/")
+    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    assert len(stored["sends"]) == 41
+    html = panel_html(response)
+    # tick, tock (the first period), the fold, the last period and the last tick.
+    assert html.count('class="djdt-si-send') == 5, text(html)[:2000]
+    assert re.search(r"folded: the loop goes 36 levels deeper \(sends #3 to #38\)", text(html))
+    fold = html[html.index('class="djdt-si-fold"') :]
+    assert "tests.panel_urls.tick</code>, <code" in fold and "tests.panel_urls.tock" in fold
+
+
+def test_identical_sends_fold_into_one_row_and_tables_group_them(client: Client) -> None:
+    html = panel_html(client.get("/many/40/"))
+    visible = text(html)
+    assert html.count('class="djdt-si-send') == 1
+    assert "×40" in html and "and 39 identical sends after it (to #40)" in visible
+    # Receivers by total time, and sends grouped by signal and sender.
+    assert re.search(r"Receivers by total time .*? tests\.panel_urls\.count_burst 40 ", visible)
+    assert re.search(r"Sends by signal and sender .*? tests\.panel_urls\.burst None 40 ", visible)
+
+
+@pytest.mark.django_db
+def test_silent_sends_come_last_and_folded(client: Client) -> None:
+    order = Order.objects.create(number="A-31")
+    html = panel_html(client.get(f"/pay/{order.pk}/"))
+    silent = html.index('<details class="djdt-si-silent">')
+    assert html.index("<h4>Timeline</h4>") < html.index("<h4>Connected receivers</h4>") < silent
+    assert "<details open" not in html
+    # Nothing but silent sends: said so, without "0 sends" beside "3 silent sends".
+    response = client.get("/silent/")
+    assert nav_subtitle(response) == "3 silent sends (no receiver)"
+    visible = text(panel_html(response))
+    assert "0 send" not in visible and "0 receiver" not in visible
+    assert "The request sent 3 signals, and no receiver was connected" in visible

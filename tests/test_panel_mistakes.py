@@ -32,7 +32,7 @@ def test_on_commit_work_that_committed_is_shown_ran(client: Client) -> None:
 
 def test_missing_created_guard_gets_a_hint(client: Client) -> None:
     visible = text(panel_html(client.get("/resave/unguarded/")))
-    assert "Hint: Inserted 1 row(s) on an update (created=False)" in visible
+    assert "Hint: Inserted 1 row on an update (created=False)" in visible
     assert "wrap the side effect in `if created:`" in visible
 
 

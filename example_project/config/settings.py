@@ -101,3 +101,21 @@ SIGNAL_INSPECTOR = {
     # Flag receivers slower than this; the receipt email takes about 50 ms.
     "SLOW_RECEIVER_MS": 25,
 }
+
+# EXAMPLE_CSP=1: a nonce-only Content Security Policy through django-csp
+# (pip install django-csp), to see the toolbar and the Signals panel under one.
+# 'strict-dynamic' lets the toolbar's nonced script load its panels' scripts.
+if os.environ.get("EXAMPLE_CSP"):
+    from csp.constants import NONCE, NONE, SELF
+
+    MIDDLEWARE.insert(0, "csp.middleware.CSPMiddleware")
+    CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "script-src": [NONCE, "'strict-dynamic'"],
+            "style-src": [NONCE],
+            "img-src": [SELF, "data:"],
+            "object-src": [NONE],
+            "base-uri": [NONE],
+        }
+    }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import sys
@@ -97,6 +98,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Exit with status 1 if any duplicate registration is shown.",
         )
+        parser.add_argument(
+            "--include-inspector",
+            dest="include_inspector",
+            action="store_true",
+            help="Text output: also list signal_inspector's own receivers (hidden by default).",
+        )
 
     def handle(
         self,
@@ -108,6 +115,7 @@ class Command(BaseCommand):
         include_empty: bool,
         duplicates_only: bool,
         check: bool,
+        include_inspector: bool = False,
         **options: Any,
     ) -> None:
         full = build_map()
@@ -142,6 +150,8 @@ class Command(BaseCommand):
                 if (wanted_signals is None or c.signal in wanted_signals)
                 and (wanted_apps is None or c.app in wanted_apps)
             ]
+        self.include_inspector = include_inspector
+        self.include_empty = include_empty
         write: Callable[[SignalMap, bool], None] = {
             "text": self.write_text,
             "json": self.write_json,
@@ -159,6 +169,9 @@ class Command(BaseCommand):
 
     def write_text(self, sigmap: SignalMap, duplicates_only: bool) -> None:
         style = self.style
+        hidden = 0
+        if not getattr(self, "include_inspector", True):
+            sigmap, hidden = _without_own_receivers(sigmap, getattr(self, "include_empty", False))
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
@@ -177,6 +190,11 @@ class Command(BaseCommand):
             f"{count or 'no'} duplicate{'s' if count != 1 else ''}."
         )
         lines.append(style.WARNING(summary) if count else style.SUCCESS(summary))
+        if hidden and not duplicates_only:
+            lines.append(
+                f"signal_inspector's own receiver{'s' if hidden != 1 else ''} ({hidden}) "
+                "not listed: --include-inspector lists them."
+            )
         # One write: thousands of OutputWrapper.write() calls cost more than the map.
         self.stdout.write("\n".join(lines))
 
@@ -184,11 +202,6 @@ class Command(BaseCommand):
         style = self.style
         header = ("#", "SENDER", "RECEIVER", "DEFINED AT", "CONNECTED AT", "NOTES")
         rows = {id(r): _row(r) for info in signals for r in info.receivers}
-        widths = [
-            max([len(header[i])] + [len(row[i]) for row in rows.values()])
-            for i in range(len(header) - 1)
-        ]
-        indent = " " * (2 + widths[0] + 2)
         unknown: dict[str, int] = {}
         lines = []
         for info in signals:
@@ -196,6 +209,13 @@ class Command(BaseCommand):
             if not info.receivers:
                 lines += ["  (no receivers)", ""]
                 continue
+            # Columns aligned within one signal: one long name elsewhere in the
+            # project does not widen every line.
+            widths = [
+                max([len(header[i])] + [len(rows[id(r)][i]) for r in info.receivers])
+                for i in range(len(header) - 1)
+            ]
+            indent = " " * (2 + widths[0] + 2)
             lines.append(style.MIGRATE_LABEL(_line(header, widths).rstrip()))
             for r in info.receivers:
                 padded = _pad(rows[id(r)], widths)
@@ -336,6 +356,23 @@ class Command(BaseCommand):
 
 
 # --- helpers -------------------------------------------------------------------
+
+_OWN_PREFIX = "signal_inspector."
+
+
+def _without_own_receivers(sigmap: SignalMap, include_empty: bool) -> tuple[SignalMap, int]:
+    """The map without signal_inspector's own receivers (its setting_changed
+    resets), and how many were left out; a signal left with none is dropped
+    unless empty signals were asked for."""
+    hidden = 0
+    signals = []
+    for info in sigmap.signals:
+        kept = [r for r in info.receivers if not r.receiver.startswith(_OWN_PREFIX)]
+        hidden += len(info.receivers) - len(kept)
+        if kept or include_empty or not info.receivers:
+            signals.append(dataclasses.replace(info, receivers=kept))
+    return dataclasses.replace(sigmap, signals=signals), hidden
+
 
 
 def _sender_cell(r: Registration) -> str:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from shop.models import LoyaltyAccount, Order, OrderItem, Product
@@ -25,9 +25,19 @@ ORDERS = {
 class Command(BaseCommand):
     help = "Create the demo users, products and orders; run again to reset them to unpaid."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Seed only a database never seeded (no admin user): `make demo` keeps your data.",
+        )
+
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
         User = get_user_model()
+        if if_empty and User.objects.filter(username="admin").exists():
+            self.stdout.write("Demo data already there (make demo-reset seeds it afresh).")
+            return
         products = {
             name: Product.objects.update_or_create(name=name, defaults={"price": price})[0]
             for name, price in PRODUCTS.items()
