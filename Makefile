@@ -64,4 +64,4 @@ clean:
 		-exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .venv-test-dj52 .venv-test-dj6
+	rm -rf $(VENV) .venv-test-dj52 .venv-test-dj60 .venv-test-dj6

@@ -77,7 +77,8 @@ make_venv() {
     if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed || .ci/test.sh -nt $venv/.installed ]]; then
         rm -f "$venv/.installed"
         "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
-            pytest pytest-django hypothesis playwright ruff uvicorn mypy django-stubs || return
+            pytest pytest-django hypothesis playwright ruff uvicorn mypy django-stubs \
+            django-csp build twine || return
         touch "$venv/.installed"
     fi
     "$venv/bin/python" -c 'import sys, django, debug_toolbar; print(
