@@ -570,6 +570,13 @@ def _bar(start_ms: float | None, duration_ms: float, total_ms: float) -> dict[st
     return {"x": round(x, 3), "width": round(max(width, 0.0), 3)}
 
 
+def _fired_inside(frame: dict[str, Any] | None) -> str:
+    if not frame:
+        return ""
+    package = frame.get("package") or "library code"
+    return _breakable(f"{package} ({_where(frame)})")
+
+
 def _where(frame: dict[str, Any] | None) -> str:
     if not frame:
         return ""
@@ -785,6 +792,8 @@ class _Drawer:
             "method": send.get("method", ""),
             "sender": _breakable(str(send.get("sender", ""))),
             "fired_at": _breakable(_where(send.get("fired_at"))),
+            # No frame of the project's own code: say where it was sent instead.
+            "fired_inside": _fired_inside(send.get("fired_inside")),
             "kwargs": list(send.get("kwargs", {}).items()),
             "stack": stack,
             "stack_same_as": same_as,

@@ -666,3 +666,39 @@ def test_silent_sends_come_last_and_folded(client: Client) -> None:
     visible = text(panel_html(response))
     assert "0 send" not in visible and "0 receiver" not in visible
     assert "The request sent 3 signals, and no receiver was connected" in visible
+
+
+@pytest.mark.django_db
+def test_a_send_with_no_frame_of_project_code_says_where_it_was_sent() -> None:
+    # A request from a thread that starts in the standard library: every frame
+    # above Django's 404 page rendering is library code.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(Client().get, "/no-such-page/").result(timeout=30)
+    assert response.status_code == 404
+    html = text(panel_html(response))
+    assert "sent inside django (django/" in html
+    assert "(no frame of your code)" in html
+
+
+@pytest.mark.django_db
+def test_the_panel_says_what_a_recording_could_not_see(client: Client) -> None:
+    import functools
+
+    from django.dispatch import Signal
+
+    django_send = Signal.__dict__["send"]
+
+    @functools.wraps(django_send)
+    def other_tools_send(self, sender, **named):
+        return django_send(self, sender, **named)
+
+    Signal.send = other_tools_send
+    try:
+        order = Order.objects.create(number="LIMITS-1")
+        html = text(panel_html(client.get(f"/pay/{order.pk}/")))
+    finally:
+        Signal.send = django_send
+    assert "Signal.send was already wrapped by" in html
+    assert "other_tools_send" in html
