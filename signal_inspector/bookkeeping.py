@@ -15,7 +15,7 @@ import time
 import weakref
 from functools import partial
 from time import perf_counter
-from types import FunctionType, MethodType
+from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from django.dispatch import Signal
@@ -145,10 +145,11 @@ def _fired_at(
 
     Source lines are read only when the record is turned into data
     (``SendRecord.to_dict()``), not on every send."""
-    sender = frame = sys._getframe(depth)
+    sender: FrameType | None = sys._getframe(depth)
+    frame: FrameType | None = sender
     while sender is not None and sender.f_globals.get("__name__", "").startswith(_OWN):
         sender = sender.f_back
-    start = None
+    start: FrameType | None = None
     kinds = _code_kinds(skip)
     while frame is not None:
         code = frame.f_code
@@ -171,8 +172,8 @@ def _fired_at(
         inside = (short_path(code.co_filename), sender.f_lineno, code.co_name, package)
     if not capture or start is None:
         return fired, _NO_FRAMES, inside
-    stack = []
-    walk = start
+    stack: list[tuple[str, int, str]] = []
+    walk: FrameType | None = start
     while walk is not None and len(stack) < _MAX_STACK:
         c = walk.f_code
         stack.append((c.co_filename, walk.f_lineno, c.co_name))
@@ -281,7 +282,7 @@ def start_send(
     if not signal.receivers or signal.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         count_silent(recording, signal, sender)
         return ()
-    sync_receivers, async_receivers = signal._live_receivers(sender)  # type: ignore[attr-defined]
+    sync_receivers, async_receivers = signal._live_receivers(sender)
     if not sync_receivers and not async_receivers:
         count_silent(recording, signal, sender)
         return ()

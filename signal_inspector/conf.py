@@ -74,9 +74,9 @@ def validate(value: Any) -> list[str]:
             problems.append(
                 f"{SETTING_NAME}[{key!r}] must be {names}, not {type(item).__name__}."
             )
-        elif types[0] in (int, float) and not (math.isfinite(item) and item > 0):
+        elif types[0] in (int, float) and not (math.isfinite(item) and item > 0):  # type: ignore[arg-type,operator]
             problems.append(f"{SETTING_NAME}[{key!r}] must be positive, not {item!r}.")
-        elif types[0] is list and not all(isinstance(s, str) for s in item):
+        elif types[0] is list and not all(isinstance(s, str) for s in item):  # type: ignore[attr-defined]
             problems.append(f"{SETTING_NAME}[{key!r}] must hold only strings.")
     return problems
 

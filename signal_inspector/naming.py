@@ -524,7 +524,7 @@ def _django_special(value: Any) -> str | None:
     return None
 
 
-_BRACKETS = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
+_BRACKETS: dict[Any, str] = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
 
 
 def _base_container(kind: type) -> type | None:
@@ -540,7 +540,8 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     masked at any depth, as Django's error reports mask settings."""
     kind = type(value)
     base = _base_container(kind)
-    opening, closing = _BRACKETS[base]
+    brackets: str = _BRACKETS[base]
+    opening, closing = brackets[0], brackets[1]
     if id(value) in seen:
         return f"{opening}...{closing}"
     if depth >= _MAX_DEPTH:
@@ -552,7 +553,7 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
         size = 0
         # dict.items()/tuple.__iter__ of the base type: a subclass's overrides
         # (or a MultiValueDict's last-value items()) are not called.
-        items = dict.items(value) if base is dict else base.__iter__(value)
+        items = dict.items(value) if base is dict else base.__iter__(value)  # type: ignore[union-attr]
         for index, item in enumerate(items):
             if index >= _MAX_ITEMS or size > limit:
                 parts.append("…")

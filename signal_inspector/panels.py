@@ -46,7 +46,7 @@ class SignalInspectorPanel(Panel):
     is_async = True
     title = _("Signals")
     template = "signal_inspector/panel.html"
-    nav_icon = "debug_toolbar/img/signals.svg"
+    nav_icon = "debug_toolbar/img/signals.svg"  # type: ignore[assignment]
 
     _recording: Recording | None = None
 
@@ -131,7 +131,7 @@ class SignalInspectorPanel(Panel):
         calls = stats.get("receiver_calls", 0)
         if not sends:
             silent = sum(s.get("count", 0) for s in stats.get("silent", []))
-            return (
+            return str(
                 ngettext(
                     "%(n)d silent send (no receiver)", "%(n)d silent sends (no receiver)", silent
                 )
@@ -351,8 +351,8 @@ def _hidden_prefixes(modules: tuple[str, ...]) -> tuple[str, ...]:
         paths = getattr(module, "__path__", None)
         if paths:
             prefixes.extend(os.path.join(os.path.abspath(p), "") for p in paths)
-        elif getattr(module, "__file__", None):
-            prefixes.append(os.path.abspath(module.__file__))
+        elif isinstance(getattr(module, "__file__", None), str):
+            prefixes.append(os.path.abspath(str(module.__file__)))
     return tuple(prefixes)
 
 

@@ -59,7 +59,7 @@ UNKNOWN_NOT_SEEN = (
 UNKNOWN_LAZY = "lazy sender: connected when the model was loaded; the connect() call is not known"
 UNKNOWN_NO_FRAME = "no caller outside Django was found"
 
-_NONE_ID = _dispatcher._make_id(None)
+_NONE_ID = _dispatcher._make_id(None)  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -399,7 +399,7 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
                 dispatch_uid=uid,
                 weak=weak,
                 is_async=is_async,
-                receiver_key=repr(_dispatcher._make_id(receiver)),
+                receiver_key=repr(_dispatcher._make_id(receiver)),  # type: ignore[attr-defined]
                 code_key=code_key(receiver, code),
                 sender_key=None if key[1] == _NONE_ID else _sender_id(key[1]),
             )

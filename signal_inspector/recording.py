@@ -23,7 +23,7 @@ _MAX_TRACEBACK_FRAMES = 40
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Shared empty defaults: most calls have no children, hints or on_commit work,
 # and not allocating lists for them halves the cost of building a record.
-_EMPTY: tuple[()] = ()
+_EMPTY: Any = ()
 _EMPTY_DICT: dict[str, str] = {}
 
 
@@ -83,11 +83,11 @@ class ReceiverCall:
     queries = 0
     query_ms = 0.0
     inserts = 0
-    children: list[SendRecord] = _EMPTY  # type: ignore[assignment]
+    children: list[SendRecord] = _EMPTY
     duplicate = False
     loop = False
-    on_commit: list[OnCommitCallback] = _EMPTY  # type: ignore[assignment]
-    hints: list[str] = _EMPTY  # type: ignore[assignment]
+    on_commit: list[OnCommitCallback] = _EMPTY
+    hints: list[str] = _EMPTY
 
     def __init__(
         self, name: str, location: str, is_async: bool, key: str,
@@ -152,7 +152,7 @@ class SendRecord:
     the rest are class-level defaults until a send needs its own.
     """
 
-    kwargs: dict[str, str] = _EMPTY_DICT  # type: ignore[assignment]
+    kwargs: dict[str, str] = _EMPTY_DICT
     # (file, line, function) of the first frame of the user's own code: outside
     # the skipped modules, installed packages and the standard library.
     fired_at: tuple[str, int, str] | None = None
@@ -160,11 +160,11 @@ class SendRecord:
     # sent it, as (file, line, function, top-level package).
     fired_inside: tuple[str, int, str, str] | None = None
     # (absolute file, line, function), innermost first; see to_dict().
-    stack: list[tuple[str, int, str]] = _EMPTY  # type: ignore[assignment]
+    stack: list[tuple[str, int, str]] = _EMPTY
     duration_ms = 0.0
-    skipped: list[dict[str, str]] = _EMPTY  # type: ignore[assignment]
+    skipped: list[dict[str, str]] = _EMPTY
     duplicate = False
-    loop: list[str] = _EMPTY  # type: ignore[assignment]
+    loop: list[str] = _EMPTY
     current: ReceiverCall | None = None  # the sync receiver running, while one is
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.

@@ -12,6 +12,7 @@ import contextlib
 import sys
 import weakref
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from django.dispatch import Signal
@@ -65,7 +66,8 @@ _SITES_ATTR = "_signal_inspector_connect_sites"
 
 def connect_sites(signal: Signal) -> dict[Any, list[ConnectSite]]:
     """Lookup key -> every site that connected ``signal`` with that key, in order."""
-    return signal.__dict__.get(_SITES_ATTR, {})
+    sites: dict[Any, list[ConnectSite]] = signal.__dict__.get(_SITES_ATTR, {})
+    return sites
 
 
 # django.apps.registry: a lazy "app_label.Model" sender connects through
@@ -115,7 +117,7 @@ def _connect_site(
     )
     lazy = False
     ref = _weak_ref(receiver) if weak else None
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         code = frame.f_code
@@ -142,7 +144,7 @@ def _connect_site(
 
 
 def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
-    make_id = _dispatcher._make_id
+    make_id = _dispatcher._make_id  # type: ignore[attr-defined]
     if dispatch_uid:
         return (dispatch_uid, make_id(sender))
     return (make_id(receiver), make_id(sender))
@@ -238,7 +240,9 @@ def _note_site(sites: dict[Any, list[ConnectSite]], key: Any, site: ConnectSite)
 
 
 def _wrap_connect(original: Any) -> Any:
-    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None):
+    def connect(
+        self: Signal, receiver: Any, sender: Any = None, weak: bool = True, dispatch_uid: Any = None
+    ) -> None:
         try:
             key = _lookup_key(receiver, sender, dispatch_uid)
             sites = self.__dict__.setdefault(_SITES_ATTR, {})
@@ -255,7 +259,7 @@ def _wrap_connect(original: Any) -> Any:
                 _note_site(sites, key, _connect_site(dispatch_uid, weak, receiver, sender))
                 if len(sites) > 2 * len(self.receivers) + 32:
                     _prune_sites(self, sites)
-        return result
+        return result  # type: ignore[no-any-return]
 
     connect.__doc__ = original.__doc__
     setattr(connect, MARKER, original)
@@ -263,14 +267,16 @@ def _wrap_connect(original: Any) -> Any:
 
 
 def _wrap_disconnect(original: Any) -> Any:
-    def disconnect(self, receiver=None, sender=None, dispatch_uid=None):
+    def disconnect(
+        self: Signal, receiver: Any = None, sender: Any = None, dispatch_uid: Any = None
+    ) -> bool:
         disconnected = original(self, receiver, sender, dispatch_uid)
         if disconnected:
             with contextlib.suppress(Exception):
                 sites = self.__dict__.get(_SITES_ATTR)
                 if sites:
                     sites.pop(_lookup_key(receiver, sender, dispatch_uid), None)
-        return disconnected
+        return disconnected  # type: ignore[no-any-return]
 
     disconnect.__doc__ = original.__doc__
     setattr(disconnect, MARKER, original)

@@ -99,11 +99,11 @@ class SignalCapture:
         senders = self._sender(sender) if sender is not None else None
         out: list[ReceiverCall] = []
         pending: list[ReceiverCall] = []
-        for send in reversed(self.recording.sends):
-            pending.extend(reversed(send.receivers))
+        for top in reversed(self.recording.sends):
+            pending.extend(reversed(top.receivers))
         while pending:
             call = pending.pop()
-            send = call.parent
+            send: SendRecord | None = call.parent
             if (
                 (match is None or match(call.name))
                 and (signals is None or (send is not None and send.signal in signals))

@@ -9,7 +9,7 @@ in an assertion message or a log line.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED, OUTCOME_RUNNING
 
@@ -123,7 +123,7 @@ def _tree(
             if kind == "text":
                 children.append((body + branch, body + stem, row, depth))
                 continue
-            call: ReceiverCall = row  # type: ignore[assignment]
+            call = cast("ReceiverCall", row)
             children.append((body + branch, body + stem, call_line(call, slow_ms), depth))
             below: list[tuple[str, object]] = []
             for hint in call.hints:

@@ -322,7 +322,7 @@ def find_unconnected(app_configs: list[AppConfig] | None = None) -> list[Unconne
                         ready=_ready_location(app_config),
                         fix=_fix_line(app_config, module),
                         reach=kind,
-                        urlconf=urlconf if kind == URLCONF else "",
+                        urlconf=urlconf if kind == URLCONF and isinstance(urlconf, str) else "",
                     )
                 )
     return found

@@ -437,7 +437,7 @@ def _resolve(
         lowered.setdefault(spelling.lower(), set()).update(names)
     found: set[str] = set()
     for value in values:
-        names = choices.get(value) or lowered.get(value.lower())
+        names = choices.get(value) or lowered.get(value.lower()) or set()
         if not names and fallback is not None:
             names = fallback(value)
         if not names:
