@@ -23,7 +23,7 @@ Also times opening the panel: the toolbar's ``render_panel`` view for the SQL
 panel after N queries and for the Signals panel after N sends, same rounds.
 Ratios come from one run; nothing asserts a time.
 
-    python benchmarks/panel_anchors.py [--rounds N] [--events N]
+    python benchmarks/panel_anchors.py [--rounds N] [--render-rounds N] [--events N]
 """
 
 from __future__ import annotations

@@ -42,6 +42,18 @@ BENCHMARKS = [
         ["--rounds", "8"],
     ),
     (
+        "The Signals panel per event against the toolbar's SQL and cache panels",
+        "panel_anchors.py",
+        ["--rounds", "15", "--render-rounds", "4"],
+        ["--rounds", "5", "--render-rounds", "2"],
+    ),
+    (
+        "Cost per kept send as the recording grows: MAX_SENDS 1,000 against 20,000",
+        "panel_flatness.py",
+        ["--rounds", "9"],
+        ["--rounds", "3"],
+    ),
+    (
         "signalmap against manage.py check (200 models, 2,000 receivers)",
         "signalmap_project.py",
         ["--rounds", "7"],
