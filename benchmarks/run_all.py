@@ -44,14 +44,14 @@ BENCHMARKS = [
     (
         "The Signals panel per event against the toolbar's SQL and cache panels",
         "panel_anchors.py",
-        ["--rounds", "15", "--render-rounds", "4"],
-        ["--rounds", "5", "--render-rounds", "2"],
+        ["--rounds", "12", "--render-rounds", "3"],
+        ["--rounds", "4", "--render-rounds", "1"],
     ),
     (
         "Cost per kept send as the recording grows: MAX_SENDS 1,000 against 20,000",
         "panel_flatness.py",
-        ["--rounds", "9"],
-        ["--rounds", "3"],
+        ["--rounds", "7"],
+        ["--rounds", "2"],
     ),
     (
         "signalmap against manage.py check (200 models, 2,000 receivers)",
@@ -86,6 +86,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores{memory}; {cpu or platform.processor()}; {platform.platform()}"
 
 
+def load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -96,6 +103,7 @@ def main() -> int:
     import django
 
     started = time.monotonic()
+    load_before = load()
     sections = []
     failed = 0
     for title, script, full, quick in BENCHMARKS:
@@ -119,6 +127,8 @@ def main() -> int:
         f"- Machine: {machine()}\n"
         f"- Python {platform.python_version()}, Django {django.__version__}, "
         f"django-debug-toolbar {debug_toolbar.VERSION}\n"
+        f"- Load average (1, 5, 15 min) at the start {load_before}, at the end {load()}: "
+        "above the core count means other work shared the machine\n"
         "- Every comparison is measured side by side in one run (interleaved rounds, "
         "medians); timings on a shared 2-core machine are noisy, ratios less so.\n\n"
     )
