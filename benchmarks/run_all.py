@@ -4,8 +4,10 @@
 
 Each benchmark is its own script (runnable alone, documented at its top); this
 runs them one after another with the current Python and writes their output,
-with the machine, the versions and the date, to BENCHMARKS.md. Budget: under
-10 minutes on a 2-core machine (``--quick``: about 2). Nothing asserts a time.
+with the machine, the versions, the load average and the date, to BENCHMARKS.md.
+Budget: under 10 minutes on a 2-core machine (8 to 9 while other work shares it;
+``--quick``: about 2, under 3.5 shared). Nothing asserts a time. The written
+analysis goes where the ``<!-- analysis -->`` marker is left.
 """
 
 from __future__ import annotations
