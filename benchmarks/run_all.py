@@ -4,8 +4,10 @@
 
 Each benchmark is its own script (runnable alone, documented at its top); this
 runs them one after another with the current Python and writes their output,
-with the machine, the versions and the date, to BENCHMARKS.md. Budget: under
-10 minutes on a 2-core machine (``--quick``: about 2). Nothing asserts a time.
+with the machine, the versions, the load average and the date, to BENCHMARKS.md.
+Budget: under 10 minutes on a 2-core machine (8 to 9 while other work shares it;
+``--quick``: about 2, under 3.5 shared). Nothing asserts a time. The written
+analysis goes where the ``<!-- analysis -->`` marker is left.
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ BENCHMARKS = [
         ["--rounds", "8"],
     ),
     (
+        "The Signals panel per event against the toolbar's SQL and cache panels",
+        "panel_anchors.py",
+        ["--rounds", "12", "--render-rounds", "3"],
+        ["--rounds", "4", "--render-rounds", "1"],
+    ),
+    (
+        "Cost per kept send as the recording grows: MAX_SENDS 1,000 against 20,000",
+        "panel_flatness.py",
+        ["--rounds", "7"],
+        ["--rounds", "2"],
+    ),
+    (
         "signalmap against manage.py check (200 models, 2,000 receivers)",
         "signalmap_project.py",
         ["--rounds", "7"],
@@ -74,6 +88,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores{memory}; {cpu or platform.processor()}; {platform.platform()}"
 
 
+def load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -84,6 +105,7 @@ def main() -> int:
     import django
 
     started = time.monotonic()
+    load_before = load()
     sections = []
     failed = 0
     for title, script, full, quick in BENCHMARKS:
@@ -107,6 +129,8 @@ def main() -> int:
         f"- Machine: {machine()}\n"
         f"- Python {platform.python_version()}, Django {django.__version__}, "
         f"django-debug-toolbar {debug_toolbar.VERSION}\n"
+        f"- Load average (1, 5, 15 min) at the start {load_before}, at the end {load()}: "
+        "above the core count means other work shared the machine\n"
         "- Every comparison is measured side by side in one run (interleaved rounds, "
         "medians); timings on a shared 2-core machine are noisy, ratios less so.\n\n"
     )
