@@ -96,6 +96,7 @@ class SignalInspectorPanel(Panel):
         # deep the cascade (a runaway receiver recurses hundreds of levels).
         stats["sends"] = _flatten(stats["sends"])
         _leave_out_toolbar(stats)
+        _bound_stored(stats)
         mask = _line_masker()
         stats["stacks"] = _stack_table(
             stats["sends"],
@@ -429,6 +430,34 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
 # A rough byte budget for what the panel draws: a few sends with megabytes of
 # kwargs or tracebacks must not make a page the browser chokes on.
 MAX_RENDERED_BYTES = 900_000
+# A rough byte budget for what the toolbar's store keeps of one request, whatever
+# MAX_SENDS is (the store holds RESULTS_CACHE_SIZE requests, 25 by default).
+MAX_STORED_BYTES = 2_500_000
+
+
+def _stored_weight(send: dict[str, Any]) -> int:
+    """Roughly the bytes a send adds to the stored JSON."""
+    size = 350 + sum(len(str(k)) + len(str(v)) + 8 for k, v in send.get("kwargs", {}).items())
+    for call in send.get("receivers", []):
+        size += 400 + len(str(call.get("result", "")))
+        exception = call.get("exception")
+        if exception:
+            size += 2 * len(str(exception.get("text", ""))) + 200
+    return size
+
+
+def _bound_stored(stats: dict[str, Any]) -> None:
+    """Keep the sends (depth first, so every kept send's parents are kept) that fit
+    ``MAX_STORED_BYTES``; the rest stay counted in the totals."""
+    budget = MAX_STORED_BYTES
+    sends = stats["sends"]
+    for index, send in enumerate(sends):
+        budget -= _stored_weight(send)
+        if budget < 0:
+            stats["stored_sends"] = index
+            stats["sends"] = sends[:index]
+            return
+    stats["stored_sends"] = len(sends)
 # Rows of the "by receiver" and "by signal" tables.
 _TABLE_LIMIT = 50
 _ERROR_OUTCOMES = ("raised", "caught")
@@ -1041,6 +1070,7 @@ def build_context(stats: dict[str, Any], *, export_url: str = "") -> dict[str, A
         "folded_sends": drawer.folded,
         "max_rendered": MAX_RENDERED_SENDS,
         "cut_by_size": drawer.full and drawer.bytes >= MAX_RENDERED_BYTES,
+        "stored_cut": int(stats.get("stored_sends", stats.get("kept_sends", 0))) < int(stats.get("kept_sends", 0)),
         "left_out": max(total_sends - listed, 0),
         "loops": list(loops.values()),
         "failures": stats["failures"],

@@ -322,6 +322,10 @@ def test_what_the_panel_draws_is_bounded_by_size_too(client: Client) -> None:
     assert match and 10 < int(match[1]) < 100, text(html)[:600]
     assert html.count('class="djdt-si-send') == int(match[1])
     assert len(html.encode()) < 1_500_000
+    # The store keeps more than the panel draws, and less than all 6 MB.
+    stats = get_store().panel(request_id_of(response), PANEL_ID)
+    assert int(match[1]) < stats["stored_sends"] < 300
+    assert len(json.dumps(stats)) < 3_500_000
 
 
 @pytest.mark.django_db
@@ -702,3 +706,16 @@ def test_the_panel_says_what_a_recording_could_not_see(client: Client) -> None:
         Signal.send = django_send
     assert "Signal.send was already wrapped by" in html
     assert "other_tools_send" in html
+
+
+@pytest.mark.django_db
+def test_what_the_store_keeps_is_bounded_whatever_max_sends_is(client: Client) -> None:
+    with override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 20_000}):
+        response = client.get("/mixed/20000/")
+    stats = get_store().panel(request_id_of(response), PANEL_ID)
+    stored = len(json.dumps(stats))
+    assert stats["kept_sends"] == 20_000
+    assert 0 < stats["stored_sends"] < 20_000
+    assert stored < 3_000_000, stored
+    html = text(panel_html(response))
+    assert f"The toolbar stored the first {stats['stored_sends']} of the 20000 sends" in html
