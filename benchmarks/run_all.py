@@ -32,6 +32,12 @@ BENCHMARKS = [
         ["--rounds", "3", "--number", "2000"],
     ),
     (
+        "A test saving 100 models, with and without the capture_signals fixture",
+        "fixture_overhead.py",
+        ["--rounds", "20"],
+        ["--rounds", "6"],
+    ),
+    (
         "Opening and closing a recording, per request",
         "recording_lifecycle.py",
         ["--rounds", "7", "--number", "500"],
