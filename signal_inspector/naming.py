@@ -151,11 +151,20 @@ def _pick_name(places: list[tuple[str, str, Signal]]) -> str:
     return f"{modname}.{attr}"
 
 
+# id(signal) -> (weak reference, sys.modules' fingerprint, name) of signals no
+# module holds (made at run time): named again only once modules changed, not
+# re-checked against every module-level signal on each send.
+_unnamed: dict[int, tuple[Any, tuple[int, str | None], str]] = {}
+
+
 def signal_name(signal: Signal) -> str:
     """The dotted path of the module attribute that defines ``signal``."""
     entry = _signal_names.get(id(signal))
     if entry is not None and entry[0] is signal:
         return entry[1]
+    miss = _unnamed.get(id(signal))
+    if miss is not None and miss[0]() is signal and miss[1] == _modules_fingerprint():
+        return miss[2]
     iter_module_signals()  # rescans if modules were imported or reloaded
     if _module_signals[2] != _indexed_generation or entry is not None:
         _index_signals()
@@ -163,6 +172,12 @@ def signal_name(signal: Signal) -> str:
         if entry is not None and entry[0] is signal:
             return entry[1]
     name = f"<unnamed {type(signal).__name__} at {id(signal):#x}>"
+    try:
+        if len(_unnamed) > 1000:
+            _unnamed.clear()
+        _unnamed[id(signal)] = (weakref.ref(signal), _modules_fingerprint(), name)
+    except TypeError:  # not weakly referenceable: named every time
+        pass
     return name
 
 

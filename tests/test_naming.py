@@ -143,3 +143,26 @@ def test_the_module_scan_sees_signals_made_again_by_reload(tmp_path, monkeypatch
         assert naming.signal_name(module.beat) == "si_reloaded.beat"
     finally:
         del sys.modules["si_reloaded"]
+
+
+def test_a_signal_no_module_holds_is_not_looked_up_again_on_every_send(monkeypatch):
+    import sys
+    import types as _types
+
+    from django.dispatch import Signal as _Signal
+
+    from signal_inspector import naming
+
+    made_at_run_time = _Signal()
+    first = naming.signal_name(made_at_run_time)
+    assert first.startswith("<unnamed Signal")
+    scans = []
+    real = naming.iter_module_signals
+    monkeypatch.setattr(naming, "iter_module_signals", lambda: scans.append(1) or real())
+    assert naming.signal_name(made_at_run_time) == first
+    assert scans == []
+    # Once a module holds it (modules changed), it is named after all.
+    module = _types.ModuleType("tests.made_later")
+    module.late_signal = made_at_run_time  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tests.made_later", module)
+    assert naming.signal_name(made_at_run_time) == "tests.made_later.late_signal"
