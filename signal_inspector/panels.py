@@ -472,9 +472,10 @@ def format_ms(value: float | None) -> str:
     value = float(value or 0.0)
     if value < 0.1:
         return "<0.1" if value > 0 else "0"
-    if value < 1:
+    # Each tier as rounded: 0.996 is "1.0", not "1.00"; 9.96 is "10", not "10.0".
+    if round(value, 2) < 1:
         return f"{value:.2f}"
-    if value < 10:
+    if round(value, 1) < 10:
         return f"{value:.1f}"
     return f"{value:,.0f}"
 

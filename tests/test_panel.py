@@ -467,16 +467,21 @@ def test_panel_off_records_nothing(client: Client) -> None:
 def test_durations_read_as_people_read_them() -> None:
     from signal_inspector.panels import format_ms
 
-    assert [format_ms(v) for v in (0, 0.03, 0.1, 0.634, 1.44, 9.96, 55.4, 1204.2)] == [
+    values = (0, 0.03, 0.1, 0.634, 0.996, 1.44, 9.96, 55.4, 1204.2)
+    assert [format_ms(v) for v in values] == [
         "0",
         "<0.1",
         "0.10",
         "0.63",
+        "1.0",  # not "1.00": each tier as rounded
         "1.4",
-        "10.0",
+        "10",  # not "10.0"
         "55",
         "1,204",
     ]
+    # Every duration the panel writes matches the shapes the other tests expect.
+    for value in [i / 1000 for i in range(0, 20_000, 7)]:
+        assert re.fullmatch(MS.replace("&lt;", "<"), format_ms(value)) or value == 0, value
 
 
 def test_concurrent_receiver_time_is_counted_once_and_never_passes_the_request() -> None:
