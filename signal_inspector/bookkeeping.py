@@ -185,19 +185,11 @@ _OWN = "signal_inspector"
 
 
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
-    """Count a send no receiver heard (``pre_init``/``post_init`` for every row)."""
+    """Count a send no receiver heard, the first time for its signal and sender (see
+    start_send()): a class (or no) sender lives as long as the request, so its key
+    is remembered by id and found there next time."""
     try:
-        # A class (or no) sender lives as long as the request: its key is
-        # remembered by id, the labels are computed once per recording.
-        fast = sender is None or type(sender) is type or issubclass(type(sender), type)
-        if fast:
-            ids = (id(signal), id(sender))
-            entry = recording._silent_keys.get(ids)
-            if entry is not None and entry[0] is signal and entry[1] is sender:
-                key = entry[2]
-                if key is not None:
-                    recording.silent[key] += 1
-                return
+        fast = sender is None or issubclass(type(sender), type)
         name = signal_name(signal)
         key = None
         if name not in get_config().ignore_signals:
@@ -207,7 +199,7 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
                 key = (name, "(other senders)")
             silent[key] = silent.get(key, 0) + 1
         if fast and len(recording._silent_keys) < _MAX_SILENT_KEYS:
-            recording._silent_keys[ids] = (signal, sender, key)
+            recording._silent_keys[(id(signal), id(sender))] = (signal, sender, key)
     except Exception:
         pass
 
@@ -279,23 +271,22 @@ def start_send(
     """The record and live receivers of a send to record; ``()`` for a send no
     receiver hears (counted; Django's answer is ``[]``); None when Django's own
     method should run it (an ignored signal, a failure here)."""
-    if not signal.receivers or signal.sender_receivers_cache.get(sender) is NO_RECEIVERS:
-        # count_silent()'s fast path, inlined: most sends of a request are these.
-        entry = recording._silent_keys.get((id(signal), id(sender)))
-        if entry is not None and entry[0] is signal and entry[1] is sender:
-            if entry[2] is not None:
-                recording.silent[entry[2]] += 1
-        else:
-            count_silent(recording, signal, sender)
-        return ()
-    sync_receivers, async_receivers = signal._live_receivers(sender)
-    if not sync_receivers and not async_receivers:
+    if signal.receivers and signal.sender_receivers_cache.get(sender) is not NO_RECEIVERS:
+        sync_receivers, async_receivers = signal._live_receivers(sender)
+        if sync_receivers or async_receivers:
+            record = open_send(
+                recording, signal, method, sender, named, sync_receivers, async_receivers
+            )
+            return None if record is None else (record, sync_receivers, async_receivers)
+    # No receiver heard it. Most sends of a request are these (pre_init/post_init
+    # for every row): a class sender's key is found by id, labels made once.
+    entry = recording._silent_keys.get((id(signal), id(sender)))
+    if entry is not None and entry[0] is signal and entry[1] is sender:
+        if entry[2] is not None:
+            recording.silent[entry[2]] += 1
+    else:
         count_silent(recording, signal, sender)
-        return ()
-    record = open_send(recording, signal, method, sender, named, sync_receivers, async_receivers)
-    if record is None:
-        return None
-    return record, sync_receivers, async_receivers
+    return ()
 
 
 # id(function) -> (weak reference to it, (name, location, key)). A plain dict
