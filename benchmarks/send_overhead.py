@@ -78,13 +78,14 @@ class RecordingElsewhere:
 
 
 def make_signal(receivers: int) -> Signal:
+    """A signal with ``receivers`` distinct trivial functions (each its own code:
+    one function made in a loop would be one receiver connected N times, which
+    the recorder rightly marks as a duplicate, and that is not the case measured)."""
     signal = Signal()
     for i in range(receivers):
-
-        def handler(sender, __i=i, **kwargs):
-            return None
-
-        signal.connect(handler, weak=False, dispatch_uid=f"bench{i}")
+        namespace: dict[str, object] = {}
+        exec(f"def handler_{i}(sender, **kwargs):\n    return None\n", namespace)
+        signal.connect(namespace[f"handler_{i}"], weak=False, dispatch_uid=f"bench{i}")
     return signal
 
 

@@ -31,4 +31,4 @@ def current_call() -> ReceiverCall | None:
     parent = parent_var.get()
     if parent is None or type(parent) is ReceiverCall:
         return parent
-    return parent.current  # type: ignore[union-attr]
+    return parent.running()  # type: ignore[union-attr]

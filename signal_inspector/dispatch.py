@@ -19,22 +19,29 @@ import asyncio
 import contextvars
 from collections.abc import Callable, Generator
 from time import perf_counter
+from types import FunctionType
 from typing import Any
 
 from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
 from .bookkeeping import (
+    _receiver_info,
     async_returned,
     begin_call,
+    caught,
+    check_loop,
     close,
     failed,
+    finish,
+    info_of,
     raised,
     returned,
     skip,
     start_send,
 )
 from .context import parent_var, recording_var
+from .naming import safe_repr
 from .recording import ReceiverCall, Recording, SendRecord
 
 # name -> the method each of ours replaced (Django's, or another tool's wrapper);
@@ -255,16 +262,40 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     assert recording is not None
     record, sync_receivers, async_receivers = started
     responses = []
+    # Each receiver is written to ``calls`` as a tuple (see SendRecord.calls);
+    # anything past the plain case goes through bookkeeping.finish().
+    calls = record.calls
+    nested = record.parent is not None
+    limit = recording.max_repr_length
+    spent = 0.0
     outer = parent_var.set(record)
     try:
         for index, receiver in enumerate(sync_receivers):
-            call = begin_call(recording, record, receiver, False)
+            entry = _receiver_info.get(id(receiver))
+            if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
+                info = entry[1]
+            else:
+                info = info_of(receiver)
+            record.current = index
+            start = perf_counter()
+            calls.append((info, start))
+            if nested:
+                check_loop(recording, record, info)
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except BaseException as err:
-                failed(recording, record, call, err, sync_receivers[index + 1 :], async_receivers)
+                failed(recording, record, None, err, sync_receivers[index + 1 :], async_receivers)
                 raise
-            returned(recording, record, call, response)
+            end = perf_counter()
+            if record.current is index:
+                record.current = None
+                spent += end - start
+                if response is None:
+                    calls[index] = (info, start, end)
+                else:
+                    calls[index] = (info, start, end, safe_repr(response, limit))
+            else:
+                finish(recording, record, end, response)
             responses.append((receiver, response))
         if async_receivers:
             responses.extend(
@@ -273,7 +304,7 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         return responses
     finally:
         parent_var.reset(outer)
-        close(recording, record)
+        close(recording, record, spent, min(len(calls), len(sync_receivers)))
 
 
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
@@ -288,22 +319,43 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     assert recording is not None
     record, sync_receivers, async_receivers = started
     responses: list[tuple[Any, Any]] = []
+    calls = record.calls  # see send()
+    nested = record.parent is not None
+    limit = recording.max_repr_length
+    spent = 0.0
     outer = parent_var.set(record)
     try:
         for index, receiver in enumerate(sync_receivers):
-            call = begin_call(recording, record, receiver, False)
+            entry = _receiver_info.get(id(receiver))
+            if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
+                info = entry[1]
+            else:
+                info = info_of(receiver)
+            record.current = index
+            start = perf_counter()
+            calls.append((info, start))
+            if nested:
+                check_loop(recording, record, info)
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                record.current = None
-                raised(recording, call, err, caught=True)
+                caught(recording, record, err)
                 self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
                 responses.append((receiver, err))
             except BaseException as err:
-                failed(recording, record, call, err, sync_receivers[index + 1 :], async_receivers)
+                failed(recording, record, None, err, sync_receivers[index + 1 :], async_receivers)
                 raise
             else:
-                returned(recording, record, call, response)
+                end = perf_counter()
+                if record.current is index:
+                    record.current = None
+                    spent += end - start
+                    if response is None:
+                        calls[index] = (info, start, end)
+                    else:
+                        calls[index] = (info, start, end, safe_repr(response, limit))
+                else:
+                    finish(recording, record, end, response)
                 responses.append((receiver, response))
         if async_receivers:
             responses.extend(
@@ -312,7 +364,7 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         return responses
     finally:
         parent_var.reset(outer)
-        close(recording, record)
+        close(recording, record, spent, min(len(calls), len(sync_receivers)))
 
 
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:

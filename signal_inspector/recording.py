@@ -165,7 +165,9 @@ class SendRecord:
     skipped: list[dict[str, str]] = _EMPTY
     duplicate = False
     loop: list[str] = _EMPTY
-    current: ReceiverCall | None = None  # the sync receiver running, while one is
+    # The sync receiver running, while one is: its record, or its index in
+    # ``calls`` until something asks (see running()).
+    current: ReceiverCall | int | None = None
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.
     limited = False
@@ -180,9 +182,47 @@ class SendRecord:
         self.method = method
         self.sender = self.sender_key = sender
         self.start = start
-        self.receivers: list[ReceiverCall] = []
+        # A ReceiverCall each, or, for a sync receiver nothing asked about while
+        # it ran (no nested send, query, on_commit, error or result), the flat
+        # tuple the send loop wrote: ((name, location, key), start[, end[, result
+        # repr]]).
+        # Tuples of strings and floats cost no garbage collection; they become
+        # ReceiverCalls when read (see receivers).
+        self.calls: list[Any] = []
         self.kept = kept
         self.parent = parent
+
+    @property
+    def receivers(self) -> list[ReceiverCall]:
+        """The receivers called, in order, as ReceiverCall records."""
+        calls = self.calls
+        for index, entry in enumerate(calls):
+            if type(entry) is tuple:
+                calls[index] = self._call(entry)
+        return calls
+
+    def _call(self, entry: tuple[Any, ...]) -> ReceiverCall:
+        (name, location, key), start = entry[0], entry[1]
+        call = ReceiverCall(name, location, False, key, self)
+        call.start = start
+        if len(entry) > 2:
+            call.duration_ms = (entry[2] - start) * 1000
+            call.outcome = OUTCOME_RETURNED
+            if len(entry) > 3:
+                call.result = entry[3]
+        return call
+
+    def running(self) -> ReceiverCall | None:
+        """The sync receiver running now, if any (its record made on demand: the
+        send loop marks it by its index in ``calls``)."""
+        current = self.current
+        if type(current) is int:
+            call = self.calls[current]
+            if type(call) is tuple:
+                call = self.calls[current] = self._call(call)
+            self.current = call
+            return call  # type: ignore[no-any-return]
+        return current
 
     def add_skipped(self, name: str, location: str) -> None:
         if self.skipped is _EMPTY:
@@ -259,10 +299,12 @@ class Recording:
     silent: dict[tuple[str, str], int] = field(default_factory=dict)
     # What this recording could not see, in words (see patching.limitations()).
     limitations: list[str] = field(default_factory=list)
-    _next_id: int = 0
     # (id(signal), id(sender)) -> (signal, sender, key in ``silent`` or None when
     # ignored), for class senders: see bookkeeping.count_silent().
     _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
+    # The same for sends that were heard: (signal, sender, name or None when the
+    # signal is ignored, sender label); see bookkeeping.open_send().
+    _send_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # (the last exception recorded, its info) until the outermost send closes:
     # see bookkeeping.raised() and propagated().
     _last_error: Any = field(default=None, repr=False)
