@@ -8,6 +8,7 @@ raise into the application: each entry point catches its own failures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import sysconfig
@@ -101,13 +102,13 @@ def _is_library(filename: str) -> bool:
 
 _SKIPPED, _LIBRARY, _USER = 0, 1, 2
 # id(skip prefixes) -> (prefixes, {id(code): (code, kind, short path, {f_lasti:
-# line})}): one lookup per frame
+# line}, {f_lasti: (file, line, function)})}): one lookup per frame
 # on the hot path. The code object is kept in the entry to check the id against
 # (bounded: cleared past 5,000 codes).
-_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, int]]]]] = {}
+_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]]]] = {}
 
 
-def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, int]]]:
+def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]]:
     entry = _kinds_by_prefixes.get(id(skip))
     if entry is None or entry[0] is not skip:
         if len(_kinds_by_prefixes) > 32:
@@ -117,8 +118,8 @@ def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[in
 
 
 def _code_kind(
-    kinds: dict[int, tuple[Any, int, str, dict[int, int]]], frame: Any, skip: tuple[str, ...]
-) -> tuple[Any, int, str, dict[int, int]]:
+    kinds: dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]], frame: Any, skip: tuple[str, ...]
+) -> tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]:
     """Whether ``frame``'s code is in a skipped module, library code or the user's."""
     code = frame.f_code
     if _skipped(frame.f_globals.get("__name__", ""), skip):
@@ -129,7 +130,7 @@ def _code_kind(
         kind = _USER
     if len(kinds) > 5000:
         kinds.clear()
-    hit = kinds[id(code)] = (code, kind, short_path(code.co_filename), {})
+    hit = kinds[id(code)] = (code, kind, short_path(code.co_filename), {}, {})
     return hit
 
 
@@ -148,6 +149,7 @@ def _fired_at(
     (``SendRecord.to_dict()``), not on every send."""
     frame: FrameType | None = sys._getframe(depth)
     start: FrameType | None = None
+    hit: Any = None
     entry = _kinds_by_prefixes.get(id(skip))
     kinds = entry[1] if entry is not None and entry[0] is skip else _code_kinds(skip)
     while frame is not None:
@@ -179,8 +181,19 @@ def _fired_at(
     stack: list[tuple[str, int, str]] = []
     walk: FrameType | None = start
     while walk is not None and len(stack) < _MAX_STACK:
-        c = walk.f_code
-        stack.append((c.co_filename, walk.f_lineno, c.co_name))
+        code = walk.f_code
+        hit = kinds.get(id(code))
+        if hit is None or hit[0] is not code:
+            hit = _code_kind(kinds, walk, skip)
+        # One shared (file, line, function) per instruction: no line-table scan,
+        # no new tuple, and stacks compare by the identity of their frames.
+        frames = hit[4]
+        shared = frames.get(walk.f_lasti)
+        if shared is None:
+            if len(frames) > 1000:
+                frames.clear()
+            shared = frames[walk.f_lasti] = (code.co_filename, walk.f_lineno, code.co_name)
+        stack.append(shared)
         walk = walk.f_back
     return fired, stack, inside
 
@@ -265,12 +278,12 @@ def open_send(
         if (
             recording.kept_sends >= recording.max_sends
             or recording.kept_calls + calls > recording.max_calls
-            or (parent is not None and parent.parent is not None and not parent.parent.kept)  # type: ignore[union-attr]
+            or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
-            record = SendRecord(number, name, method, known[3], 0.0, False, parent)  # type: ignore[arg-type]
+            record = SendRecord(number, name, method, known[3], 0.0, False, parent)
             record.start = perf_counter()
             return record
-        record = SendRecord(number, name, method, known[3], 0.0, True, parent)  # type: ignore[arg-type]
+        record = SendRecord(number, name, method, known[3], 0.0, True, parent)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
@@ -287,7 +300,7 @@ def open_send(
         if parent is None:
             recording.sends.append(record)
         else:
-            parent.add_child(record)  # type: ignore[union-attr]
+            parent.add_child(record)
         record.start = perf_counter()
         return record
     except Exception:
@@ -548,10 +561,8 @@ def failed(
 ) -> None:
     """A receiver raised out of the send: the receivers after it never run."""
     if call is None:
-        try:
+        with contextlib.suppress(Exception):
             call = record.running()
-        except Exception:
-            pass
     record.current = None
     raised(recording, call, err, caught=False)
     for receivers in never_called:

@@ -26,6 +26,7 @@ from .conf import get_config
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
 from .recording import Recording
+from .stored import COMPACT, expand, panel_sends
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
@@ -91,18 +92,19 @@ class SignalInspectorPanel(Panel):
         # template context); its stats are all that should.
         self._recording = None
         end(recording)
-        stats = recording.to_dict()
-        # Flat, so the JSON stores never nest deeper than a few levels however
-        # deep the cascade (a runaway receiver recurses hundreds of levels).
-        stats["sends"] = _flatten(stats["sends"])
-        _leave_out_toolbar(stats)
-        _bound_stored(stats)
+        stats = recording.summary()
         mask = _line_masker()
-        stats["stacks"] = _stack_table(
-            stats["sends"],
+        # Flat, so the JSON stores never nest deeper than a few levels however
+        # deep the cascade (a runaway receiver recurses hundreds of levels);
+        # compact (see stored.py); each distinct stack stored once.
+        stats["sends"], stats["stacks"] = panel_sends(
+            recording,
             _hidden_prefixes(tuple(self.toolbar.config["HIDE_IN_STACKTRACES"])),
             mask,
         )
+        stats[COMPACT] = True
+        _leave_out_toolbar(stats)
+        _bound_stored(stats)
         _mask_exceptions(stats["sends"], mask)
         stats["slow_receiver_ms"] = get_config().slow_receiver_ms
         stats["failures"] = mark_propagated(stats["sends"])
@@ -193,7 +195,7 @@ def export_recording(request: HttpRequest) -> JsonResponse:
     stats = get_store().panel(request_id, SignalInspectorPanel.__name__)
     if not stats:
         raise Http404("No recording for this request")
-    data = {key: value for key, value in stats.items() if key != "csp_nonce"}
+    data = {key: value for key, value in expand(stats).items() if key != "csp_nonce"}
     response = JsonResponse(data, json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.json"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -233,28 +235,6 @@ def _compact(html: str) -> str:
 # --- stats -----------------------------------------------------------------------
 
 
-def _flatten(sends: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The send tree as a list, depth first in the order sends started.
-
-    Each send gets ``depth`` and ``parent`` (the id of the send whose receiver
-    sent it); each receiver call's ``children`` become the ids of its sends.
-    """
-    flat: list[dict[str, Any]] = []
-    pending: list[tuple[dict[str, Any], int, int | None]] = [
-        (send, 0, None) for send in reversed(sends)
-    ]
-    while pending:
-        send, depth, parent = pending.pop()
-        send["depth"] = depth
-        send["parent"] = parent
-        flat.append(send)
-        for call in reversed(send["receivers"]):
-            children = call["children"]
-            call["children"] = [child["id"] for child in children]
-            pending.extend((child, depth + 1, send["id"]) for child in reversed(children))
-    return flat
-
-
 def _leave_out_toolbar(stats: dict[str, Any]) -> None:
     """Drop the toolbar's own receivers, and the sends that only they received.
 
@@ -266,14 +246,14 @@ def _leave_out_toolbar(stats: dict[str, Any]) -> None:
     for send in stats["sends"]:
         calls = []
         for call in send["receivers"]:
-            if call["name"].startswith("debug_toolbar.") and not call["children"]:
+            if call["name"].startswith("debug_toolbar.") and not call.get("children"):
                 stats["receiver_calls"] -= 1
-                if send["depth"] == 0:
+                if not send.get("depth"):
                     stats["receiver_time_ms"] -= call["duration_ms"]
                 continue
             calls.append(call)
         send["receivers"] = calls
-        if calls or send["skipped"]:
+        if calls or send.get("skipped"):
             kept.append(send)
         else:
             removed.add(send["id"])
@@ -282,35 +262,10 @@ def _leave_out_toolbar(stats: dict[str, Any]) -> None:
     if removed:
         for send in kept:
             for call in send["receivers"]:
-                call["children"] = [i for i in call["children"] if i not in removed]
+                if call.get("children"):
+                    call["children"] = [i for i in call["children"] if i not in removed]
     stats["sends"] = kept
     stats["receiver_time_ms"] = round(max(stats["receiver_time_ms"], 0.0), 4)
-
-
-def _stack_table(
-    sends: list[dict[str, Any]], hidden: tuple[str, ...], mask: Callable[[str], str]
-) -> list[list[dict[str, Any]]]:
-    """Move each send's stack into a table of distinct stacks, hidden frames left out.
-
-    Sends from one loop share one stack: it is filtered, masked, stored and
-    rendered once. Each send keeps a ``stack_id`` into the table (or None).
-    """
-    table: list[list[dict[str, Any]]] = []
-    index: dict[tuple[tuple[str, int], ...], int] = {}
-    for send in sends:
-        frames = send.pop("stack", None) or []
-        key = tuple((f["file"], f["line"]) for f in frames)
-        stack_id = index.get(key)
-        if stack_id is None and frames:
-            kept = [
-                {**frame, "code": mask(frame["code"])}
-                for frame in frames
-                if not frame["file"].startswith(hidden)
-            ]
-            stack_id = index[key] = len(table)
-            table.append(kept)
-        send["stack_id"] = stack_id
-    return table
 
 
 def _mask_exceptions(sends: list[dict[str, Any]], mask: Callable[[str], str]) -> None:
@@ -381,11 +336,13 @@ def _mask_code(line: str) -> str:
 def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
     """The connected receivers of the signals this request sent, and their duplicates."""
     try:
-        from .receivers import build_map
+        from .receivers import build_map, discover_signals
     except ImportError:  # the static map is optional for the panel
         return {}
     try:
-        selected = build_map().select(signals=signal_names)
+        # Duplicate groups are per signal: the signals sent are all it needs.
+        sent = [(name, signal) for name, signal in discover_signals() if name in signal_names]
+        selected = build_map(sent).select(signals=signal_names)
     except Exception:  # a map that cannot be built must not break the page
         return {}
     signals = []
@@ -1042,6 +999,7 @@ def _map_context(receiver_map: dict[str, Any]) -> dict[str, Any]:
 
 def build_context(stats: dict[str, Any], *, export_url: str = "") -> dict[str, Any]:
     """Turn stored stats into rows for the template; reads nothing but ``stats``."""
+    stats = expand(stats)
     total_ms = float(stats.get("duration_ms") or 0.0)
     slow_ms = float(stats.get("slow_receiver_ms") or get_config().slow_receiver_ms)
     sends = stats.get("sends", [])

@@ -216,13 +216,13 @@ class SendRecord:
         """The sync receiver running now, if any (its record made on demand: the
         send loop marks it by its index in ``calls``)."""
         current = self.current
-        if type(current) is int:
-            call = self.calls[current]
-            if type(call) is tuple:
-                call = self.calls[current] = self._call(call)
-            self.current = call
-            return call  # type: ignore[no-any-return]
-        return current
+        if current is None or type(current) is ReceiverCall:
+            return current
+        call = self.calls[current]  # type: ignore[index]
+        if type(call) is tuple:
+            call = self.calls[current] = self._call(call)  # type: ignore[index]
+        self.current = call
+        return call  # type: ignore[no-any-return]
 
     def add_skipped(self, name: str, location: str) -> None:
         if self.skipped is _EMPTY:
@@ -260,7 +260,10 @@ class SendRecord:
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
             "start_ms": round((self.start - origin) * 1000, 4),
             "duration_ms": round(self.duration_ms, 4),
-            "receivers": [c._shallow(origin) for c in self.receivers],
+            "receivers": [
+                _tuple_dict(c, origin) if type(c) is tuple else c._shallow(origin)
+                for c in self.calls
+            ],
             "skipped": list(self.skipped),
             "duplicate": self.duplicate,
             "loop": list(self.loop),
@@ -345,6 +348,10 @@ class Recording:
         """All of the recording as JSON-serializable data."""
         sends: list[dict[str, Any]] = []
         _fill_children([(s, sends) for s in self.sends], self.origin, {})
+        return {**self.summary(), "sends": sends}
+
+    def summary(self) -> dict[str, Any]:
+        """to_dict() without the sends: the counts, totals and silent sends."""
         return {
             "started_at": self.started_at,
             "duration_ms": round(self.duration_ms, 4),
@@ -367,7 +374,6 @@ class Recording:
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
             ],
-            "sends": sends,
         }
 
 
@@ -382,14 +388,42 @@ def _fill_children(
         send, target = pending.pop()
         data = send._shallow(origin, stacks)
         target.append(data)
-        for call, call_data in reversed(list(zip(send.receivers, data["receivers"], strict=True))):
-            pending.extend((child, call_data["children"]) for child in reversed(call.children))
+        for call, call_data in reversed(list(zip(send.calls, data["receivers"], strict=True))):
+            if type(call) is not tuple:  # a call written as a tuple made no sends
+                pending.extend((child, call_data["children"]) for child in reversed(call.children))
+
+
+def _tuple_dict(entry: tuple[Any, ...], origin: float) -> dict[str, Any]:
+    """ReceiverCall._shallow() of a call the send loop wrote as a tuple."""
+    (name, location, key), start = entry[0], entry[1]
+    done = len(entry) > 2
+    return {
+        "name": name,
+        "location": location,
+        "is_async": False,
+        "key": key,
+        "start_ms": round((start - origin) * 1000, 4) if start else None,
+        "duration_ms": round((entry[2] - start) * 1000, 4) if done else 0.0,
+        "outcome": OUTCOME_RETURNED if done else OUTCOME_RUNNING,
+        "result": entry[3] if len(entry) > 3 else "",
+        "exception": None,
+        "queries": 0,
+        "query_ms": 0.0,
+        "inserts": 0,
+        "duplicate": False,
+        "loop": False,
+        "on_commit": [],
+        "hints": [],
+        "children": [],
+    }
 
 
 def _stack_dicts(
     stack: list[tuple[str, int, str]], memo: dict[Any, list[dict[str, Any]]] | None
 ) -> list[dict[str, Any]]:
-    key = tuple(stack)
+    # Frames are shared tuples (one per instruction, see bookkeeping._fired_at):
+    # equal stacks from one loop hold the same ones.
+    key = tuple(map(id, stack))
     if memo is not None and key in memo:
         # Frame dicts are shared between sends with the same stack: read-only.
         return list(memo[key])

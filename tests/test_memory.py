@@ -30,6 +30,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.urls import include, path
 
 from signal_inspector import context
+from signal_inspector.stored import expand
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
@@ -207,7 +208,7 @@ urlpatterns = [
 def stored_panel(response) -> dict[str, Any]:
     match = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())
     assert match, "the toolbar is not on the page"
-    return get_store().panel(match.group(1), PANEL_ID)
+    return expand(get_store().panel(match.group(1), PANEL_ID))
 
 
 def assert_all_collected() -> None:

@@ -18,6 +18,7 @@ from django.test import AsyncClient, Client, override_settings
 from django.urls import reverse
 
 from signal_inspector.panels import SignalInspectorPanel
+from signal_inspector.stored import expand
 from tests.testapp.models import Order
 
 from . import panel_urls
@@ -127,7 +128,7 @@ def test_exception_is_shown_escaped_and_secrets_are_absent(client: Client) -> No
     assert "<script" not in html and "style=" not in html and "<style" not in html
     assert "api_key" in html
     page = response.content.decode()
-    stored = json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
+    stored = json.dumps(expand(get_store().panel(request_id_of(response), PANEL_ID)))
     for where in (html, page, stored):
         assert SECRET not in where
 
@@ -149,7 +150,7 @@ def test_async_page_through_asgi() -> None:
 def test_server_timing_header(client: Client) -> None:
     order = Order.objects.create(number="A-19")
     response = client.get(f"/pay/{order.pk}/")
-    calls = get_store().panel(request_id_of(response), PANEL_ID)["receiver_calls"]
+    calls = expand(get_store().panel(request_id_of(response), PANEL_ID))["receiver_calls"]
     assert calls >= 3
     timing = response.headers["Server-Timing"]
     assert re.search(
@@ -190,7 +191,7 @@ def test_loops_duplicates_skipped_and_slow(client: Client) -> None:
     # A secret literal in a traceback's source line is masked, shown and stored.
     assert "PermissionError: card declined" in html
     assert "check_card(card_token=&quot;********************&quot;)" in html
-    assert "tok-LEAK-42" not in json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
+    assert "tok-LEAK-42" not in json.dumps(expand(get_store().panel(request_id_of(response), PANEL_ID)))
 
 
 def test_the_toolbars_own_receivers_are_left_out(client: Client) -> None:
@@ -218,7 +219,7 @@ def test_a_request_that_hit_the_recursion_limit_still_shows_its_record(client: C
     )
     assert "RecursionError" in html
     # Deep tree, shallow JSON: the store never nests more than a few levels.
-    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    stored = expand(get_store().panel(request_id_of(response), PANEL_ID))
     assert max(send["depth"] for send in stored["sends"]) > 100
 
 
@@ -299,14 +300,14 @@ def test_twenty_thousand_sends_stay_bounded(client: Client) -> None:
     assert html.count('class="djdt-si-send') == 1
     assert "×1000" in html and "and 999 identical sends after it (to #1000)" in text(html)
     assert len(html.encode()) < 1_000_000
-    stored = json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
+    stored = json.dumps(expand(get_store().panel(request_id_of(response), PANEL_ID)))
     assert len(stored) < 3_000_000
 
 
 def test_a_larger_max_sends_is_stored_but_not_all_drawn(client: Client) -> None:
     with override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 3000}):
         response = client.get("/mixed/5000/")
-    assert len(get_store().panel(request_id_of(response), PANEL_ID)["sends"]) == 3000
+    assert len(expand(get_store().panel(request_id_of(response), PANEL_ID))["sends"]) == 3000
     html = panel_html(response)
     assert "Showing 500 of 5000 sends" in text(html)
     assert html.count('class="djdt-si-send') == 500
@@ -323,7 +324,7 @@ def test_what_the_panel_draws_is_bounded_by_size_too(client: Client) -> None:
     assert html.count('class="djdt-si-send') == int(match[1])
     assert len(html.encode()) < 1_500_000
     # The store keeps more than the panel draws, and less than all 6 MB.
-    stats = get_store().panel(request_id_of(response), PANEL_ID)
+    stats = expand(get_store().panel(request_id_of(response), PANEL_ID))
     assert int(match[1]) < stats["stored_sends"] < 300
     assert len(json.dumps(stats)) < 3_500_000
 
@@ -333,7 +334,7 @@ def test_memory_store_round_trip(client: Client) -> None:
     order = Order.objects.create(number=HOSTILE)
     response = client.get(f"/pay/{order.pk}/")
     request_id = request_id_of(response)
-    raw = get_store().panel(request_id, PANEL_ID)
+    raw = expand(get_store().panel(request_id, PANEL_ID))
     assert json.loads(json.dumps(raw)) == raw  # plain JSON data only
     assert raw["total_sends"] == 2 and raw["errors"] == 1
     toolbar = DebugToolbar.fetch(request_id, PANEL_ID)
@@ -388,7 +389,7 @@ def test_cache_store_round_trip(client: Client) -> None:
     with override_settings(DEBUG_TOOLBAR_CONFIG=config):
         order = Order.objects.create(number=HOSTILE)
         response = client.get(f"/pay/{order.pk}/")
-        assert SECRET not in json.dumps(get_store().panel(request_id_of(response), PANEL_ID))
+        assert SECRET not in json.dumps(expand(get_store().panel(request_id_of(response), PANEL_ID)))
         html = panel_html(response)
         assert "tests.testapp.receivers.refuse_hostile" in html
         assert "ValueError: refused &lt;script&gt;" in html
@@ -457,7 +458,7 @@ def test_panel_off_records_nothing(client: Client) -> None:
     client.cookies["djdtSignalInspectorPanel"] = "off"
     response = client.get(f"/pay/{order.pk}/")
     assert response.status_code == 200
-    assert get_store().panel(request_id_of(response), PANEL_ID) == {}
+    assert expand(get_store().panel(request_id_of(response), PANEL_ID)) == {}
     assert "SignalInspectorPanel_receivers" not in response.headers.get("Server-Timing", "")
 
 
@@ -629,7 +630,7 @@ def test_a_runaway_loop_is_one_error_and_is_folded(client: Client) -> None:
     response = client.get("/recursed/")
     subtitle = nav_subtitle(response)
     assert subtitle.endswith("1 error · 1 loop"), subtitle
-    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    stored = expand(get_store().panel(request_id_of(response), PANEL_ID))
     raised = sum(c["outcome"] == "raised" for s in stored["sends"] for c in s["receivers"])
     assert raised > 100 and stored["failures"] == 1
     html = panel_html(response)
@@ -642,7 +643,7 @@ def test_a_runaway_loop_is_one_error_and_is_folded(client: Client) -> None:
 
 def test_a_loop_of_two_receivers_is_folded_too(client: Client) -> None:
     response = client.get("/ticktock/")
-    stored = get_store().panel(request_id_of(response), PANEL_ID)
+    stored = expand(get_store().panel(request_id_of(response), PANEL_ID))
     assert len(stored["sends"]) == 41
     html = panel_html(response)
     # tick, tock (the first period), the fold, the last period and the last tick.
@@ -717,7 +718,7 @@ def test_the_panel_says_what_a_recording_could_not_see(client: Client) -> None:
 def test_what_the_store_keeps_is_bounded_whatever_max_sends_is(client: Client) -> None:
     with override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 20_000}):
         response = client.get("/mixed/20000/")
-    stats = get_store().panel(request_id_of(response), PANEL_ID)
+    stats = expand(get_store().panel(request_id_of(response), PANEL_ID))
     stored = len(json.dumps(stats))
     assert stats["kept_sends"] == 20_000
     assert 0 < stats["stored_sends"] < 20_000
