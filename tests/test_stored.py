@@ -1,0 +1,153 @@
+"""The panel's stored form holds what ``Recording.to_dict()`` holds.
+
+The panel stores a recording flat and compact (``stored.panel_sends``) and puts
+the defaults back before drawing or export (``stored.expand``). Whatever the
+records hold (tuples written by the send loop, ReceiverCalls made while a
+receiver ran, nested sends, errors, stacks), the expanded stored sends must be
+``to_dict()``'s sends, flattened: the panel shows the same thing it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.dispatch import Signal
+
+import signal_inspector
+from signal_inspector.stored import COMPACT, expand, panel_sends
+from tests.testapp.models import Order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+outer = Signal()
+inner = Signal()
+looping = Signal()
+plain = Signal()  # sync receivers only: the send loop writes their calls as tuples
+
+
+def quiet(sender: Any, **kwargs: Any) -> None:
+    return None
+
+
+def answers(sender: Any, **kwargs: Any) -> dict[str, str]:
+    return {"answer": "<b>42</b>"}
+
+
+def nests(sender: Any, **kwargs: Any) -> None:
+    inner.send_robust(sender=sender, password="hunter2")  # masked in kwargs
+    Order.objects.count()  # a query attributed to this call
+
+
+def fails(sender: Any, **kwargs: Any) -> None:
+    raise ValueError("inner failure")
+
+
+def schedules(sender: Any, **kwargs: Any) -> None:
+    transaction.on_commit(lambda: None)
+
+
+def loops(sender: Any, depth: int = 0, **kwargs: Any) -> None:
+    if depth < 3:
+        looping.send(sender=sender, depth=depth + 1)
+
+
+async def async_answers(sender: Any, **kwargs: Any) -> str:
+    await asyncio.sleep(0)
+    return "async"
+
+
+def never_runs(sender: Any, **kwargs: Any) -> None:
+    raise AssertionError("skipped after a failure")
+
+
+@pytest.fixture
+def wired():
+    connections = [
+        (outer, quiet, None), (outer, answers, None), (outer, nests, None),
+        (outer, schedules, None), (outer, async_answers, None),
+        (inner, fails, None), (inner, quiet, None),
+        (looping, loops, None),
+        (plain, quiet, None), (plain, answers, None),
+        # Duplicate: one function for any sender and for this sender.
+        (looping, quiet, None), (looping, quiet, Order),
+    ]
+    for signal, receiver, sender in connections:
+        signal.connect(receiver, sender=sender, weak=False)
+    yield
+    for signal, receiver, sender in connections:
+        signal.disconnect(receiver, sender=sender)
+
+
+def flattened(sends: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """to_dict()'s tree as the panel lists it: depth first, with depth, parent
+    and each call's children as send ids."""
+    flat: list[dict[str, Any]] = []
+    pending = [(send, 0, None) for send in reversed(sends)]
+    while pending:
+        send, depth, parent = pending.pop()
+        send["depth"], send["parent"] = depth, parent
+        flat.append(send)
+        for call in reversed(send["receivers"]):
+            children = call["children"]
+            call["children"] = [child["id"] for child in children]
+            pending.extend((child, depth + 1, send["id"]) for child in reversed(children))
+    return flat
+
+
+def test_expanded_stored_sends_are_to_dicts_sends(wired) -> None:
+    failing = Signal()
+    failing.connect(fails, weak=False)
+    failing.connect(never_runs, weak=False)
+    with signal_inspector.record(stacks=True) as recording:
+        with transaction.atomic():
+            outer.send(sender=Order, note="x" * 50)
+        looping.send(sender=Order)
+        with pytest.raises(ValueError):
+            failing.send(sender=None)
+        for _ in range(3):
+            outer.send_robust(sender=None)
+            plain.send(sender=None)
+    # Calls written as tuples (a result among them) and as ReceiverCalls.
+    written = [c for s in recording.sends for c in s.calls]
+    assert any(type(c) is tuple and len(c) == 4 for c in written)
+    assert any(type(c) is not tuple for c in written)
+    expected = flattened(recording.to_dict()["sends"])
+    stored, stacks = panel_sends(recording, (), lambda line: line)
+    got = expand({COMPACT: True, "sends": stored})["sends"]
+
+    assert len(got) == len(expected) > 10
+    for mine, theirs in zip(got, expected, strict=True):
+        frames = theirs.pop("stack")
+        stack_id = mine.pop("stack_id")
+        assert stacks[stack_id] == frames
+        assert mine == theirs
+    # The records had all of these, so the comparison covered them.
+    calls = [call for send in expected for call in send["receivers"]]
+    assert {call["outcome"] for call in calls} >= {"returned", "caught", "raised"}
+    assert any(call["result"] for call in calls)
+    assert any(call["queries"] for call in calls)
+    assert any(call["on_commit"] for call in calls)
+    assert any(call["is_async"] for call in calls)
+    assert any(call["duplicate"] for call in calls)
+    assert any(call["loop"] for call in calls)
+    assert any(call["children"] for call in calls)
+    assert any(send["skipped"] for send in expected)
+    assert any(send["kwargs"].get("password") for send in expected)
+    # Sends from one loop share one stored stack.
+    assert len(stacks) < len(expected)
+
+
+def test_compact_leaves_out_defaults_and_expand_is_a_copy(wired) -> None:
+    with signal_inspector.record() as recording:
+        outer.send_robust(sender=None)
+    stored, _ = panel_sends(recording, (), lambda line: line)
+    quiet_call = next(c for s in stored for c in s["receivers"] if c["name"].endswith(".quiet"))
+    assert set(quiet_call) == {"name", "location", "key", "start_ms", "duration_ms"}
+    stats = {COMPACT: True, "sends": stored}
+    full = expand(stats)
+    full["sends"][0]["receivers"][0]["hints"].append("changed")
+    assert "hints" not in stats["sends"][0]["receivers"][0]
+    assert expand(full) is full  # not compact: returned as it is
