@@ -266,7 +266,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     # anything past the plain case goes through bookkeeping.finish().
     calls = record.calls
     nested = record.parent is not None
-    limit = recording.max_repr_length
+    # None: a send only counted (past MAX_SENDS) keeps no result repr.
+    limit = recording.max_repr_length if record.kept else None
     spent = 0.0
     outer = parent_var.set(record)
     try:
@@ -290,7 +291,7 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
             if record.current is index:
                 record.current = None
                 spent += end - start
-                if response is None:
+                if response is None or limit is None:
                     calls[index] = (info, start, end)
                 else:
                     calls[index] = (info, start, end, safe_repr(response, limit))
@@ -321,7 +322,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     responses: list[tuple[Any, Any]] = []
     calls = record.calls  # see send()
     nested = record.parent is not None
-    limit = recording.max_repr_length
+    # None: a send only counted (past MAX_SENDS) keeps no result repr.
+    limit = recording.max_repr_length if record.kept else None
     spent = 0.0
     outer = parent_var.set(record)
     try:
@@ -350,7 +352,7 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
                 if record.current is index:
                     record.current = None
                     spent += end - start
-                    if response is None:
+                    if response is None or limit is None:
                         calls[index] = (info, start, end)
                     else:
                         calls[index] = (info, start, end, safe_repr(response, limit))

@@ -26,7 +26,7 @@ from .conf import get_config
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
 from .recording import Recording
-from .stored import COMPACT, expand, panel_sends
+from .stored import expand, panel_sends, receiver_name
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
@@ -97,12 +97,13 @@ class SignalInspectorPanel(Panel):
         # Flat, so the JSON stores never nest deeper than a few levels however
         # deep the cascade (a runaway receiver recurses hundreds of levels);
         # compact (see stored.py); each distinct stack stored once.
-        stats["sends"], stats["stacks"] = panel_sends(
-            recording,
-            _hidden_prefixes(tuple(self.toolbar.config["HIDE_IN_STACKTRACES"])),
-            mask,
+        stats.update(
+            panel_sends(
+                recording,
+                _hidden_prefixes(tuple(self.toolbar.config["HIDE_IN_STACKTRACES"])),
+                mask,
+            )
         )
-        stats[COMPACT] = True
         _leave_out_toolbar(stats)
         _bound_stored(stats)
         _mask_exceptions(stats["sends"], mask)
@@ -110,7 +111,8 @@ class SignalInspectorPanel(Panel):
         stats["failures"] = mark_propagated(stats["sends"])
         stats["receiver_wall_ms"] = round(receiver_wall_ms(stats), 4)
         stats["csp_nonce"] = _page_nonce(request)
-        stats["receiver_map"] = _receiver_map({s["signal"] for s in stats["sends"]})
+        kinds = stats["kinds_table"]
+        stats["receiver_map"] = _receiver_map({kinds[s["kind"]][0] for s in stats["sends"]})
         self.record_stats(stats)
 
     def generate_server_timing(self, request: Any, response: Any) -> None:
@@ -246,7 +248,9 @@ def _leave_out_toolbar(stats: dict[str, Any]) -> None:
     for send in stats["sends"]:
         calls = []
         for call in send["receivers"]:
-            if call["name"].startswith("debug_toolbar.") and not call.get("children"):
+            if receiver_name(stats, call).startswith("debug_toolbar.") and not call.get(
+                "children"
+            ):
                 stats["receiver_calls"] -= 1
                 if not send.get("depth"):
                     stats["receiver_time_ms"] -= call["duration_ms"]

@@ -49,19 +49,34 @@ COMPACT = "compact"  # set on stats whose sends are stored compact (see expand()
 
 def panel_sends(
     recording: Recording, hidden: tuple[str, ...], mask: Callable[[str], str]
-) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
-    """The kept sends, flat and compact, and the table of their distinct stacks.
+) -> dict[str, Any]:
+    """The kept sends in the stored form, and the tables they index.
 
-    What ``Recording.to_dict()`` holds, in the stored form: depth first in the
-    order sends started, each with ``depth`` and ``parent`` (the id of the send
-    whose receiver made it), each call's ``children`` as send ids, each stack
-    as a ``stack_id`` into the table (frames in ``hidden`` files left out,
-    secrets in source lines masked), and fields holding their default left
-    out. Built without recursion: a runaway receiver leaves a deep tree.
+    What ``Recording.to_dict()`` holds: depth first in the order sends
+    started, each with ``depth`` and ``parent`` (the id of the send whose
+    receiver made it) and each call's ``children`` as send ids. Compact: fields
+    holding their default are left out, and what repeats from send to send is
+    stored once in a table and indexed: the stack (``stack_id`` into
+    ``stacks``, frames in ``hidden`` files left out, secrets in source lines
+    masked), the signal, method and sender (``kind``), where it was sent
+    (``at``), the receiver's name, location and key (``receiver``). Built
+    without recursion: a runaway receiver leaves a deep tree.
     """
     origin = recording.origin
-    table: list[list[dict[str, Any]]] = []
-    index: dict[tuple[int, ...], int] = {}
+    stacks: list[list[dict[str, Any]]] = []
+    stack_ids: dict[tuple[int, ...], int] = {}
+    tables: dict[str, list[Any]] = {"kinds": [], "places": [], "receivers": []}
+    ids: dict[str, dict[Any, int]] = {"kinds": {}, "places": {}, "receivers": {}}
+
+    def indexed(table: str, row: tuple[Any, ...]) -> int:
+        found = ids[table].get(row)
+        if found is None:
+            found = ids[table][row] = len(tables[table])
+            tables[table].append(list(row))
+        return found
+
+    last_stack: list[tuple[str, int, str]] = []
+    stack_id = 0
     flat: list[dict[str, Any]] = []
     pending: list[tuple[SendRecord, int, int | None]] = [
         (send, 0, None) for send in reversed(recording.sends)
@@ -70,9 +85,7 @@ def panel_sends(
         send, depth, parent = pending.pop()
         data: dict[str, Any] = {
             "id": send.id,
-            "signal": send.signal,
-            "method": send.method,
-            "sender": send.sender,
+            "kind": indexed("kinds", (send.signal, send.method, send.sender)),
             "start_ms": round((send.start - origin) * 1000, 4),
             "duration_ms": round(send.duration_ms, 4),
         }
@@ -82,21 +95,25 @@ def panel_sends(
         if send.kwargs:
             data["kwargs"] = dict(send.kwargs)
         if send.fired_at:
-            file, line, function = send.fired_at
-            data["fired_at"] = {"file": file, "line": line, "function": function}
+            data["at"] = indexed("places", send.fired_at)
         if send.fired_inside:
             file, line, function, package = send.fired_inside
             data["fired_inside"] = {
                 "file": file, "line": line, "function": function, "package": package,
             }
-        if send.stack:
+        if send.stack == last_stack:
+            # The same stack as the send before (a loop's sends): its frames are
+            # the same shared tuples, so == is a quick identity check.
+            data["stack_id"] = stack_id
+        elif send.stack:
             # Frames are shared tuples (see bookkeeping._fired_at): the stacks
             # of one loop's sends hold the same ones.
+            last_stack = send.stack
             key = tuple(map(id, send.stack))
-            stack_id = index.get(key)
+            stack_id = stack_ids.get(key)
             if stack_id is None:
-                stack_id = index[key] = len(table)
-                table.append([
+                stack_id = stack_ids[key] = len(stacks)
+                stacks.append([
                     {"file": file, "line": line, "function": function,
                      "code": mask(linecache.getline(file, line).strip())}
                     for file, line, function in send.stack
@@ -115,42 +132,45 @@ def panel_sends(
         children: list[SendRecord] = []
         for call in send.calls:
             if type(call) is tuple:
-                calls.append(_tuple_call(call, origin))
+                start = call[1]
+                item: dict[str, Any] = {
+                    "receiver": indexed("receivers", call[0]),
+                    "start_ms": round((start - origin) * 1000, 4) if start else None,
+                }
+                if len(call) > 2:
+                    item["duration_ms"] = round((call[2] - start) * 1000, 4)
+                    if len(call) > 3 and call[3]:
+                        item["result"] = call[3]
+                else:
+                    item["duration_ms"] = 0.0
+                    item["outcome"] = OUTCOME_RUNNING
             else:
-                calls.append(_call(call, origin))
+                item = _call(call, origin)
+                item["receiver"] = indexed("receivers", (call.name, call.location, call.key))
                 if call.children:
-                    calls[-1]["children"] = [child.id for child in call.children]
+                    item["children"] = [child.id for child in call.children]
                     children.extend(call.children)
+            calls.append(item)
         data["receivers"] = calls
         flat.append(data)
         pending.extend((child, depth + 1, send.id) for child in reversed(children))
-    return flat, table
-
-
-def _tuple_call(entry: tuple[Any, ...], origin: float) -> dict[str, Any]:
-    """A call the send loop wrote as a tuple (see SendRecord.calls), compact."""
-    (name, location, key), start = entry[0], entry[1]
-    data: dict[str, Any] = {
-        "name": name,
-        "location": location,
-        "key": key,
-        "start_ms": round((start - origin) * 1000, 4) if start else None,
+    return {
+        COMPACT: True,
+        "sends": flat,
+        "stacks": stacks,
+        **{f"{name}_table": rows for name, rows in tables.items()},
     }
-    if len(entry) > 2:
-        data["duration_ms"] = round((entry[2] - start) * 1000, 4)
-        if len(entry) > 3 and entry[3]:
-            data["result"] = entry[3]
-    else:
-        data["duration_ms"] = 0.0
-        data["outcome"] = OUTCOME_RUNNING
-    return data
+
+
+def receiver_name(stats: dict[str, Any], call: dict[str, Any]) -> str:
+    """The name of a stored receiver call, compact or not."""
+    if "name" in call:
+        return str(call["name"])
+    return str(stats["receivers_table"][call["receiver"]][0])
 
 
 def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name": call.name,
-        "location": call.location,
-        "key": call.key,
         "start_ms": round((call.start - origin) * 1000, 4) if call.start else None,
         "duration_ms": round(call.duration_ms, 4),
     }
@@ -181,19 +201,30 @@ def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
 
 
 def expand(stats: dict[str, Any]) -> dict[str, Any]:
-    """``stats`` with every field of its sends present (a copy when compact)."""
+    """``stats`` with every field of its sends present and no tables (a copy
+    when compact): the form ``Recording.to_dict()`` gives, flattened."""
     if not stats.get(COMPACT):
         return stats
-    out = {key: value for key, value in stats.items() if key != COMPACT}
+    kinds = stats.get("kinds_table", [])
+    places = stats.get("places_table", [])
+    receivers = stats.get("receivers_table", [])
+    out = {key: value for key, value in stats.items() if key not in _PACKED}
     sends = []
     for send in stats.get("sends", ()):
-        full = {**send}
+        full = {key: value for key, value in send.items() if key not in ("kind", "at")}
+        if "kind" in send:
+            full["signal"], full["method"], full["sender"] = kinds[send["kind"]]
+        if "at" in send:
+            file, line, function = places[send["at"]]
+            full["fired_at"] = {"file": file, "line": line, "function": function}
         for key, default in SEND_DEFAULTS.items():
             if key not in full:
                 full[key] = copy.copy(default)
         calls = []
         for call in send.get("receivers", ()):
-            whole = {**call}
+            whole = {key: value for key, value in call.items() if key != "receiver"}
+            if "receiver" in call:
+                whole["name"], whole["location"], whole["key"] = receivers[call["receiver"]]
             for key, default in CALL_DEFAULTS.items():
                 if key not in whole:
                     whole[key] = copy.copy(default)
@@ -202,3 +233,6 @@ def expand(stats: dict[str, Any]) -> dict[str, Any]:
         sends.append(full)
     out["sends"] = sends
     return out
+
+
+_PACKED = (COMPACT, "kinds_table", "places_table", "receivers_table")

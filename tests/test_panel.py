@@ -248,7 +248,7 @@ def test_on_commit_callbacks_and_hints_are_shown_under_their_receiver(client: Cl
     response = client.get("/trouble/")
     request_id = request_id_of(response)
     store = get_store()
-    stats = store.panel(request_id, PANEL_ID)
+    stats = expand(store.panel(request_id, PANEL_ID))  # stored back expanded: drawn as is
     (send,) = [s for s in stats["sends"] if s["signal"] == "tests.panel_urls.scheduled"]
     send["receivers"][0]["on_commit"] = [
         {"name": "tests.panel_urls.<lambda>", "using": "default", "status": "ran"},

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 import signal_inspector
-from signal_inspector.stored import COMPACT, expand, panel_sends
+from signal_inspector.stored import expand, panel_sends, receiver_name
 from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,8 +115,9 @@ def test_expanded_stored_sends_are_to_dicts_sends(wired) -> None:
     assert any(type(c) is tuple and len(c) == 4 for c in written)
     assert any(type(c) is not tuple for c in written)
     expected = flattened(recording.to_dict()["sends"])
-    stored, stacks = panel_sends(recording, (), lambda line: line)
-    got = expand({COMPACT: True, "sends": stored})["sends"]
+    stored = panel_sends(recording, (), lambda line: line)
+    stacks = stored["stacks"]
+    got = expand(stored)["sends"]
 
     assert len(got) == len(expected) > 10
     for mine, theirs in zip(got, expected, strict=True):
@@ -143,11 +144,14 @@ def test_expanded_stored_sends_are_to_dicts_sends(wired) -> None:
 def test_compact_leaves_out_defaults_and_expand_is_a_copy(wired) -> None:
     with signal_inspector.record() as recording:
         outer.send_robust(sender=None)
-    stored, _ = panel_sends(recording, (), lambda line: line)
-    quiet_call = next(c for s in stored for c in s["receivers"] if c["name"].endswith(".quiet"))
-    assert set(quiet_call) == {"name", "location", "key", "start_ms", "duration_ms"}
-    stats = {COMPACT: True, "sends": stored}
+    stats = panel_sends(recording, (), lambda line: line)
+    quiet_call = next(
+        c for s in stats["sends"] for c in s["receivers"]
+        if receiver_name(stats, c).endswith(".quiet")
+    )
+    assert set(quiet_call) == {"receiver", "start_ms", "duration_ms"}
     full = expand(stats)
     full["sends"][0]["receivers"][0]["hints"].append("changed")
     assert "hints" not in stats["sends"][0]["receivers"][0]
+    assert "receivers_table" not in full and "kind" not in full["sends"][0]
     assert expand(full) is full  # not compact: returned as it is
