@@ -232,14 +232,17 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
         pass
 
 
-def _send_key(recording: Recording, signal: Signal, sender: Any) -> tuple[Any, Any, str | None, str]:
-    """(signal, sender, its name or None when the signal is ignored, sender label),
-    remembered by id for the rest of the recording when the sender is a class or
-    None (see count_silent())."""
+def _send_key(
+    recording: Recording, signal: Signal, sender: Any
+) -> tuple[Any, Any, str | None, str, Any]:
+    """(signal, sender, its name or None when the signal is ignored, sender label,
+    the configuration that decided it), remembered by id for the rest of the
+    recording when the sender is a class or None (see count_silent())."""
+    config = get_config()
     name: str | None = signal_name(signal)
-    if name in get_config().ignore_signals:
+    if name in config.ignore_signals:
         name = None
-    known = (signal, sender, name, sender_label(sender, recording.max_repr_length))
+    known = (signal, sender, name, sender_label(sender, recording.max_repr_length), config)
     if (sender is None or issubclass(type(sender), type)) and len(
         recording._send_keys
     ) < _MAX_SILENT_KEYS:
@@ -257,8 +260,14 @@ def open_send(
     async_receivers: list[Any],
 ) -> SendRecord | None:
     try:
+        config = get_config()
         known = recording._send_keys.get((id(signal), id(sender)))
-        if known is None or known[0] is not signal or known[1] is not sender:
+        if (
+            known is None
+            or known[0] is not signal
+            or known[1] is not sender
+            or known[4] is not config  # the setting changed since
+        ):
             known = _send_key(recording, signal, sender)
         name = known[2]
         if name is None:
@@ -289,9 +298,7 @@ def open_send(
         if named:
             record.kwargs = kwargs_reprs(named, recording.max_repr_length)
         # 0 _fired_at, 1 open_send, 2 start_send, 3 send(), 4 its caller
-        fired_at, stack, inside = _fired_at(
-            get_config().skip_modules, recording.capture_stacks, 4
-        )
+        fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, 4)
         record.fired_at = fired_at
         if stack:
             record.stack = stack

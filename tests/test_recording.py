@@ -490,6 +490,26 @@ def test_ignore_signals_setting(signal):
     assert not any(s["signal"].endswith("post_save") for s in recording.to_dict()["sends"])
 
 
+def test_ignore_signals_changed_inside_a_recording_takes_effect():
+    """Signal names are remembered per recording, with the settings they were
+    decided under: a change of IGNORE_SIGNALS mid-recording is obeyed."""
+
+    def post_save_count(recording) -> int:
+        return sum(s["signal"].endswith(".post_save") for s in recording.to_dict()["sends"])
+
+    post_save.connect(ok, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            Order.objects.create(number="seen")
+            ignore = {"IGNORE_SIGNALS": ["django.db.models.signals.post_save"]}
+            with override_settings(SIGNAL_INSPECTOR=ignore):
+                Order.objects.create(number="ignored")
+            Order.objects.create(number="seen again")
+    finally:
+        post_save.disconnect(ok, sender=Order)
+    assert post_save_count(recording) == 2
+
+
 def test_runtime_duplicate_from_module_imported_under_two_names():
     """tests.dupapp.imported_twice is also imported as dupapp_alias.imported_twice:
     two function objects, one piece of code, both connected to ``ping``."""
