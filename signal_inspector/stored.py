@@ -110,8 +110,10 @@ def panel_sends(
             # of one loop's sends hold the same ones.
             last_stack = send.stack
             key = tuple(map(id, send.stack))
-            stack_id = stack_ids.get(key)
-            if stack_id is None:
+            found = stack_ids.get(key)
+            if found is not None:
+                stack_id = found
+            else:
                 stack_id = stack_ids[key] = len(stacks)
                 stacks.append([
                     {"file": file, "line": line, "function": function,
