@@ -83,7 +83,7 @@ def make_signal(receivers: int) -> Signal:
     the recorder rightly marks as a duplicate, and that is not the case measured)."""
     signal = Signal()
     for i in range(receivers):
-        namespace: dict[str, object] = {}
+        namespace: dict[str, object] = {"__name__": __name__}
         exec(f"def handler_{i}(sender, **kwargs):\n    return None\n", namespace)
         signal.connect(namespace[f"handler_{i}"], weak=False, dispatch_uid=f"bench{i}")
     return signal

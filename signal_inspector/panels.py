@@ -397,10 +397,11 @@ MAX_STORED_BYTES = 2_500_000
 
 
 def _stored_weight(send: dict[str, Any]) -> int:
-    """Roughly the bytes a send adds to the stored JSON."""
-    size = 350 + sum(len(str(k)) + len(str(v)) + 8 for k, v in send.get("kwargs", {}).items())
+    """Roughly the bytes a send adds to the stored JSON (the compact form of
+    stored.py: names and places are in tables, defaults left out)."""
+    size = 150 + sum(len(str(k)) + len(str(v)) + 8 for k, v in send.get("kwargs", {}).items())
     for call in send.get("receivers", []):
-        size += 400 + len(str(call.get("result", "")))
+        size += 100 + len(str(call.get("result", "")))
         exception = call.get("exception")
         if exception:
             size += 2 * len(str(exception.get("text", ""))) + 200
