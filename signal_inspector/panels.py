@@ -102,10 +102,10 @@ class SignalInspectorPanel(Panel):
                 recording,
                 _hidden_prefixes(tuple(self.toolbar.config["HIDE_IN_STACKTRACES"])),
                 mask,
+                MAX_STORED_BYTES,
             )
         )
         _leave_out_toolbar(stats)
-        _bound_stored(stats)
         _mask_exceptions(stats["sends"], mask)
         stats["slow_receiver_ms"] = get_config().slow_receiver_ms
         stats["failures"] = mark_propagated(stats["sends"])
@@ -263,6 +263,7 @@ def _leave_out_toolbar(stats: dict[str, Any]) -> None:
             removed.add(send["id"])
             stats["total_sends"] -= 1
             stats["kept_sends"] -= 1
+            stats["stored_sends"] -= 1
     if removed:
         for send in kept:
             for call in send["receivers"]:
@@ -396,30 +397,6 @@ MAX_RENDERED_BYTES = 900_000
 MAX_STORED_BYTES = 2_500_000
 
 
-def _stored_weight(send: dict[str, Any]) -> int:
-    """Roughly the bytes a send adds to the stored JSON (the compact form of
-    stored.py: names and places are in tables, defaults left out)."""
-    size = 150 + sum(len(str(k)) + len(str(v)) + 8 for k, v in send.get("kwargs", {}).items())
-    for call in send.get("receivers", []):
-        size += 100 + len(str(call.get("result", "")))
-        exception = call.get("exception")
-        if exception:
-            size += 2 * len(str(exception.get("text", ""))) + 200
-    return size
-
-
-def _bound_stored(stats: dict[str, Any]) -> None:
-    """Keep the sends (depth first, so every kept send's parents are kept) that fit
-    ``MAX_STORED_BYTES``; the rest stay counted in the totals."""
-    budget = MAX_STORED_BYTES
-    sends = stats["sends"]
-    for index, send in enumerate(sends):
-        budget -= _stored_weight(send)
-        if budget < 0:
-            stats["stored_sends"] = index
-            stats["sends"] = sends[:index]
-            return
-    stats["stored_sends"] = len(sends)
 # Rows of the "by receiver" and "by signal" tables.
 _TABLE_LIMIT = 50
 _ERROR_OUTCOMES = ("raised", "caught")

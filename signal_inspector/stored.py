@@ -47,8 +47,43 @@ CALL_DEFAULTS: dict[str, Any] = {
 COMPACT = "compact"  # set on stats whose sends are stored compact (see expand())
 
 
+class _Table:
+    """Distinct rows, each stored once, referred to by index."""
+
+    __slots__ = ("rows", "ids")
+
+    def __init__(self) -> None:
+        self.rows: list[list[Any]] = []
+        self.ids: dict[Any, int] = {}
+
+    def index(self, row: tuple[Any, ...]) -> int:
+        found = self.ids.get(row)
+        if found is None:
+            found = self.ids[row] = len(self.rows)
+            self.rows.append(list(row))
+        return found
+
+
+def _weight(send: SendRecord) -> int:
+    """Roughly the bytes a send adds to the stored JSON in this form."""
+    size = 150
+    for key, value in send.kwargs.items():
+        size += len(key) + len(value) + 8
+    for call in send.calls:
+        if type(call) is tuple:
+            size += 100 + (len(call[3]) if len(call) > 3 else 0)
+        else:
+            size += 100 + len(call.result)
+            if call.exception is not None:
+                size += 2 * len(call.exception.text) + 200
+    return size
+
+
 def panel_sends(
-    recording: Recording, hidden: tuple[str, ...], mask: Callable[[str], str]
+    recording: Recording,
+    hidden: tuple[str, ...],
+    mask: Callable[[str], str],
+    budget: int | None = None,
 ) -> dict[str, Any]:
     """The kept sends in the stored form, and the tables they index.
 
@@ -59,33 +94,31 @@ def panel_sends(
     stored once in a table and indexed: the stack (``stack_id`` into
     ``stacks``, frames in ``hidden`` files left out, secrets in source lines
     masked), the signal, method and sender (``kind``), where it was sent
-    (``at``), the receiver's name, location and key (``receiver``). Built
-    without recursion: a runaway receiver leaves a deep tree.
+    (``at``), the receiver's name, location and key (``receiver``). Past
+    ``budget`` bytes (roughly) the rest is left out, so a parent is always
+    stored before its children; ``stored_sends`` says how many were stored.
+    Built without recursion: a runaway receiver leaves a deep tree.
     """
     origin = recording.origin
     stacks: list[list[dict[str, Any]]] = []
     stack_ids: dict[tuple[int, ...], int] = {}
-    tables: dict[str, list[Any]] = {"kinds": [], "places": [], "receivers": []}
-    ids: dict[str, dict[Any, int]] = {"kinds": {}, "places": {}, "receivers": {}}
-
-    def indexed(table: str, row: tuple[Any, ...]) -> int:
-        found = ids[table].get(row)
-        if found is None:
-            found = ids[table][row] = len(tables[table])
-            tables[table].append(list(row))
-        return found
-
+    kinds, places, receivers = _Table(), _Table(), _Table()
     last_stack: list[tuple[str, int, str]] = []
     stack_id = 0
+    left = budget
     flat: list[dict[str, Any]] = []
     pending: list[tuple[SendRecord, int, int | None]] = [
         (send, 0, None) for send in reversed(recording.sends)
     ]
     while pending:
         send, depth, parent = pending.pop()
+        if left is not None:
+            left -= _weight(send)
+            if left < 0:
+                break
         data: dict[str, Any] = {
             "id": send.id,
-            "kind": indexed("kinds", (send.signal, send.method, send.sender)),
+            "kind": kinds.index((send.signal, send.method, send.sender)),
             "start_ms": round((send.start - origin) * 1000, 4),
             "duration_ms": round(send.duration_ms, 4),
         }
@@ -95,7 +128,7 @@ def panel_sends(
         if send.kwargs:
             data["kwargs"] = dict(send.kwargs)
         if send.fired_at:
-            data["at"] = indexed("places", send.fired_at)
+            data["at"] = places.index(send.fired_at)
         if send.fired_inside:
             file, line, function, package = send.fired_inside
             data["fired_inside"] = {
@@ -136,7 +169,7 @@ def panel_sends(
             if type(call) is tuple:
                 start = call[1]
                 item: dict[str, Any] = {
-                    "receiver": indexed("receivers", call[0]),
+                    "receiver": receivers.index(call[0]),
                     "start_ms": round((start - origin) * 1000, 4) if start else None,
                 }
                 if len(call) > 2:
@@ -148,7 +181,7 @@ def panel_sends(
                     item["outcome"] = OUTCOME_RUNNING
             else:
                 item = _call(call, origin)
-                item["receiver"] = indexed("receivers", (call.name, call.location, call.key))
+                item["receiver"] = receivers.index((call.name, call.location, call.key))
                 if call.children:
                     item["children"] = [child.id for child in call.children]
                     children.extend(call.children)
@@ -159,8 +192,11 @@ def panel_sends(
     return {
         COMPACT: True,
         "sends": flat,
+        "stored_sends": len(flat),
         "stacks": stacks,
-        **{f"{name}_table": rows for name, rows in tables.items()},
+        "kinds_table": kinds.rows,
+        "places_table": places.rows,
+        "receivers_table": receivers.rows,
     }
 
 

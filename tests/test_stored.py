@@ -155,3 +155,15 @@ def test_compact_leaves_out_defaults_and_expand_is_a_copy(wired) -> None:
     assert "hints" not in stats["sends"][0]["receivers"][0]
     assert "receivers_table" not in full and "kind" not in full["sends"][0]
     assert expand(full) is full  # not compact: returned as it is
+
+
+def test_a_byte_budget_keeps_a_depth_first_prefix(wired) -> None:
+    with signal_inspector.record() as recording:
+        for _ in range(20):
+            outer.send_robust(sender=None)  # each with a nested inner send
+    whole = panel_sends(recording, (), lambda line: line)
+    cut = panel_sends(recording, (), lambda line: line, budget=3_000)
+    assert 0 < cut["stored_sends"] == len(cut["sends"]) < whole["stored_sends"]
+    assert cut["sends"] == whole["sends"][: len(cut["sends"])]
+    stored = {send["id"] for send in cut["sends"]}
+    assert all(send.get("parent") in stored for send in cut["sends"] if send.get("depth"))
