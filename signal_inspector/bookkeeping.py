@@ -301,6 +301,13 @@ def open_send(
         fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, 4)
         record.fired_at = fired_at
         if stack:
+            # A loop's sends share one stack list: less to keep, and less for the
+            # garbage collector to walk (its frames are shared tuples already).
+            last = recording._last_stack
+            if stack == last:
+                stack = last
+            else:
+                recording._last_stack = stack
             record.stack = stack
         if inside is not None:
             record.fired_inside = inside

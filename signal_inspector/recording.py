@@ -308,6 +308,8 @@ class Recording:
     # The same for sends that were heard: (signal, sender, name or None when the
     # signal is ignored, sender label); see bookkeeping.open_send().
     _send_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
+    # The stack of the last send kept with one (see bookkeeping.open_send()).
+    _last_stack: list[tuple[str, int, str]] = field(default_factory=list, repr=False)
     # (the last exception recorded, its info) until the outermost send closes:
     # see bookkeeping.raised() and propagated().
     _last_error: Any = field(default=None, repr=False)

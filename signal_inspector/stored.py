@@ -134,7 +134,7 @@ def panel_sends(
             data["fired_inside"] = {
                 "file": file, "line": line, "function": function, "package": package,
             }
-        if send.stack == last_stack:
+        if send.stack is last_stack or send.stack == last_stack:
             # The same stack as the send before (a loop's sends): its frames are
             # the same shared tuples, so == is a quick identity check.
             data["stack_id"] = stack_id
