@@ -20,7 +20,6 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any
 
 from django.dispatch import Signal
-from django.dispatch.dispatcher import NO_RECEIVERS
 
 from .conf import get_config
 from .context import parent_var
@@ -219,15 +218,18 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
     try:
         fast = sender is None or issubclass(type(sender), type)
         name = signal_name(signal)
-        key = None
+        count = None
         if name not in get_config().ignore_signals:
             key = (name, sender_label(sender, 80))
-            silent = recording.silent
-            if key not in silent and len(silent) >= _MAX_SILENT_KEYS:
+            counts = recording._silent_counts
+            if key not in counts and len(counts) >= _MAX_SILENT_KEYS:
                 key = (name, "(other senders)")
-            silent[key] = silent.get(key, 0) + 1
+            count = counts.get(key)
+            if count is None:
+                count = counts[key] = [0]
+            count[0] += 1
         if fast and len(recording._silent_keys) < _MAX_SILENT_KEYS:
-            recording._silent_keys[(id(signal), id(sender))] = (signal, sender, key)
+            recording._silent_keys[(id(signal), id(sender))] = (signal, sender, count)
     except Exception:
         pass
 
@@ -326,23 +328,28 @@ def start_send(
 ) -> tuple[SendRecord, list[Any], list[Any]] | tuple[()] | None:
     """The record and live receivers of a send to record; ``()`` for a send no
     receiver hears (counted; Django's answer is ``[]``); None when Django's own
-    method should run it (an ignored signal, a failure here)."""
-    if signal.receivers and signal.sender_receivers_cache.get(sender) is not NO_RECEIVERS:
-        sync_receivers, async_receivers = signal._live_receivers(sender)
-        if sync_receivers or async_receivers:
-            record = open_send(
-                recording, signal, method, sender, named, sync_receivers, async_receivers
-            )
-            return None if record is None else (record, sync_receivers, async_receivers)
-    # No receiver heard it. Most sends of a request are these (pre_init/post_init
-    # for every row): a class sender's key is found by id, labels made once.
+    method should run it (an ignored signal, a failure here). Called past the
+    send methods' early return (no receivers at all: see silent())."""
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    if sync_receivers or async_receivers:
+        record = open_send(
+            recording, signal, method, sender, named, sync_receivers, async_receivers
+        )
+        return None if record is None else (record, sync_receivers, async_receivers)
+    silent(recording, signal, sender)
+    return ()
+
+
+def silent(recording: Recording, signal: Signal, sender: Any) -> None:
+    """Count a send no receiver heard. Most sends of a request are these
+    (pre_init/post_init for every row): a class sender's key is found by id,
+    labels made once (see count_silent())."""
     entry = recording._silent_keys.get((id(signal), id(sender)))
     if entry is not None and entry[0] is signal and entry[1] is sender:
         if entry[2] is not None:
-            recording.silent[entry[2]] += 1
+            entry[2][0] += 1
     else:
         count_silent(recording, signal, sender)
-    return ()
 
 
 # id(function) -> (weak reference to it, (name, location, key)). A plain dict

@@ -24,6 +24,7 @@ from typing import Any
 
 from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
+from django.dispatch.dispatcher import NO_RECEIVERS
 
 from .bookkeeping import (
     _receiver_info,
@@ -37,6 +38,7 @@ from .bookkeeping import (
     info_of,
     raised,
     returned,
+    silent,
     skip,
     start_send,
 )
@@ -254,12 +256,16 @@ def _async_part(
 
 def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
-    started = None if recording is None else start_send(recording, self, "send", sender, named)
+    if recording is None:
+        return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        silent(recording, self, sender)
+        return []  # no receiver heard it: Django's answer
+    started = start_send(recording, self, "send", sender, named)
     if started is None:
         return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
     if not started:
-        return []  # no receiver heard it: Django's answer
-    assert recording is not None
+        return []
     record, sync_receivers, async_receivers = started
     responses = []
     # Each receiver is written to ``calls`` as a tuple (see SendRecord.calls);
@@ -310,14 +316,16 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
 
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
-    started = (
-        None if recording is None else start_send(recording, self, "send_robust", sender, named)
-    )
+    if recording is None:
+        return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        silent(recording, self, sender)
+        return []  # no receiver heard it: Django's answer
+    started = start_send(recording, self, "send_robust", sender, named)
     if started is None:
         return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
     if not started:
-        return []  # no receiver heard it: Django's answer
-    assert recording is not None
+        return []
     record, sync_receivers, async_receivers = started
     responses: list[tuple[Any, Any]] = []
     calls = record.calls  # see send()
@@ -371,25 +379,31 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
 
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
-    started = None if recording is None else start_send(recording, self, "asend", sender, named)
+    if recording is None:
+        return await ORIGINALS["asend"](self, sender, **named)  # type: ignore[no-any-return]
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        silent(recording, self, sender)
+        return []
+    started = start_send(recording, self, "asend", sender, named)
     if started is None:
         return await ORIGINALS["asend"](self, sender, **named)  # type: ignore[no-any-return]
     if not started:
         return []
-    assert recording is not None
     return await _asend(self, sender, named, recording, *started, robust=False)
 
 
 async def asend_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
-    started = (
-        None if recording is None else start_send(recording, self, "asend_robust", sender, named)
-    )
+    if recording is None:
+        return await ORIGINALS["asend_robust"](self, sender, **named)  # type: ignore[no-any-return]
+    if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
+        silent(recording, self, sender)
+        return []
+    started = start_send(recording, self, "asend_robust", sender, named)
     if started is None:
         return await ORIGINALS["asend_robust"](self, sender, **named)  # type: ignore[no-any-return]
     if not started:
         return []
-    assert recording is not None
     return await _asend(self, sender, named, recording, *started, robust=True)
 
 

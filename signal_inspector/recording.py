@@ -299,11 +299,13 @@ class Recording:
     duplicates: int = 0
     loops: int = 0
     hints: int = 0
-    silent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (signal, sender) -> [count] of sends no receiver heard: a one-item list,
+    # so the send path adds one without hashing the key (see ``silent``).
+    _silent_counts: dict[tuple[str, str], list[int]] = field(default_factory=dict, repr=False)
     # What this recording could not see, in words (see patching.limitations()).
     limitations: list[str] = field(default_factory=list)
-    # (id(signal), id(sender)) -> (signal, sender, key in ``silent`` or None when
-    # ignored), for class senders: see bookkeeping.count_silent().
+    # (id(signal), id(sender)) -> (signal, sender, its count in ``_silent_counts``
+    # or None when ignored), for class senders: see bookkeeping.count_silent().
     _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # The same for sends that were heard: (signal, sender, name or None when the
     # signal is ignored, sender label); see bookkeeping.open_send().
@@ -319,6 +321,11 @@ class Recording:
     # (connection, id of Django's run_on_commit entry, record) until the
     # recording ends: never the entry, which holds the callback.
     _on_commit: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def silent(self) -> dict[tuple[str, str], int]:
+        """Sends no receiver heard, counted per (signal, sender)."""
+        return {key: count[0] for key, count in self._silent_counts.items()}
 
     @property
     def dropped(self) -> int:
