@@ -211,6 +211,17 @@ def _sent_inside(sender: FrameType | None) -> tuple[str, int, str, str] | None:
     return (short_path(code.co_filename), sender.f_lineno, code.co_name, package)
 
 
+def _no_sender() -> None:
+    return None
+
+
+def _held(sender: Any) -> Any:
+    """A callable giving back ``sender`` (a class or None) without keeping it
+    alive: a class sent as sender must stay collectable while we record, as
+    Django's own sender cache lets it be."""
+    return _no_sender if sender is None else weakref.ref(sender)
+
+
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
     """Count a send no receiver heard, the first time for its signal and sender (see
     start_send()): a class (or no) sender lives as long as the request, so its key
@@ -229,7 +240,7 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
                 count = counts[key] = [0]
             count[0] += 1
         if fast and len(recording._silent_keys) < _MAX_SILENT_KEYS:
-            recording._silent_keys[(id(signal), id(sender))] = (signal, sender, count)
+            recording._silent_keys[(id(signal), id(sender))] = (signal, _held(sender), count)
     except Exception:
         pass
 
@@ -237,14 +248,15 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
 def _send_key(
     recording: Recording, signal: Signal, sender: Any
 ) -> tuple[Any, Any, str | None, str, Any]:
-    """(signal, sender, its name or None when the signal is ignored, sender label,
-    the configuration that decided it), remembered by id for the rest of the
-    recording when the sender is a class or None (see count_silent())."""
+    """(signal, the sender held weakly, its name or None when the signal is
+    ignored, sender label, the configuration that decided it), remembered by id
+    for the rest of the recording when the sender is a class or None (see
+    count_silent())."""
     config = get_config()
     name: str | None = signal_name(signal)
     if name in config.ignore_signals:
         name = None
-    known = (signal, sender, name, sender_label(sender, recording.max_repr_length), config)
+    known = (signal, _held(sender), name, sender_label(sender, recording.max_repr_length), config)
     if (sender is None or issubclass(type(sender), type)) and len(
         recording._send_keys
     ) < _MAX_SILENT_KEYS:
@@ -267,7 +279,7 @@ def open_send(
         if (
             known is None
             or known[0] is not signal
-            or known[1] is not sender
+            or known[1]() is not sender
             or known[4] is not config  # the setting changed since
         ):
             known = _send_key(recording, signal, sender)
@@ -345,7 +357,7 @@ def silent(recording: Recording, signal: Signal, sender: Any) -> None:
     (pre_init/post_init for every row): a class sender's key is found by id,
     labels made once (see count_silent())."""
     entry = recording._silent_keys.get((id(signal), id(sender)))
-    if entry is not None and entry[0] is signal and entry[1] is sender:
+    if entry is not None and entry[0] is signal and entry[1]() is sender:
         if entry[2] is not None:
             entry[2][0] += 1
     else:

@@ -53,7 +53,7 @@ def end(recording: Recording) -> Recording:
     """Stop ``recording`` (idempotent) and restore whatever was open before it."""
     if recording.stopped is None:
         recording.stopped = time.perf_counter()
-    recording._silent_keys = {}  # held senders: let them go
+    recording._silent_keys = {}  # held signals: let them go
     recording._send_keys = {}
     settle(recording)
     tokens: tuple[Token[Recording | None], Token[object]] | None = getattr(recording, "_tokens", None)

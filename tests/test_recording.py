@@ -471,6 +471,28 @@ def test_weak_receivers_stay_weak(signal):
     assert recording.total_sends == 1
 
 
+@pytest.mark.parametrize("heard", [True, False], ids=["heard", "silent"])
+def test_a_class_sender_stays_collectable_while_recording(heard):
+    """As Django's own sender cache allows (its dispatch test
+    test_cached_garbaged_collected): a sender class used once is not kept
+    alive by the recording that saw it."""
+    caching = Signal(use_caching=True)
+    if heard:
+        caching.connect(ok, weak=False)
+
+    class Sender:
+        pass
+
+    sender = weakref.ref(Sender)
+    with signal_inspector.record() as recording:
+        caching.send(sender=Sender)
+        caching.send(sender=Sender)  # the second one finds its labels by id
+        del Sender
+        gc.collect()
+        assert sender() is None
+    assert recording.total_sends == (2 if heard else 0)
+
+
 def test_record_works_from_async_to_sync_contexts(signal):
     signal.connect(ok, weak=False)
 
