@@ -256,12 +256,14 @@ def _send_key(
     name: str | None = signal_name(signal)
     if name in config.ignore_signals:
         name = None
-    known = (signal, _held(sender), name, sender_label(sender, recording.max_repr_length), config)
+    label = sender_label(sender, recording.max_repr_length)
     if (sender is None or issubclass(type(sender), type)) and len(
         recording._send_keys
     ) < _MAX_SILENT_KEYS:
+        known = (signal, _held(sender), name, label, config)
         recording._send_keys[(id(signal), id(sender))] = known
-    return known
+        return known
+    return (signal, None, name, label, config)
 
 
 def open_send(

@@ -493,6 +493,18 @@ def test_a_class_sender_stays_collectable_while_recording(heard):
     assert recording.total_sends == (2 if heard else 0)
 
 
+def test_senders_that_are_not_classes_are_recorded_in_full(signal):
+    """Only class (and None) senders are remembered by id; a string, a number or
+    an instance as sender is labelled on each send, and recorded the same."""
+    signal.connect(ok, weak=False)
+    with signal_inspector.record() as recording:
+        for sender in ("left", 7, Order(pk=3, number="x"), "left"):
+            signal.send(sender=sender)
+    sends = recording.to_dict()["sends"]
+    assert [s["sender"] for s in sends] == ["'left'", "7", "<testapp.Order: pk=3>", "'left'"]
+    assert all(names(s) == ["ok"] for s in sends)
+
+
 def test_record_works_from_async_to_sync_contexts(signal):
     signal.connect(ok, weak=False)
 
