@@ -27,6 +27,14 @@ _EMPTY: Any = ()
 _EMPTY_DICT: dict[str, str] = {}
 
 
+def ms4(value: float) -> float:
+    """``value`` rounded to 4 decimals, at a fifth of ``round(value, 4)``'s cost
+    (it runs several times per record). The same as round() but where value x
+    10^4 lands on a half within float error (123.45675): there it may differ in
+    the last place."""
+    return int(value * 10000.0 + (0.5 if value >= 0 else -0.5)) / 10000.0
+
+
 @dataclass(slots=True)
 class Frame:
     file: str
@@ -129,13 +137,13 @@ class ReceiverCall:
             "location": self.location,
             "is_async": self.is_async,
             "key": self.key,
-            "start_ms": round((self.start - origin) * 1000, 4) if self.start else None,
-            "duration_ms": round(self.duration_ms, 4),
+            "start_ms": ms4((self.start - origin) * 1000) if self.start else None,
+            "duration_ms": ms4(self.duration_ms),
             "outcome": self.outcome,
             "result": self.result,
             "exception": self.exception.to_dict() if self.exception else None,
             "queries": self.queries,
-            "query_ms": round(self.query_ms, 4),
+            "query_ms": ms4(self.query_ms),
             "inserts": self.inserts,
             "duplicate": self.duplicate,
             "loop": self.loop,
@@ -258,8 +266,8 @@ class SendRecord:
                 else None
             ),
             "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
-            "start_ms": round((self.start - origin) * 1000, 4),
-            "duration_ms": round(self.duration_ms, 4),
+            "start_ms": ms4((self.start - origin) * 1000),
+            "duration_ms": ms4(self.duration_ms),
             "receivers": [
                 _tuple_dict(c, origin) if type(c) is tuple else c._shallow(origin)
                 for c in self.calls
@@ -365,7 +373,7 @@ class Recording:
         """to_dict() without the sends: the counts, totals and silent sends."""
         return {
             "started_at": self.started_at,
-            "duration_ms": round(self.duration_ms, 4),
+            "duration_ms": ms4(self.duration_ms),
             "max_sends": self.max_sends,
             "total_sends": self.total_sends,
             "kept_sends": self.kept_sends,
@@ -373,7 +381,7 @@ class Recording:
             "max_receiver_calls": self.max_calls,
             "kept_receiver_calls": self.kept_calls,
             "receiver_calls": self.receiver_calls,
-            "receiver_time_ms": round(self.receiver_time_ms, 4),
+            "receiver_time_ms": ms4(self.receiver_time_ms),
             "errors": self.errors,
             "duplicates": self.duplicates,
             "loops": self.loops,
@@ -413,8 +421,8 @@ def _tuple_dict(entry: tuple[Any, ...], origin: float) -> dict[str, Any]:
         "location": location,
         "is_async": False,
         "key": key,
-        "start_ms": round((start - origin) * 1000, 4) if start else None,
-        "duration_ms": round((entry[2] - start) * 1000, 4) if done else 0.0,
+        "start_ms": ms4((start - origin) * 1000) if start else None,
+        "duration_ms": ms4((entry[2] - start) * 1000) if done else 0.0,
         "outcome": OUTCOME_RETURNED if done else OUTCOME_RUNNING,
         "result": entry[3] if len(entry) > 3 else "",
         "exception": None,

@@ -15,7 +15,14 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from .recording import OUTCOME_RETURNED, OUTCOME_RUNNING, ReceiverCall, Recording, SendRecord
+from .recording import (
+    OUTCOME_RETURNED,
+    OUTCOME_RUNNING,
+    ReceiverCall,
+    Recording,
+    SendRecord,
+    ms4,
+)
 
 # A field missing from a stored send or receiver call holds this value.
 SEND_DEFAULTS: dict[str, Any] = {
@@ -119,8 +126,8 @@ def panel_sends(
         data: dict[str, Any] = {
             "id": send.id,
             "kind": kinds.index((send.signal, send.method, send.sender)),
-            "start_ms": round((send.start - origin) * 1000, 4),
-            "duration_ms": round(send.duration_ms, 4),
+            "start_ms": ms4((send.start - origin) * 1000),
+            "duration_ms": ms4(send.duration_ms),
         }
         if depth:
             data["depth"] = depth
@@ -170,10 +177,10 @@ def panel_sends(
                 start = call[1]
                 item: dict[str, Any] = {
                     "receiver": receivers.index(call[0]),
-                    "start_ms": round((start - origin) * 1000, 4) if start else None,
+                    "start_ms": ms4((start - origin) * 1000) if start else None,
                 }
                 if len(call) > 2:
-                    item["duration_ms"] = round((call[2] - start) * 1000, 4)
+                    item["duration_ms"] = ms4((call[2] - start) * 1000)
                     if len(call) > 3 and call[3]:
                         item["result"] = call[3]
                 else:
@@ -209,8 +216,8 @@ def receiver_name(stats: dict[str, Any], call: dict[str, Any]) -> str:
 
 def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "start_ms": round((call.start - origin) * 1000, 4) if call.start else None,
-        "duration_ms": round(call.duration_ms, 4),
+        "start_ms": ms4((call.start - origin) * 1000) if call.start else None,
+        "duration_ms": ms4(call.duration_ms),
     }
     if call.is_async:
         data["is_async"] = True
@@ -222,7 +229,7 @@ def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
         data["exception"] = call.exception.to_dict()
     if call.queries:
         data["queries"] = call.queries
-    query_ms = round(call.query_ms, 4)
+    query_ms = ms4(call.query_ms)
     if query_ms:
         data["query_ms"] = query_ms
     if call.inserts:
