@@ -11,7 +11,7 @@
 - ``signal_inspector.W010``: Django's dispatcher is not one signal_inspector knows.
 - ``signal_inspector.W011``: another tool wrapped a ``Signal`` send method first.
 
-Imported by ``conf`` (which the panel and every recording import), so W006 is
+Imported by the app's ``ready()`` and by the panel module, so W006 is
 registered even when ``signal_inspector`` is missing from ``INSTALLED_APPS``;
 the other checks then stay silent.
 """

@@ -115,7 +115,3 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset, dispatch_uid="signal_inspector.conf.reset")
-
-# The system checks, registered wherever this module is imported (the panel
-# imports it): W006 must speak when the app is missing from INSTALLED_APPS.
-from . import checks  # noqa: E402,F401

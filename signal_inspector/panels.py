@@ -22,6 +22,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+# The system checks, registered when the toolbar imports this panel: W006 must
+# speak when the app is missing from INSTALLED_APPS (its ready() is not run).
+from . import checks  # noqa: F401
 from .conf import get_config
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
