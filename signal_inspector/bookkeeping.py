@@ -29,6 +29,7 @@ from .naming import (
     in_modules,
     is_project_code,
     kwargs_reprs,
+    modules_fingerprint,
     own_data_key,
     receiver_location,
     receiver_name,
@@ -222,12 +223,28 @@ def _held(sender: Any) -> Any:
     return _no_sender if sender is None else weakref.ref(sender)
 
 
+def _remembered(signal: Signal, sender: Any, name: str) -> tuple[Any, Any, Any] | None:
+    """(signal, sender, sys.modules' fingerprint) held weakly, for a key remembered
+    by id: None when not to remember it (a sender that is not a class, a
+    signal that cannot be referenced weakly). The fingerprint is for a signal no
+    module holds yet: its name is looked up again once modules change."""
+    if sender is not None and not issubclass(type(sender), type):
+        return None
+    try:
+        return (
+            weakref.ref(signal),
+            _held(sender),
+            modules_fingerprint() if name.startswith("<unnamed ") else None,
+        )
+    except TypeError:
+        return None
+
+
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
     """Count a send no receiver heard, the first time for its signal and sender (see
     start_send()): a class (or no) sender lives as long as the request, so its key
     is remembered by id and found there next time."""
     try:
-        fast = sender is None or issubclass(type(sender), type)
         name = signal_name(signal)
         count = None
         if name not in get_config().ignore_signals:
@@ -239,31 +256,27 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
             if count is None:
                 count = counts[key] = [0]
             count[0] += 1
-        if fast and len(recording._silent_keys) < _MAX_SILENT_KEYS:
-            recording._silent_keys[(id(signal), id(sender))] = (signal, _held(sender), count)
+        held = _remembered(signal, sender, name)
+        if held is not None and len(recording._silent_keys) < _MAX_SILENT_KEYS:
+            recording._silent_keys[(id(signal), id(sender))] = (*held, count)
     except Exception:
         pass
 
 
-def _send_key(
-    recording: Recording, signal: Signal, sender: Any
-) -> tuple[Any, Any, str | None, str, Any]:
-    """(signal, the sender held weakly, its name or None when the signal is
-    ignored, sender label, the configuration that decided it), remembered by id
-    for the rest of the recording when the sender is a class or None (see
-    count_silent())."""
+def _send_key(recording: Recording, signal: Signal, sender: Any) -> tuple[Any, ...]:
+    """(the signal's name or None when it is ignored, the sender's label, the
+    configuration that decided it), remembered by id for the rest of the
+    recording (see _remembered())."""
     config = get_config()
     name: str | None = signal_name(signal)
     if name in config.ignore_signals:
         name = None
     label = sender_label(sender, recording.max_repr_length)
-    if (sender is None or issubclass(type(sender), type)) and len(
-        recording._send_keys
-    ) < _MAX_SILENT_KEYS:
-        known = (signal, _held(sender), name, label, config)
-        recording._send_keys[(id(signal), id(sender))] = known
-        return known
-    return (signal, None, name, label, config)
+    known = (name, label, config)
+    held = _remembered(signal, sender, name or "")
+    if held is not None and len(recording._send_keys) < _MAX_SILENT_KEYS:
+        recording._send_keys[(id(signal), id(sender))] = (*held, *known)
+    return known
 
 
 def open_send(
@@ -277,15 +290,18 @@ def open_send(
 ) -> SendRecord | None:
     try:
         config = get_config()
-        known = recording._send_keys.get((id(signal), id(sender)))
+        entry = recording._send_keys.get((id(signal), id(sender)))
         if (
-            known is None
-            or known[0] is not signal
-            or known[1]() is not sender
-            or known[4] is not config  # the setting changed since
+            entry is not None
+            and entry[0]() is signal
+            and entry[1]() is sender
+            and entry[5] is config  # not if the setting changed since
+            and (entry[2] is None or entry[2] == modules_fingerprint())
         ):
+            known = entry[3:]
+        else:
             known = _send_key(recording, signal, sender)
-        name = known[2]
+        name = known[0]
         if name is None:
             return None
         if recording.ignore_modules and _only_ignored(
@@ -305,10 +321,10 @@ def open_send(
             or recording.kept_calls + calls > recording.max_calls
             or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
-            record = SendRecord(number, name, method, known[3], 0.0, False, parent)
+            record = SendRecord(number, name, method, known[1], 0.0, False, parent)
             record.start = perf_counter()
             return record
-        record = SendRecord(number, name, method, known[3], 0.0, True, parent)
+        record = SendRecord(number, name, method, known[1], 0.0, True, parent)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
@@ -359,9 +375,14 @@ def silent(recording: Recording, signal: Signal, sender: Any) -> None:
     (pre_init/post_init for every row): a class sender's key is found by id,
     labels made once (see count_silent())."""
     entry = recording._silent_keys.get((id(signal), id(sender)))
-    if entry is not None and entry[0] is signal and entry[1]() is sender:
-        if entry[2] is not None:
-            entry[2][0] += 1
+    if (
+        entry is not None
+        and entry[0]() is signal
+        and entry[1]() is sender
+        and (entry[2] is None or entry[2] == modules_fingerprint())
+    ):
+        if entry[3] is not None:
+            entry[3][0] += 1
     else:
         count_silent(recording, signal, sender)
 

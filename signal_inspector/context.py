@@ -31,4 +31,7 @@ def current_call() -> ReceiverCall | None:
     parent = parent_var.get()
     if parent is None or type(parent) is ReceiverCall:
         return parent
-    return parent.running()  # type: ignore[union-attr]
+    try:
+        return parent.running()  # type: ignore[union-attr]
+    except Exception:  # never into the application's query or on_commit()
+        return None

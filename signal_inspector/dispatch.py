@@ -283,9 +283,9 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
                 info = entry[1]
             else:
                 info = info_of(receiver)
-            record.current = index
             start = perf_counter()
             calls.append((info, start))
+            record.current = index  # after the append: see SendRecord.running()
             if nested:
                 check_loop(recording, record, info)
             try:
@@ -341,9 +341,9 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
                 info = entry[1]
             else:
                 info = info_of(receiver)
-            record.current = index
             start = perf_counter()
             calls.append((info, start))
+            record.current = index  # after the append: see SendRecord.running()
             if nested:
                 check_loop(recording, record, info)
             try:

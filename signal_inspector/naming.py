@@ -65,7 +65,7 @@ def _defines(module: Any, attr: str) -> bool:
 _module_signals: list[Any] = [None, [], 0, []]
 
 
-def _modules_fingerprint() -> tuple[int, str | None]:
+def modules_fingerprint() -> tuple[int, str | None]:
     # Imports append to sys.modules: its size and last key change with any
     # import, even one made after another module was removed.
     modules = sys.modules
@@ -83,12 +83,12 @@ def iter_module_signals() -> list[tuple[str, str, Signal]]:
     """
     fingerprint, found, _, lazy = _module_signals
     if (
-        fingerprint != _modules_fingerprint()
+        fingerprint != modules_fingerprint()
         or not _still_there(found)
         or not all(not is_executed(module) for module in lazy)
     ):
         found, lazy = _scan_module_signals()
-        _module_signals[:] = [_modules_fingerprint(), found, _module_signals[2] + 1, lazy]
+        _module_signals[:] = [modules_fingerprint(), found, _module_signals[2] + 1, lazy]
     return [(modname, attr, signal) for modname, _, attr, signal in found]
 
 
@@ -163,7 +163,7 @@ def signal_name(signal: Signal) -> str:
     if entry is not None and entry[0] is signal:
         return entry[1]
     miss = _unnamed.get(id(signal))
-    if miss is not None and miss[0]() is signal and miss[1] == _modules_fingerprint():
+    if miss is not None and miss[0]() is signal and miss[1] == modules_fingerprint():
         return miss[2]
     iter_module_signals()  # rescans if modules were imported or reloaded
     if _module_signals[2] != _indexed_generation or entry is not None:
@@ -175,7 +175,7 @@ def signal_name(signal: Signal) -> str:
     try:
         if len(_unnamed) > 1000:
             _unnamed.clear()
-        _unnamed[id(signal)] = (weakref.ref(signal), _modules_fingerprint(), name)
+        _unnamed[id(signal)] = (weakref.ref(signal), modules_fingerprint(), name)
     except TypeError:  # not weakly referenceable: named every time
         pass
     return name

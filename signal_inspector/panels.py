@@ -29,7 +29,7 @@ from .conf import get_config
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
 from .recording import Recording
-from .stored import expand, panel_sends, receiver_name
+from .stored import expand, panel_sends
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
@@ -100,15 +100,25 @@ class SignalInspectorPanel(Panel):
         # Flat, so the JSON stores never nest deeper than a few levels however
         # deep the cascade (a runaway receiver recurses hundreds of levels);
         # compact (see stored.py); each distinct stack stored once.
+        # The toolbar listens to signals to do its work (the Templates panel
+        # makes every template render send template_rendered): its own
+        # receivers, and the sends only they heard, are noise here.
         stats.update(
             panel_sends(
                 recording,
                 _hidden_prefixes(tuple(self.toolbar.config["HIDE_IN_STACKTRACES"])),
                 mask,
                 MAX_STORED_BYTES,
+                leave_out="debug_toolbar.",
             )
         )
-        _leave_out_toolbar(stats)
+        left_out = stats.pop("left_out")
+        stats["receiver_calls"] -= left_out["receiver_calls"]
+        stats["receiver_time_ms"] = round(
+            max(stats["receiver_time_ms"] - left_out["receiver_time_ms"], 0.0), 4
+        )
+        stats["total_sends"] -= left_out["sends"]
+        stats["kept_sends"] -= left_out["sends"]
         _mask_exceptions(stats["sends"], mask)
         stats["slow_receiver_ms"] = get_config().slow_receiver_ms
         stats["failures"] = mark_propagated(stats["sends"])
@@ -238,42 +248,6 @@ def _compact(html: str) -> str:
 
 
 # --- stats -----------------------------------------------------------------------
-
-
-def _leave_out_toolbar(stats: dict[str, Any]) -> None:
-    """Drop the toolbar's own receivers, and the sends that only they received.
-
-    The toolbar listens to signals to do its work (the Templates panel makes
-    every template render send ``template_rendered``); they are noise here.
-    """
-    removed: set[int] = set()
-    kept = []
-    for send in stats["sends"]:
-        calls = []
-        for call in send["receivers"]:
-            if receiver_name(stats, call).startswith("debug_toolbar.") and not call.get(
-                "children"
-            ):
-                stats["receiver_calls"] -= 1
-                if not send.get("depth"):
-                    stats["receiver_time_ms"] -= call["duration_ms"]
-                continue
-            calls.append(call)
-        send["receivers"] = calls
-        if calls or send.get("skipped"):
-            kept.append(send)
-        else:
-            removed.add(send["id"])
-            stats["total_sends"] -= 1
-            stats["kept_sends"] -= 1
-            stats["stored_sends"] -= 1
-    if removed:
-        for send in kept:
-            for call in send["receivers"]:
-                if call.get("children"):
-                    call["children"] = [i for i in call["children"] if i not in removed]
-    stats["sends"] = kept
-    stats["receiver_time_ms"] = round(max(stats["receiver_time_ms"], 0.0), 4)
 
 
 def _mask_exceptions(sends: list[dict[str, Any]], mask: Callable[[str], str]) -> None:

@@ -207,6 +207,11 @@ class SendRecord:
         for index, entry in enumerate(calls):
             if type(entry) is tuple:
                 calls[index] = self._call(entry)
+        current = self.current
+        if type(current) is int and current < len(calls):
+            # Read while a receiver runs: the send loop must finish this record,
+            # not write its tuple over it (see running()).
+            self.current = calls[current]
         return calls
 
     def _call(self, entry: tuple[Any, ...]) -> ReceiverCall:
@@ -226,9 +231,12 @@ class SendRecord:
         current = self.current
         if current is None or type(current) is ReceiverCall:
             return current
-        call = self.calls[current]  # type: ignore[index]
-        if type(call) is tuple:
-            call = self.calls[current] = self._call(call)  # type: ignore[index]
+        try:
+            call = self.calls[current]  # type: ignore[index]
+            if type(call) is tuple:
+                call = self.calls[current] = self._call(call)  # type: ignore[index]
+        except Exception:  # a thread sharing the context, at a bad moment
+            return None
         self.current = call
         return call  # type: ignore[no-any-return]
 

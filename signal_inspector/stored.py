@@ -86,11 +86,22 @@ def _weight(send: SendRecord) -> int:
     return size
 
 
+def _call_name(call: Any) -> str:
+    return call[0][0] if type(call) is tuple else call.name  # type: ignore[no-any-return]
+
+
+def _call_ms(call: Any) -> float:
+    if type(call) is tuple:
+        return (call[2] - call[1]) * 1000 if len(call) > 2 else 0.0
+    return call.duration_ms  # type: ignore[no-any-return]
+
+
 def panel_sends(
     recording: Recording,
     hidden: tuple[str, ...],
     mask: Callable[[str], str],
     budget: int | None = None,
+    leave_out: str | None = None,
 ) -> dict[str, Any]:
     """The kept sends in the stored form, and the tables they index.
 
@@ -101,9 +112,14 @@ def panel_sends(
     stored once in a table and indexed: the stack (``stack_id`` into
     ``stacks``, frames in ``hidden`` files left out, secrets in source lines
     masked), the signal, method and sender (``kind``), where it was sent
-    (``at``), the receiver's name, location and key (``receiver``). Past
-    ``budget`` bytes (roughly) the rest is left out, so a parent is always
-    stored before its children; ``stored_sends`` says how many were stored.
+    (``at``), the receiver's name, location and key (``receiver``).
+
+    Calls of receivers named ``leave_out``... that made no send are left out,
+    and so are sends left with no call and nothing skipped; ``left_out`` holds
+    what they counted (calls, time of top-level ones, sends), to take from the
+    totals. Past ``budget`` bytes (roughly) no more sends are stored (a parent is
+    always stored before its children: depth first), but every kept send is
+    still looked at for ``left_out``; ``stored_sends`` says how many were stored.
     Built without recursion: a runaway receiver leaves a deep tree.
     """
     origin = recording.origin
@@ -113,16 +129,39 @@ def panel_sends(
     last_stack: list[tuple[str, int, str]] = []
     stack_id = 0
     left = budget
+    full = False
+    left_out = {"receiver_calls": 0, "receiver_time_ms": 0.0, "sends": 0}
+    removed: set[int] = set()
     flat: list[dict[str, Any]] = []
     pending: list[tuple[SendRecord, int, int | None]] = [
         (send, 0, None) for send in reversed(recording.sends)
     ]
     while pending:
         send, depth, parent = pending.pop()
+        children: list[SendRecord] = []
+        kept_calls = []
+        for call in send.calls:
+            made = type(call) is not tuple and call.children
+            if made:
+                children.extend(call.children)
+            if leave_out and not made and _call_name(call).startswith(leave_out):
+                left_out["receiver_calls"] += 1
+                if not depth:
+                    left_out["receiver_time_ms"] += _call_ms(call)
+                continue
+            kept_calls.append(call)
+        pending.extend((child, depth + 1, send.id) for child in reversed(children))
+        if not kept_calls and not send.skipped and leave_out:
+            left_out["sends"] += 1
+            removed.add(send.id)
+            continue
+        if full:
+            continue
         if left is not None:
             left -= _weight(send)
             if left < 0:
-                break
+                full = True
+                continue
         data: dict[str, Any] = {
             "id": send.id,
             "kind": kinds.index((send.signal, send.method, send.sender)),
@@ -142,8 +181,7 @@ def panel_sends(
                 "file": file, "line": line, "function": function, "package": package,
             }
         if send.stack is last_stack or send.stack == last_stack:
-            # The same stack as the send before (a loop's sends): its frames are
-            # the same shared tuples, so == is a quick identity check.
+            # The same stack as the send before (a loop's sends share one list).
             data["stack_id"] = stack_id
         elif send.stack:
             # Frames are shared tuples (see bookkeeping._fired_at): the stacks
@@ -171,8 +209,7 @@ def panel_sends(
         if send.limited:
             data["limited"] = True
         calls: list[dict[str, Any]] = []
-        children: list[SendRecord] = []
-        for call in send.calls:
+        for call in kept_calls:
             if type(call) is tuple:
                 start = call[1]
                 item: dict[str, Any] = {
@@ -191,15 +228,19 @@ def panel_sends(
                 item["receiver"] = receivers.index((call.name, call.location, call.key))
                 if call.children:
                     item["children"] = [child.id for child in call.children]
-                    children.extend(call.children)
             calls.append(item)
         data["receivers"] = calls
         flat.append(data)
-        pending.extend((child, depth + 1, send.id) for child in reversed(children))
+    if removed:
+        for data in flat:
+            for item in data["receivers"]:
+                if "children" in item:
+                    item["children"] = [i for i in item["children"] if i not in removed]
     return {
         COMPACT: True,
         "sends": flat,
         "stored_sends": len(flat),
+        "left_out": left_out,
         "stacks": stacks,
         "kinds_table": kinds.rows,
         "places_table": places.rows,

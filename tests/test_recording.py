@@ -493,6 +493,105 @@ def test_a_class_sender_stays_collectable_while_recording(heard):
     assert recording.total_sends == (2 if heard else 0)
 
 
+def test_a_signal_sent_once_stays_collectable_while_recording():
+    """Signals (and their strong receivers) are remembered by id, held weakly."""
+    with signal_inspector.record():
+        temporary = Signal()
+        temporary.connect(ok, weak=False)
+        temporary.send(sender=None)
+        temporary.send(sender=Order)
+        Signal().send(sender=None)  # silent
+        held = weakref.ref(temporary)
+        del temporary
+        gc.collect()
+        assert held() is None
+
+
+def test_a_signal_named_after_its_first_send_is_named_from_then_on(signal):
+    """A signal no module holds is looked up again once modules change."""
+    import sys
+    import types
+
+    signal.connect(ok, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+        module = types.ModuleType("late_signals_module")
+        module.late = signal
+        sys.modules["late_signals_module"] = module
+        try:
+            signal.send(sender=None)
+        finally:
+            del sys.modules["late_signals_module"]
+    first, second = (s["signal"] for s in recording.to_dict()["sends"])
+    assert first.startswith("<unnamed Signal at ")
+    assert second == "late_signals_module.late"
+
+
+def test_queries_from_a_thread_sharing_the_context_never_fail(signal):
+    """A thread running in a copy of a receiver's context (copy_context().run,
+    sync_to_async(thread_sensitive=False)) may query at any moment of the send
+    loop: attributing its queries must never raise into it."""
+    import contextvars
+    import sys
+    import threading
+
+    from django.db import connection
+
+    errors: list[str] = []
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def poll() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT 1")
+                except Exception as err:  # noqa: BLE001
+                    errors.append(repr(err))
+        finally:
+            connection.close()
+
+    def spawner(sender, **kwargs):
+        thread = threading.Thread(target=contextvars.copy_context().run, args=(poll,))
+        thread.start()
+        threads.append(thread)
+
+    signal.connect(spawner, weak=False)
+    for i in range(1000):
+        signal.connect(lambda sender, i=i, **kwargs: None, weak=False, dispatch_uid=i)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with signal_inspector.record():
+            for _ in range(10):
+                signal.send(sender=None)
+                stop.set()
+                threads.pop().join()
+                stop.clear()
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        for thread in threads:
+            thread.join()
+    assert errors == []
+
+
+def test_a_call_read_while_its_receiver_runs_is_the_one_finished(signal):
+    seen = []
+
+    def reads_its_own_record(sender, **kwargs):
+        seen.append(recording.sends[-1].receivers[0])
+        return "done"
+
+    signal.connect(reads_its_own_record, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    (call,) = recording.sends[0].receivers
+    assert call is seen[0]
+    assert (call.outcome, call.result) == ("returned", "'done'") and call.duration_ms > 0
+
+
 def test_senders_that_are_not_classes_are_recorded_in_full(signal):
     """Only class (and None) senders are remembered by id; a string, a number or
     an instance as sender is labelled on each send, and recorded the same."""

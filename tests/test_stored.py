@@ -181,3 +181,29 @@ def test_ms4_is_round_to_four_places_for_recorded_magnitudes() -> None:
     # Where value x 10^4 lands on a half within float error, it may round the
     # other way: never by more than the last place.
     assert abs(ms4(123.45675) - round(123.45675, 4)) <= 0.0001 + 1e-12
+
+
+def toolbar_listener(sender: Any, **kwargs: Any) -> None:
+    return None
+
+
+toolbar_listener.__module__ = "debug_toolbar.panels.templates"
+
+
+def test_the_toolbars_own_calls_are_left_out_of_the_totals_even_past_the_budget() -> None:
+    signal = Signal()
+    signal.connect(answers, weak=False)
+    signal.connect(toolbar_listener, weak=False)
+    only_toolbar = Signal()
+    only_toolbar.connect(toolbar_listener, weak=False)
+    with signal_inspector.record() as recording:
+        for _ in range(50):
+            signal.send(sender=None)
+            only_toolbar.send(sender=None)
+    whole = panel_sends(recording, (), lambda line: line, leave_out="debug_toolbar.")
+    cut = panel_sends(recording, (), lambda line: line, 3_000, leave_out="debug_toolbar.")
+    assert whole["left_out"]["receiver_calls"] == cut["left_out"]["receiver_calls"] == 100
+    assert whole["left_out"]["sends"] == cut["left_out"]["sends"] == 50
+    assert whole["stored_sends"] == 50 > cut["stored_sends"] > 0
+    names = {row[0] for row in whole["receivers_table"]}
+    assert not any(name.startswith("debug_toolbar.") for name in names)
