@@ -212,32 +212,35 @@ def _sent_inside(sender: FrameType | None) -> tuple[str, int, str, str] | None:
     return (short_path(code.co_filename), sender.f_lineno, code.co_name, package)
 
 
-def _no_sender() -> None:
-    return None
+def _forget(keys: dict[Any, Any], key: Any, ref: Any) -> None:
+    keys.pop(key, None)
 
 
-def _held(sender: Any) -> Any:
-    """A callable giving back ``sender`` (a class or None) without keeping it
-    alive: a class sent as sender must stay collectable while we record, as
-    Django's own sender cache lets it be."""
-    return _no_sender if sender is None else weakref.ref(sender)
+def _remembered(
+    keys: dict[Any, Any], signal: Signal, sender: Any, name: str
+) -> tuple[Any, Any] | None:
+    """(sys.modules' fingerprint or None, weak references) for a send's key
+    remembered in ``keys`` by (id(signal), id(sender)); None when not to
+    remember it (a sender that is not a class or None, a signal that cannot be
+    referenced weakly).
 
-
-def _remembered(signal: Signal, sender: Any, name: str) -> tuple[Any, Any, Any] | None:
-    """(signal, sender, sys.modules' fingerprint) held weakly, for a key remembered
-    by id: None when not to remember it (a sender that is not a class, a
-    signal that cannot be referenced weakly). The fingerprint is for a signal no
-    module holds yet: its name is looked up again once modules change."""
+    Nothing is kept alive: a signal, or a class sent as sender, must stay
+    collectable while we record (as Django's own sender cache lets it be). Its
+    key is dropped when it dies, before its id can be reused, so a key found is
+    the same live pair. The fingerprint is for a signal no module holds yet:
+    its name is looked up again once modules change."""
     if sender is not None and not issubclass(type(sender), type):
         return None
+    key = (id(signal), id(sender))
+    forget = partial(_forget, keys, key)
     try:
-        return (
-            weakref.ref(signal),
-            _held(sender),
-            modules_fingerprint() if name.startswith("<unnamed ") else None,
+        refs = (
+            weakref.ref(signal, forget),
+            None if sender is None else weakref.ref(sender, forget),
         )
     except TypeError:
         return None
+    return (modules_fingerprint() if name.startswith("<unnamed ") else None, refs)
 
 
 def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
@@ -256,9 +259,10 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
             if count is None:
                 count = counts[key] = [0]
             count[0] += 1
-        held = _remembered(signal, sender, name)
-        if held is not None and len(recording._silent_keys) < _MAX_SILENT_KEYS:
-            recording._silent_keys[(id(signal), id(sender))] = (*held, count)
+        keys = recording._silent_keys
+        held = _remembered(keys, signal, sender, name) if len(keys) < _MAX_SILENT_KEYS else None
+        if held is not None:
+            keys[(id(signal), id(sender))] = (*held, count)
     except Exception:
         pass
 
@@ -273,9 +277,10 @@ def _send_key(recording: Recording, signal: Signal, sender: Any) -> tuple[Any, .
         name = None
     label = sender_label(sender, recording.max_repr_length)
     known = (name, label, config)
-    held = _remembered(signal, sender, name or "")
-    if held is not None and len(recording._send_keys) < _MAX_SILENT_KEYS:
-        recording._send_keys[(id(signal), id(sender))] = (*held, *known)
+    keys = recording._send_keys
+    held = _remembered(keys, signal, sender, name or "") if len(keys) < _MAX_SILENT_KEYS else None
+    if held is not None:
+        keys[(id(signal), id(sender))] = (*held, *known)
     return known
 
 
@@ -293,12 +298,10 @@ def open_send(
         entry = recording._send_keys.get((id(signal), id(sender)))
         if (
             entry is not None
-            and entry[0]() is signal
-            and entry[1]() is sender
-            and entry[5] is config  # not if the setting changed since
-            and (entry[2] is None or entry[2] == modules_fingerprint())
+            and entry[4] is config  # not if the setting changed since
+            and (entry[0] is None or entry[0] == modules_fingerprint())
         ):
-            known = entry[3:]
+            known = entry[2:]
         else:
             known = _send_key(recording, signal, sender)
         name = known[0]
@@ -375,14 +378,9 @@ def silent(recording: Recording, signal: Signal, sender: Any) -> None:
     (pre_init/post_init for every row): a class sender's key is found by id,
     labels made once (see count_silent())."""
     entry = recording._silent_keys.get((id(signal), id(sender)))
-    if (
-        entry is not None
-        and entry[0]() is signal
-        and entry[1]() is sender
-        and (entry[2] is None or entry[2] == modules_fingerprint())
-    ):
-        if entry[3] is not None:
-            entry[3][0] += 1
+    if entry is not None and (entry[0] is None or entry[0] == modules_fingerprint()):
+        if entry[2] is not None:
+            entry[2][0] += 1
     else:
         count_silent(recording, signal, sender)
 

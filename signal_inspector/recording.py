@@ -320,13 +320,12 @@ class Recording:
     _silent_counts: dict[tuple[str, str], list[int]] = field(default_factory=dict, repr=False)
     # What this recording could not see, in words (see patching.limitations()).
     limitations: list[str] = field(default_factory=list)
-    # (id(signal), id(sender)) -> (signal, the sender held weakly, its count in
-    # ``_silent_counts`` or None when ignored), for class senders (and None):
-    # see bookkeeping.count_silent().
+    # (id(signal), id(sender)) -> (sys.modules' fingerprint for a signal no module
+    # holds, else None; weak references; its count in ``_silent_counts`` or None
+    # when ignored), for class senders and None: see bookkeeping._remembered().
     _silent_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
-    # The same for sends that were heard: (signal, the sender held weakly, name
-    # or None when the signal is ignored, sender label, configuration); see
-    # bookkeeping.open_send().
+    # The same for sends that were heard, with (name or None when the signal is
+    # ignored, sender label, configuration): see bookkeeping.open_send().
     _send_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # The stack of the last send kept with one (see bookkeeping.open_send()).
     _last_stack: list[tuple[str, int, str]] = field(default_factory=list, repr=False)
