@@ -441,40 +441,51 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     return info
 
 
-def _mark_loop(recording: Recording, send_record: SendRecord, call: ReceiverCall) -> None:
-    """A loop: the same receiver already running for the same signal and sender."""
+def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
+    """The call further up already running the receiver ``key`` for the same
+    signal and sender as ``send_record``, if any: a loop."""
     ancestor = send_record.parent
-    chain = [call.name]
     while ancestor is not None:
         outer = ancestor.parent
-        chain.append(ancestor.name)
         if (
-            ancestor.key == call.key
+            ancestor.key == key
             and outer is not None
             and outer.signal == send_record.signal
             and outer.sender_key == send_record.sender_key
         ):
-            if not ancestor.loop:
-                recording.loops += 1
-            call.loop = ancestor.loop = True
-            if not send_record.loop:
-                send_record.loop = list(reversed(chain))[:20]
-            return
+            return ancestor
         ancestor = outer.parent if outer is not None else None
+    return None
+
+
+def _mark_loop(
+    recording: Recording, send_record: SendRecord, call: ReceiverCall, first: ReceiverCall
+) -> None:
+    """Mark ``call`` and ``first`` (see _looping()), and the chain between them."""
+    chain = [call.name]
+    ancestor = send_record.parent
+    while ancestor is not None:
+        chain.append(ancestor.name)
+        if ancestor is first:
+            break
+        outer = ancestor.parent
+        ancestor = outer.parent if outer is not None else None
+    if not first.loop:
+        recording.loops += 1
+    call.loop = first.loop = True
+    if not send_record.loop:
+        send_record.loop = list(reversed(chain))[:20]
 
 
 def begin_call(recording: Recording, send_record: SendRecord, receiver: Any, is_async: bool) -> ReceiverCall | None:
     try:
-        # describe(), inlined for the common case: a plain function seen before.
-        entry = _receiver_info.get(id(receiver))
-        if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
-            name, location, key = entry[1]
-        else:
-            name, location, key = describe(receiver)
+        name, location, key = describe(receiver)
         call = ReceiverCall(name, location, is_async, key, send_record)
-        send_record.receivers.append(call)
+        send_record.calls.append(call)
         if send_record.parent is not None:
-            _mark_loop(recording, send_record, call)
+            first = _looping(send_record, key)
+            if first is not None:
+                _mark_loop(recording, send_record, call, first)
         recording.receiver_calls += 1
         if is_async:
             send_record.has_async = True
@@ -487,9 +498,13 @@ def begin_call(recording: Recording, send_record: SendRecord, receiver: Any, is_
         return None
 
 
-def returned(recording: Recording, record: SendRecord, call: ReceiverCall | None, response: Any) -> None:
-    """A sync receiver returned ``response``: time it and keep a bounded repr."""
-    now = perf_counter()
+def returned(
+    recording: Recording, record: SendRecord, call: ReceiverCall | None, response: Any,
+    end: float | None = None,
+) -> None:
+    """A sync receiver returned ``response`` (at ``end``, or now): time it and keep
+    a bounded repr."""
+    now = perf_counter() if end is None else end
     record.current = None
     if call is None:
         return
@@ -561,21 +576,11 @@ def check_loop(recording: Recording, record: SendRecord, info: tuple[str, str, s
     """Before a receiver of a nested send runs: is it already running for the
     same signal and sender further up? (Its record is made now if so.)"""
     try:
-        ancestor = record.parent
-        key = info[2]
-        while ancestor is not None:
-            outer = ancestor.parent
-            if (
-                ancestor.key == key
-                and outer is not None
-                and outer.signal == record.signal
-                and outer.sender_key == record.sender_key
-            ):
-                call = record.running()
-                if call is not None:
-                    _mark_loop(recording, record, call)
-                return
-            ancestor = outer.parent if outer is not None else None
+        first = _looping(record, info[2])
+        if first is not None:
+            call = record.running()
+            if call is not None:
+                _mark_loop(recording, record, call, first)
     except Exception:
         pass
 
@@ -585,18 +590,9 @@ def finish(recording: Recording, record: SendRecord, end: float, response: Any) 
     it ran (the send loop writes the plain case itself)."""
     try:
         call = record.running()
-        record.current = None
-        if call is None:
-            return
-        duration = (end - call.start) * 1000
-        call.duration_ms = duration
-        call.outcome = OUTCOME_RETURNED
-        if record.parent is None:
-            recording.receiver_time_ms += duration
-        if response is not None:
-            call.result = safe_repr(response, recording.max_repr_length)
     except Exception:
-        record.current = None
+        call = None
+    returned(recording, record, call, response, end)
 
 
 def caught(recording: Recording, record: SendRecord, err: BaseException) -> None:

@@ -277,7 +277,8 @@ class SendRecord:
             "start_ms": ms4((self.start - origin) * 1000),
             "duration_ms": ms4(self.duration_ms),
             "receivers": [
-                _tuple_dict(c, origin) if type(c) is tuple else c._shallow(origin)
+                # A tuple is read through a ReceiverCall made for it, not kept.
+                (self._call(c) if type(c) is tuple else c)._shallow(origin)
                 for c in self.calls
             ],
             "skipped": list(self.skipped),
@@ -417,31 +418,6 @@ def _fill_children(
         for call, call_data in reversed(list(zip(send.calls, data["receivers"], strict=True))):
             if type(call) is not tuple:  # a call written as a tuple made no sends
                 pending.extend((child, call_data["children"]) for child in reversed(call.children))
-
-
-def _tuple_dict(entry: tuple[Any, ...], origin: float) -> dict[str, Any]:
-    """ReceiverCall._shallow() of a call the send loop wrote as a tuple."""
-    (name, location, key), start = entry[0], entry[1]
-    done = len(entry) > 2
-    return {
-        "name": name,
-        "location": location,
-        "is_async": False,
-        "key": key,
-        "start_ms": ms4((start - origin) * 1000) if start else None,
-        "duration_ms": ms4((entry[2] - start) * 1000) if done else 0.0,
-        "outcome": OUTCOME_RETURNED if done else OUTCOME_RUNNING,
-        "result": entry[3] if len(entry) > 3 else "",
-        "exception": None,
-        "queries": 0,
-        "query_ms": 0.0,
-        "inserts": 0,
-        "duplicate": False,
-        "loop": False,
-        "on_commit": [],
-        "hints": [],
-        "children": [],
-    }
 
 
 def _stack_dicts(

@@ -49,7 +49,7 @@ def sends_only(name: str) -> Callable[..., Any]:
                 call.duration_ms = 0.0
             if error is not None:
                 call = ReceiverCall("(one of the receivers)", "", False, "?", record)
-                record.receivers.append(call)
+                record.calls.append(call)
                 raised(recording, call, error, caught=False)
         except Exception:
             pass

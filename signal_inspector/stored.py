@@ -248,13 +248,6 @@ def panel_sends(
     }
 
 
-def receiver_name(stats: dict[str, Any], call: dict[str, Any]) -> str:
-    """The name of a stored receiver call, compact or not."""
-    if "name" in call:
-        return str(call["name"])
-    return str(stats["receivers_table"][call["receiver"]][0])
-
-
 def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
     data: dict[str, Any] = {
         "start_ms": ms4((call.start - origin) * 1000) if call.start else None,
