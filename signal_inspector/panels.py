@@ -29,7 +29,14 @@ from .conf import get_config
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
 from .recording import Recording
-from .stored import expand, panel_sends
+from .stored import (
+    COMPACT,
+    expand,
+    failure_views,
+    panel_sends,
+    sent_signals,
+    top_level_intervals,
+)
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
@@ -119,13 +126,11 @@ class SignalInspectorPanel(Panel):
         )
         stats["total_sends"] -= left_out["sends"]
         stats["kept_sends"] -= left_out["sends"]
-        _mask_exceptions(stats["sends"], mask)
         stats["slow_receiver_ms"] = get_config().slow_receiver_ms
-        stats["failures"] = mark_propagated(stats["sends"])
+        stats["failures"] = mark_propagated(failure_views(stats))
         stats["receiver_wall_ms"] = round(receiver_wall_ms(stats), 4)
         stats["csp_nonce"] = _page_nonce(request)
-        kinds = stats["kinds_table"]
-        stats["receiver_map"] = _receiver_map({kinds[s["kind"]][0] for s in stats["sends"]})
+        stats["receiver_map"] = _receiver_map(sent_signals(stats))
         self.record_stats(stats)
 
     def generate_server_timing(self, request: Any, response: Any) -> None:
@@ -250,19 +255,6 @@ def _compact(html: str) -> str:
 # --- stats -----------------------------------------------------------------------
 
 
-def _mask_exceptions(sends: list[dict[str, Any]], mask: Callable[[str], str]) -> None:
-    """Mask secrets in the source lines of receivers' tracebacks, as in stacks."""
-    for send in sends:
-        for call in send["receivers"]:
-            exception = call.get("exception")
-            if exception:
-                for frame in exception.get("traceback", []):
-                    frame["code"] = mask(frame.get("code", ""))
-                exception["text"] = "\n".join(
-                    mask(line) for line in exception.get("text", "").split("\n")
-                )
-
-
 def _line_masker() -> Callable[[str], str]:
     """:func:`_mask_code` with a cache: one request repeats the same lines."""
     cache: dict[str, str] = {}
@@ -371,7 +363,7 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
 MAX_RENDERED_BYTES = 900_000
 # A rough byte budget for what the toolbar's store keeps of one request, whatever
 # MAX_SENDS is (the store holds RESULTS_CACHE_SIZE requests, 25 by default).
-MAX_STORED_BYTES = 2_500_000
+MAX_STORED_BYTES = 1_000_000
 
 
 # Rows of the "by receiver" and "by signal" tables.
@@ -442,16 +434,18 @@ def receiver_wall_ms(stats: dict[str, Any]) -> float:
     request. Receivers of sends that were counted but not kept add their time."""
     if "receiver_wall_ms" in stats:
         return float(stats["receiver_wall_ms"])
-    intervals = []
-    kept_ms = 0.0
-    for send in stats.get("sends", []):
-        if send.get("parent") is not None:
-            continue
-        for call in send.get("receivers", []):
-            interval = _interval(call)
-            if interval is not None:
-                intervals.append(interval)
-                kept_ms += interval[1] - interval[0]
+    if stats.get(COMPACT) == 2:
+        intervals = top_level_intervals(stats)
+    else:
+        intervals = []
+        for send in stats.get("sends", []):
+            if send.get("parent") is not None:
+                continue
+            for call in send.get("receivers", []):
+                interval = _interval(call)
+                if interval is not None:
+                    intervals.append(interval)
+    kept_ms = sum(end - start for start, end in intervals)
     dropped = max(float(stats.get("receiver_time_ms") or 0.0) - kept_ms, 0.0)
     wall = _union_ms(intervals) + dropped
     total = float(stats.get("duration_ms") or 0.0)

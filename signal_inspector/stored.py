@@ -73,12 +73,12 @@ class _Table:
 
 def _weight(send: SendRecord) -> int:
     """Roughly the bytes a send adds to the stored JSON in this form."""
-    size = 150
+    size = 60
     for key, value in send.kwargs.items():
         size += len(key) + len(value) + 8
     for call in send.calls:
         if type(call) is tuple:
-            size += 100 + (len(call[3]) if len(call) > 3 else 0)
+            size += 30 + (len(call[3]) if len(call) > 3 else 0)
         else:
             size += 100 + len(call.result)
             if call.exception is not None:
@@ -96,6 +96,14 @@ def _call_ms(call: Any) -> float:
     return call.duration_ms  # type: ignore[no-any-return]
 
 
+def _units(ms: float) -> int:
+    """Milliseconds as an integer of 0.1 µs: ``ms4(ms) * 10_000``, to the bit
+    (expand() divides it back). Integers cost the JSON encoder a fraction of
+    what floats do."""
+    value = ms * 10000.0
+    return int(value + (0.5 if value >= 0 else -0.5))
+
+
 def panel_sends(
     recording: Recording,
     hidden: tuple[str, ...],
@@ -107,12 +115,15 @@ def panel_sends(
 
     What ``Recording.to_dict()`` holds: depth first in the order sends
     started, each with ``depth`` and ``parent`` (the id of the send whose
-    receiver made it) and each call's ``children`` as send ids. Compact: fields
-    holding their default are left out, and what repeats from send to send is
-    stored once in a table and indexed: the stack (``stack_id`` into
-    ``stacks``, frames in ``hidden`` files left out, secrets in source lines
-    masked), the signal, method and sender (``kind``), where it was sent
-    (``at``), the receiver's name, location and key (``receiver``).
+    receiver made it) and each call's ``children`` as send ids. Compact: each
+    send and call is a list of fixed fields (see ``SEND_FIELDS`` and
+    ``CALL_FIELDS``), times are integers of 0.1 µs, fields holding their default
+    are left out of the dict that ends a send or call (``extra``, only when
+    needed), and what repeats from send to send is stored once in a table and
+    indexed: the stack (frames in ``hidden`` files left out, secrets in source
+    lines masked), the signal, method and sender (``kind``), where it was
+    sent (``at``), the receiver's name, location and key (``receiver``).
+    Exception texts and tracebacks are masked with ``mask`` too.
 
     Calls of receivers named ``leave_out``... that made no send are left out,
     and so are sends left with no call and nothing skipped; ``left_out`` holds
@@ -120,19 +131,23 @@ def panel_sends(
     totals. Past ``budget`` bytes (roughly) no more sends are stored (a parent is
     always stored before its children: depth first), but every kept send is
     still looked at for ``left_out``; ``stored_sends`` says how many were stored.
+    ``failed`` lists, per stored send with a receiver that raised, (send id,
+    the extras of its calls): what :func:`failure_views` reads.
     Built without recursion: a runaway receiver leaves a deep tree.
     """
     origin = recording.origin
     stacks: list[list[dict[str, Any]]] = []
     stack_ids: dict[tuple[int, ...], int] = {}
     kinds, places, receivers = _Table(), _Table(), _Table()
+    kind_index, place_index, receiver_index = kinds.index, places.index, receivers.index
     last_stack: list[tuple[str, int, str]] = []
-    stack_id = 0
+    stack_id = None
     left = budget
     full = False
     left_out = {"receiver_calls": 0, "receiver_time_ms": 0.0, "sends": 0}
     removed: set[int] = set()
-    flat: list[dict[str, Any]] = []
+    flat: list[list[Any]] = []
+    rich: list[tuple[int, list[dict[str, Any]]]] = []
     pending: list[tuple[SendRecord, int, int | None]] = [
         (send, 0, None) for send in reversed(recording.sends)
     ]
@@ -150,7 +165,8 @@ def panel_sends(
                     left_out["receiver_time_ms"] += _call_ms(call)
                 continue
             kept_calls.append(call)
-        pending.extend((child, depth + 1, send.id) for child in reversed(children))
+        if children:
+            pending.extend((child, depth + 1, send.id) for child in reversed(children))
         if not kept_calls and not send.skipped and leave_out:
             left_out["sends"] += 1
             removed.add(send.id)
@@ -162,85 +178,86 @@ def panel_sends(
             if left < 0:
                 full = True
                 continue
-        data: dict[str, Any] = {
-            "id": send.id,
-            "kind": kinds.index((send.signal, send.method, send.sender)),
-            "start_ms": ms4((send.start - origin) * 1000),
-            "duration_ms": ms4(send.duration_ms),
-        }
-        if depth:
-            data["depth"] = depth
-            data["parent"] = parent
-        if send.kwargs:
-            data["kwargs"] = dict(send.kwargs)
-        if send.fired_at:
-            data["at"] = places.index(send.fired_at)
-        if send.fired_inside:
-            file, line, function, package = send.fired_inside
-            data["fired_inside"] = {
-                "file": file, "line": line, "function": function, "package": package,
-            }
-        if send.stack is last_stack or send.stack == last_stack:
+        stack = send.stack
+        if not stack:
+            this_stack = None
+        elif stack is last_stack or stack == last_stack:
             # The same stack as the send before (a loop's sends share one list).
-            data["stack_id"] = stack_id
-        elif send.stack:
+            this_stack = stack_id
+        else:
             # Frames are shared tuples (see bookkeeping._fired_at): the stacks
             # of one loop's sends hold the same ones.
-            last_stack = send.stack
-            key = tuple(map(id, send.stack))
-            found = stack_ids.get(key)
-            if found is not None:
-                stack_id = found
-            else:
+            last_stack = stack
+            key = tuple(map(id, stack))
+            stack_id = stack_ids.get(key)
+            if stack_id is None:
                 stack_id = stack_ids[key] = len(stacks)
                 stacks.append([
                     {"file": file, "line": line, "function": function,
                      "code": mask(linecache.getline(file, line).strip())}
-                    for file, line, function in send.stack
+                    for file, line, function in stack
                     if not file.startswith(hidden)
                 ])
-            data["stack_id"] = stack_id
-        if send.skipped:
-            data["skipped"] = list(send.skipped)
-        if send.duplicate:
-            data["duplicate"] = True
-        if send.loop:
-            data["loop"] = list(send.loop)
-        if send.limited:
-            data["limited"] = True
-        calls: list[dict[str, Any]] = []
+            this_stack = stack_id
+        calls: list[list[Any]] = []
+        extras: list[dict[str, Any]] | None = None
         for call in kept_calls:
             if type(call) is tuple:
                 start = call[1]
-                item: dict[str, Any] = {
-                    "receiver": receivers.index(call[0]),
-                    "start_ms": ms4((start - origin) * 1000) if start else None,
-                }
-                if len(call) > 2:
-                    item["duration_ms"] = ms4((call[2] - start) * 1000)
-                    if len(call) > 3 and call[3]:
-                        item["result"] = call[3]
-                else:
-                    item["duration_ms"] = 0.0
-                    item["outcome"] = OUTCOME_RUNNING
+                size = len(call)
+                at = _units((start - origin) * 1000) if start else None
+                if size == 3:
+                    calls.append([receiver_index(call[0]), at, _units((call[2] - start) * 1000)])
+                elif size == 4:
+                    calls.append(
+                        [receiver_index(call[0]), at, _units((call[2] - start) * 1000), call[3]]
+                    )
+                else:  # still running when the recording stopped
+                    calls.append([receiver_index(call[0]), at, 0, "", {"outcome": OUTCOME_RUNNING}])
             else:
-                item = _call(call, origin)
-                item["receiver"] = receivers.index((call.name, call.location, call.key))
-                if call.children:
-                    item["children"] = [child.id for child in call.children]
-            calls.append(item)
-        data["receivers"] = calls
+                extra = _call_extra(call, mask)
+                item = [
+                    receiver_index((call.name, call.location, call.key)),
+                    _units((call.start - origin) * 1000) if call.start else None,
+                    _units(call.duration_ms),
+                ]
+                if extra:
+                    item.append(call.result)
+                    item.append(extra)
+                elif call.result:
+                    item.append(call.result)
+                    if "outcome" in extra:
+                        extras = extras or []
+                calls.append(item)
+        data = [
+            send.id,
+            kind_index((send.signal, send.method, send.sender)),
+            _units((send.start - origin) * 1000),
+            _units(send.duration_ms),
+            place_index(send.fired_at) if send.fired_at else None,
+            this_stack,
+            parent,
+            depth,
+            send.kwargs,
+            calls,
+        ]
+        extra = _send_extra(send)
+        if extra:
+            data.append(extra)
+        if extras is not None:
+            rich.append((send.id, [c[4] for c in calls if len(c) > 4]))
         flat.append(data)
     if removed:
         for data in flat:
-            for item in data["receivers"]:
-                if "children" in item:
-                    item["children"] = [i for i in item["children"] if i not in removed]
+            for item in data[9]:
+                if len(item) > 4 and "children" in item[4]:
+                    item[4]["children"] = [i for i in item[4]["children"] if i not in removed]
     return {
-        COMPACT: True,
+        COMPACT: 2,
         "sends": flat,
         "stored_sends": len(flat),
         "left_out": left_out,
+        "failed": rich,
         "stacks": stacks,
         "kinds_table": kinds.rows,
         "places_table": places.rows,
@@ -248,19 +265,48 @@ def panel_sends(
     }
 
 
-def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "start_ms": ms4((call.start - origin) * 1000) if call.start else None,
-        "duration_ms": ms4(call.duration_ms),
-    }
+# Positions in a stored send (a list); an 11th item, when present, is a dict of
+# the SEND_DEFAULTS fields that are not at their default and have no position.
+SEND_FIELDS = ("id", "kind", "start", "duration", "at", "stack_id", "parent", "depth",
+               "kwargs", "receivers")
+# Positions in a stored call; a 4th item is its result, a 5th a dict of the
+# CALL_DEFAULTS fields not at their default.
+CALL_FIELDS = ("receiver", "start", "duration")
+
+
+def _send_extra(send: SendRecord) -> dict[str, Any] | None:
+    if not (send.fired_inside or send.skipped or send.duplicate or send.loop or send.limited):
+        return None
+    extra: dict[str, Any] = {}
+    if send.fired_inside:
+        file, line, function, package = send.fired_inside
+        extra["fired_inside"] = {
+            "file": file, "line": line, "function": function, "package": package,
+        }
+    if send.skipped:
+        extra["skipped"] = list(send.skipped)
+    if send.duplicate:
+        extra["duplicate"] = True
+    if send.loop:
+        extra["loop"] = list(send.loop)
+    if send.limited:
+        extra["limited"] = True
+    return extra
+
+
+def _call_extra(call: ReceiverCall, mask: Callable[[str], str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
     if call.is_async:
         data["is_async"] = True
     if call.outcome != OUTCOME_RETURNED:
         data["outcome"] = call.outcome
-    if call.result:
-        data["result"] = call.result
     if call.exception:
-        data["exception"] = call.exception.to_dict()
+        exception = call.exception.to_dict()
+        # Secrets in the traceback's source lines are masked, as in stacks.
+        for frame in exception["traceback"]:
+            frame["code"] = mask(frame.get("code", ""))
+        exception["text"] = "\n".join(mask(line) for line in exception["text"].split("\n"))
+        data["exception"] = exception
     if call.queries:
         data["queries"] = call.queries
     query_ms = ms4(call.query_ms)
@@ -276,14 +322,100 @@ def _call(call: ReceiverCall, origin: float) -> dict[str, Any]:
         data["on_commit"] = [c.to_dict() for c in call.on_commit]
     if call.hints:
         data["hints"] = list(call.hints)
+    if call.children:
+        data["children"] = [child.id for child in call.children]
     return data
+
+
+def failure_views(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored sends with a receiver that raised, as ``{"id", "receivers"}``
+    whose receivers are the calls' stored extras (outcome, exception,
+    children): what ``panels.mark_propagated`` reads, and marks in place."""
+    return [{"id": send_id, "receivers": calls} for send_id, calls in stats.pop("failed", ())]
+
+
+def top_level_intervals(stats: dict[str, Any]) -> list[tuple[float, float]]:
+    """(start, end) in ms of the calls of stored top-level sends."""
+    if stats.get(COMPACT) != 2:
+        return []
+    intervals = []
+    for send in stats.get("sends", ()):
+        if send[6] is None:
+            for call in send[9]:
+                if call[1] is not None:
+                    intervals.append((call[1] / 10_000, (call[1] + call[2]) / 10_000))
+    return intervals
+
+
+def sent_signals(stats: dict[str, Any]) -> set[str]:
+    """The names of the signals of the stored sends."""
+    kinds = stats.get("kinds_table", [])
+    if stats.get(COMPACT) == 2:
+        return {kinds[kind][0] for kind in {send[1] for send in stats.get("sends", ())}}
+    return {kinds[send["kind"]][0] for send in stats.get("sends", ())}
 
 
 def expand(stats: dict[str, Any]) -> dict[str, Any]:
     """``stats`` with every field of its sends present and no tables (a copy
     when compact): the form ``Recording.to_dict()`` gives, flattened."""
-    if not stats.get(COMPACT):
+    version = stats.get(COMPACT)
+    if not version:
         return stats
+    if version != 2:
+        return _expand_dicts(stats)
+    kinds = stats.get("kinds_table", [])
+    places = stats.get("places_table", [])
+    receivers = stats.get("receivers_table", [])
+    out = {key: value for key, value in stats.items() if key not in _PACKED}
+    sends = []
+    for send in stats.get("sends", ()):
+        signal, method, sender = kinds[send[1]]
+        at = send[4]
+        full: dict[str, Any] = {
+            "id": send[0],
+            "signal": signal,
+            "method": method,
+            "sender": sender,
+            "start_ms": send[2] / 10_000,
+            "duration_ms": send[3] / 10_000,
+            "fired_at": None if at is None else dict(
+                zip(("file", "line", "function"), places[at], strict=True)
+            ),
+            "stack_id": send[5],
+            "parent": send[6],
+            "depth": send[7],
+            "kwargs": dict(send[8]),
+        }
+        if len(send) > 10:
+            full.update(copy.deepcopy(send[10]))
+        for key, default in SEND_DEFAULTS.items():
+            if key not in full:
+                full[key] = copy.copy(default)
+        calls = []
+        for call in send[9]:
+            name, location, key = receivers[call[0]]
+            whole: dict[str, Any] = {
+                "name": name,
+                "location": location,
+                "key": key,
+                "start_ms": None if call[1] is None else call[1] / 10_000,
+                "duration_ms": call[2] / 10_000,
+                "result": call[3] if len(call) > 3 else "",
+            }
+            if len(call) > 4:
+                whole.update(copy.deepcopy(call[4]))
+            for field, default in CALL_DEFAULTS.items():
+                if field not in whole:
+                    whole[field] = copy.copy(default)
+            calls.append(whole)
+        full["receivers"] = calls
+        sends.append(full)
+    out["sends"] = sends
+    return out
+
+
+def _expand_dicts(stats: dict[str, Any]) -> dict[str, Any]:
+    """The first compact form (each send a dict), as stored by 0.x releases."""
     kinds = stats.get("kinds_table", [])
     places = stats.get("places_table", [])
     receivers = stats.get("receivers_table", [])
@@ -314,4 +446,4 @@ def expand(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_PACKED = (COMPACT, "kinds_table", "places_table", "receivers_table")
+_PACKED = (COMPACT, "kinds_table", "places_table", "receivers_table", "failed")

@@ -722,6 +722,6 @@ def test_what_the_store_keeps_is_bounded_whatever_max_sends_is(client: Client) -
     stored = len(json.dumps(stats))  # as stored: compact (see stored.py)
     assert stats["kept_sends"] == 20_000
     assert 0 < stats["stored_sends"] < 20_000
-    assert stored < 3_000_000, stored
+    assert stored < 1_200_000, stored
     html = text(panel_html(response))
     assert f"The toolbar stored the first {stats['stored_sends']} of the 20000 sends" in html

@@ -19,7 +19,7 @@ from django.dispatch import Signal
 
 import signal_inspector
 from signal_inspector.recording import ms4
-from signal_inspector.stored import expand, panel_sends
+from signal_inspector.stored import CALL_FIELDS, COMPACT, SEND_FIELDS, expand, panel_sends
 from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,16 +148,33 @@ def test_compact_leaves_out_defaults_and_expand_is_a_copy(wired) -> None:
         outer.send_robust(sender=None)
     stats = panel_sends(recording, (), lambda line: line)
     names = stats["receivers_table"]
-    quiet_call = next(
-        c for s in stats["sends"] for c in s["receivers"]
-        if names[c["receiver"]][0].endswith(".quiet")
-    )
-    assert set(quiet_call) == {"receiver", "start_ms", "duration_ms"}
+    send = stats["sends"][0]
+    assert len(send) == len(SEND_FIELDS)  # nothing past the fixed fields
+    quiet_call = next(c for c in send[9] if names[c[0]][0].endswith(".quiet"))
+    # receiver, start, duration: no result, no dict of other fields.
+    assert len(quiet_call) == len(CALL_FIELDS) and all(type(v) is int for v in quiet_call)
     full = expand(stats)
     full["sends"][0]["receivers"][0]["hints"].append("changed")
-    assert "hints" not in stats["sends"][0]["receivers"][0]
+    full["sends"][0]["kwargs"]["added"] = "x"
+    assert all("hints" not in c[4] for c in send[9] if len(c) > 4)
+    assert "added" not in send[8]
     assert "receivers_table" not in full and "kind" not in full["sends"][0]
     assert expand(full) is full  # not compact: returned as it is
+
+
+def test_the_first_compact_form_still_expands() -> None:
+    """Stats a previous release stored (each send a dict) still draw."""
+    stats = {
+        COMPACT: True,
+        "sends": [{"id": 1, "kind": 0, "start_ms": 1.5, "duration_ms": 0.25,
+                   "receivers": [{"receiver": 0, "start_ms": 1.5, "duration_ms": 0.2}]}],
+        "kinds_table": [["app.signals.s", "send", "None"]],
+        "places_table": [],
+        "receivers_table": [["app.r", "app/r.py:1", "k"]],
+    }
+    send = expand(stats)["sends"][0]
+    assert send["signal"] == "app.signals.s" and send["kwargs"] == {} and send["depth"] == 0
+    assert send["receivers"][0]["name"] == "app.r" and send["receivers"][0]["outcome"] == "returned"
 
 
 def test_a_byte_budget_keeps_a_depth_first_prefix(wired) -> None:
@@ -168,8 +185,8 @@ def test_a_byte_budget_keeps_a_depth_first_prefix(wired) -> None:
     cut = panel_sends(recording, (), lambda line: line, budget=3_000)
     assert 0 < cut["stored_sends"] == len(cut["sends"]) < whole["stored_sends"]
     assert cut["sends"] == whole["sends"][: len(cut["sends"])]
-    stored = {send["id"] for send in cut["sends"]}
-    assert all(send.get("parent") in stored for send in cut["sends"] if send.get("depth"))
+    stored = {send[0] for send in cut["sends"]}
+    assert all(send[6] in stored for send in cut["sends"] if send[7])
 
 
 def test_ms4_is_round_to_four_places_for_recorded_magnitudes() -> None:
