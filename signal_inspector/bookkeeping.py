@@ -15,6 +15,7 @@ import sysconfig
 import time
 import weakref
 from functools import partial
+from operator import itemgetter
 from time import perf_counter
 from types import FrameType, FunctionType, MethodType
 from typing import Any
@@ -102,13 +103,13 @@ def _is_library(filename: str) -> bool:
 
 _SKIPPED, _LIBRARY, _USER = 0, 1, 2
 # id(skip prefixes) -> (prefixes, {id(code): (code, kind, short path, {f_lasti:
-# line}, {f_lasti: (file, line, function)})}): one lookup per frame
+# (short path, line, function)}, {f_lasti: (file, line, function)})}): one lookup per frame
 # on the hot path. The code object is kept in the entry to check the id against
 # (bounded: cleared past 5,000 codes).
-_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]]]] = {}
+_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]]]] = {}
 
 
-def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]]:
+def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]]:
     entry = _kinds_by_prefixes.get(id(skip))
     if entry is None or entry[0] is not skip:
         if len(_kinds_by_prefixes) > 32:
@@ -118,8 +119,8 @@ def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[in
 
 
 def _code_kind(
-    kinds: dict[int, tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]], frame: Any, skip: tuple[str, ...]
-) -> tuple[Any, int, str, dict[int, int], dict[int, tuple[str, int, str]]]:
+    kinds: dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]], frame: Any, skip: tuple[str, ...]
+) -> tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]:
     """Whether ``frame``'s code is in a skipped module, library code or the user's."""
     code = frame.f_code
     if _skipped(frame.f_globals.get("__name__", ""), skip):
@@ -166,14 +167,13 @@ def _fired_at(
     fired = inside = None
     if frame is not None:
         # f_lineno scans the code's line table (1.4 µs in a 200-line function):
-        # the line of an instruction never changes, so it is read once.
-        lines = hit[3]
-        line = lines.get(frame.f_lasti)
-        if line is None:
-            if len(lines) > 1000:
-                lines.clear()
-            line = lines[frame.f_lasti] = frame.f_lineno
-        fired = (hit[2], line, frame.f_code.co_name)
+        # the place of an instruction never changes, so it is made once.
+        places = hit[3]
+        fired = places.get(frame.f_lasti)
+        if fired is None:
+            if len(places) > 1000:
+                places.clear()
+            fired = places[frame.f_lasti] = (hit[2], frame.f_lineno, frame.f_code.co_name)
     else:
         inside = _sent_inside(sys._getframe(depth))
     if not capture or start is None:
@@ -292,7 +292,11 @@ def open_send(
     named: dict[str, Any],
     sync_receivers: list[Any],
     async_receivers: list[Any],
+    depth: int = 4,
 ) -> SendRecord | None:
+    """The record of a send that has live receivers, or None to let Django's own
+    method run it (an ignored signal, a failure here). ``depth``: how many frames
+    up from here the send method's caller is."""
     try:
         config = get_config()
         entry = recording._send_keys.get((id(signal), id(sender)))
@@ -301,16 +305,20 @@ def open_send(
             and entry[4] is config  # not if the setting changed since
             and (entry[0] is None or entry[0] == modules_fingerprint())
         ):
-            known = entry[2:]
+            name, label = entry[2], entry[3]
         else:
-            known = _send_key(recording, signal, sender)
-        name = known[0]
+            name, label, _ = _send_key(recording, signal, sender)
         if name is None:
             return None
-        if recording.ignore_modules and _only_ignored(
-            recording.ignore_modules, sync_receivers, async_receivers
-        ):
-            return None
+        modules = recording.ignore_modules
+        if modules:
+            # The first receiver known not to be ignored settles it (the panel
+            # asks on every send): one lookup.
+            first = sync_receivers[0] if sync_receivers else async_receivers[0]
+            hit = _in_ignored.get(id(first))
+            settled = hit is not None and hit[1] is modules and not hit[2] and hit[0]() is first
+            if not settled and _only_ignored(modules, sync_receivers, async_receivers):
+                return None
         parent = parent_var.get()
         if parent is not None and type(parent) is not ReceiverCall:
             parent = parent.running()  # type: ignore[union-attr]
@@ -324,16 +332,13 @@ def open_send(
             or recording.kept_calls + calls > recording.max_calls
             or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
-            record = SendRecord(number, name, method, known[1], 0.0, False, parent)
-            record.start = perf_counter()
-            return record
-        record = SendRecord(number, name, method, known[1], 0.0, True, parent)
+            return SendRecord(number, name, method, label, perf_counter(), False, parent)
+        record = SendRecord(number, name, method, label, 0.0, True, parent)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
             record.kwargs = kwargs_reprs(named, recording.max_repr_length)
-        # 0 _fired_at, 1 open_send, 2 start_send, 3 send(), 4 its caller
-        fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, 4)
+        fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, depth)
         record.fired_at = fired_at
         if stack:
             # A loop's sends share one stack list: less to keep, and less for the
@@ -365,8 +370,9 @@ def start_send(
     send methods' early return (no receivers at all: see silent())."""
     sync_receivers, async_receivers = signal._live_receivers(sender)
     if sync_receivers or async_receivers:
+        # 0 _fired_at, 1 open_send, 2 start_send, 3 the send method, 4 its caller
         record = open_send(
-            recording, signal, method, sender, named, sync_receivers, async_receivers
+            recording, signal, method, sender, named, sync_receivers, async_receivers, 4
         )
         return None if record is None else (record, sync_receivers, async_receivers)
     silent(recording, signal, sender)
@@ -391,6 +397,11 @@ def silent(recording: Recording, signal: Signal, sender: Any) -> None:
 _receiver_info: dict[int, tuple[Any, tuple[str, str, str]]] = {}
 
 
+# id(function) -> (weak reference to it, the prefixes asked about, whether its
+# module is one of them): the panel asks for every send.
+_in_ignored: dict[int, tuple[Any, tuple[str, ...], bool]] = {}
+
+
 def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
     """Whether every receiver's code lives in one of ``modules`` (a prefix match);
     False when the receivers are not known (a send recorded sends-only)."""
@@ -399,8 +410,19 @@ def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
     for group in groups:
         for receiver in group:
             target = receiver.__func__ if type(receiver) is MethodType else receiver
-            module = getattr(target, "__module__", None) or ""
-            if not _skipped(module, modules):
+            hit = _in_ignored.get(id(target))
+            if hit is not None and hit[1] is modules and hit[0]() is target:
+                ignored = hit[2]
+            else:
+                module = getattr(target, "__module__", None) or ""
+                ignored = _skipped(module, modules)
+                try:
+                    if len(_in_ignored) > 10_000:
+                        _in_ignored.clear()
+                    _in_ignored[id(target)] = (weakref.ref(target), modules, ignored)
+                except TypeError:  # not weak-referenceable: tested every time
+                    pass
+            if not ignored:
                 return False
     return True
 
@@ -451,7 +473,7 @@ def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
             ancestor.key == key
             and outer is not None
             and outer.signal == send_record.signal
-            and outer.sender_key == send_record.sender_key
+            and outer.sender == send_record.sender
         ):
             return ancestor
         ancestor = outer.parent if outer is not None else None
@@ -646,6 +668,16 @@ def close(
             recording._last_error = None
             recording.receiver_time_ms += spent * 1000
         send_record.duration_ms = (perf_counter() - send_record.start) * 1000
+        close_checks(recording, send_record)
+    except Exception:
+        pass
+
+
+def close_checks(recording: Recording, send_record: SendRecord) -> None:
+    """What close() finds in a closed send: async receivers never started, a
+    missing ``created`` guard, receivers called twice. The send methods call
+    it only when there can be something to find (see ``NEEDS_CHECKS``)."""
+    try:
         calls = send_record.calls
         if send_record.has_async:
             # Async receivers a failure kept from starting were never called.
@@ -654,12 +686,16 @@ def close(
                 receivers.remove(call)
                 send_record.add_skipped(call.name, call.location)
             receivers.sort(key=lambda c: c.start)
-        if send_record.signal == _POST_SAVE and send_record.kwargs.get("created") == "False":
+        if send_record.signal == POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)
         if len(calls) < 2:
             return
-        keys = {c[0][2] if type(c) is tuple else c.key for c in calls}
-        if len(keys) == len(calls):
+        try:
+            # All tuples (the common case): the set is built without Python code.
+            distinct = len(set(map(_KEY, map(_INFO, calls))))
+        except TypeError:  # a ReceiverCall among them
+            distinct = len({c[0][2] if type(c) is tuple else c.key for c in calls})
+        if distinct == len(calls):
             return
         seen: dict[str, ReceiverCall] = {}
         for call in send_record.receivers:
@@ -672,7 +708,8 @@ def close(
         pass
 
 
-_POST_SAVE = "django.db.models.signals.post_save"
+POST_SAVE = "django.db.models.signals.post_save"
+_INFO, _KEY = itemgetter(0), itemgetter(2)  # a call tuple's (name, location, key); its key
 CREATED_GUARD_HINT = (
     "Inserted {n} row(s) on an update (created=False). If this should happen only "
     "for new rows, wrap the side effect in `if created:`."

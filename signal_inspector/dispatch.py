@@ -27,15 +27,18 @@ from django.dispatch import dispatcher as _dispatcher
 from django.dispatch.dispatcher import NO_RECEIVERS
 
 from .bookkeeping import (
+    POST_SAVE,
     _receiver_info,
     async_returned,
     begin_call,
     caught,
     check_loop,
     close,
+    close_checks,
     failed,
     finish,
     info_of,
+    open_send,
     raised,
     returned,
     silent,
@@ -261,12 +264,16 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
         return []  # no receiver heard it: Django's answer
-    started = start_send(recording, self, "send", sender, named)
-    if started is None:
-        return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
-    if not started:
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        silent(recording, self, sender)
         return []
-    record, sync_receivers, async_receivers = started
+    # 0 _fired_at, 1 open_send, 2 this method, 3 its caller
+    record = open_send(
+        recording, self, "send", sender, named, sync_receivers, async_receivers, 3
+    )
+    if record is None:
+        return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
     responses = []
     # Each receiver is written to ``calls`` as a tuple (see SendRecord.calls);
     # anything past the plain case goes through bookkeeping.finish().
@@ -311,7 +318,14 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         return responses
     finally:
         parent_var.reset(outer)
-        close(recording, record, spent, min(len(calls), len(sync_receivers)))
+        # close(), written out: it runs on every send.
+        recording.receiver_calls += min(len(calls), len(sync_receivers))
+        if record.parent is None:
+            recording._last_error = None
+            recording.receiver_time_ms += spent * 1000
+        record.duration_ms = (perf_counter() - record.start) * 1000
+        if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
+            close_checks(recording, record)
 
 
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
@@ -321,12 +335,16 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
         return []  # no receiver heard it: Django's answer
-    started = start_send(recording, self, "send_robust", sender, named)
-    if started is None:
-        return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
-    if not started:
+    sync_receivers, async_receivers = self._live_receivers(sender)
+    if not sync_receivers and not async_receivers:
+        silent(recording, self, sender)
         return []
-    record, sync_receivers, async_receivers = started
+    # 0 _fired_at, 1 open_send, 2 this method, 3 its caller
+    record = open_send(
+        recording, self, "send_robust", sender, named, sync_receivers, async_receivers, 3
+    )
+    if record is None:
+        return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
     responses: list[tuple[Any, Any]] = []
     calls = record.calls  # see send()
     nested = record.parent is not None
@@ -374,7 +392,14 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         return responses
     finally:
         parent_var.reset(outer)
-        close(recording, record, spent, min(len(calls), len(sync_receivers)))
+        # close(), written out: it runs on every send.
+        recording.receiver_calls += min(len(calls), len(sync_receivers))
+        if record.parent is None:
+            recording._last_error = None
+            recording.receiver_time_ms += spent * 1000
+        record.duration_ms = (perf_counter() - record.start) * 1000
+        if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
+            close_checks(recording, record)
 
 
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:

@@ -188,7 +188,7 @@ class SendRecord:
         self.id = id
         self.signal = signal
         self.method = method
-        self.sender = self.sender_key = sender
+        self.sender = sender
         self.start = start
         # A ReceiverCall each, or, for a sync receiver nothing asked about while
         # it ran (no nested send, query, on_commit, error or result), the flat

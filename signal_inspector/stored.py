@@ -200,7 +200,7 @@ def panel_sends(
                 ])
             this_stack = stack_id
         calls: list[list[Any]] = []
-        extras: list[dict[str, Any]] | None = None
+        failed = False  # a call did not return (see failure_views())
         for call in kept_calls:
             if type(call) is tuple:
                 start = call[1]
@@ -216,7 +216,7 @@ def panel_sends(
                     calls.append([receiver_index(call[0]), at, 0, "", {"outcome": OUTCOME_RUNNING}])
             else:
                 extra = _call_extra(call, mask)
-                item = [
+                item: list[Any] = [
                     receiver_index((call.name, call.location, call.key)),
                     _units((call.start - origin) * 1000) if call.start else None,
                     _units(call.duration_ms),
@@ -224,12 +224,11 @@ def panel_sends(
                 if extra:
                     item.append(call.result)
                     item.append(extra)
+                    failed = failed or "outcome" in extra
                 elif call.result:
                     item.append(call.result)
-                    if "outcome" in extra:
-                        extras = extras or []
                 calls.append(item)
-        data = [
+        data: list[Any] = [
             send.id,
             kind_index((send.signal, send.method, send.sender)),
             _units((send.start - origin) * 1000),
@@ -241,10 +240,10 @@ def panel_sends(
             send.kwargs,
             calls,
         ]
-        extra = _send_extra(send)
-        if extra:
-            data.append(extra)
-        if extras is not None:
+        about = _send_extra(send)
+        if about:
+            data.append(about)
+        if failed:
             rich.append((send.id, [c[4] for c in calls if len(c) > 4]))
         flat.append(data)
     if removed:

@@ -18,8 +18,16 @@ from django.db import transaction
 from django.dispatch import Signal
 
 import signal_inspector
+from signal_inspector.panels import mark_propagated
 from signal_inspector.recording import ms4
-from signal_inspector.stored import CALL_FIELDS, COMPACT, SEND_FIELDS, expand, panel_sends
+from signal_inspector.stored import (
+    CALL_FIELDS,
+    COMPACT,
+    SEND_FIELDS,
+    expand,
+    failure_views,
+    panel_sends,
+)
 from tests.testapp.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,6 +130,10 @@ def test_expanded_stored_sends_are_to_dicts_sends(wired) -> None:
     got = expand(stored)["sends"]
 
     assert len(got) == len(expected) > 10
+    # The panel counts failures on the stored form: as on the expanded sends.
+    failures = mark_propagated(flattened(recording.to_dict()["sends"]))
+    assert failures > 0
+    assert mark_propagated(failure_views(stored)) == failures
     for mine, theirs in zip(got, expected, strict=True):
         frames = theirs.pop("stack")
         stack_id = mine.pop("stack_id")
