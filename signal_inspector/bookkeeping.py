@@ -53,7 +53,7 @@ from .recording import (
 
 _MAX_STACK = 30
 _MAX_SILENT_KEYS = 500
-_NO_FRAMES: list[tuple[str, int, str]] = []  # shared, never appended to
+_NO_FRAMES: list[Any] = []  # shared, never appended to
 
 # id(prefixes) -> (prefixes, {module: whether it is one of them or inside one}).
 # Keyed by id, checked by identity: hashing the tuple on every frame would cost more.
@@ -103,13 +103,13 @@ def _is_library(filename: str) -> bool:
 
 _SKIPPED, _LIBRARY, _USER = 0, 1, 2
 # id(skip prefixes) -> (prefixes, {id(code): (code, kind, short path, {f_lasti:
-# (short path, line, function)}, {f_lasti: (file, line, function)})}): one lookup per frame
+# (short path, line, function)})}): one lookup per frame
 # on the hot path. The code object is kept in the entry to check the id against
 # (bounded: cleared past 5,000 codes).
-_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]]]] = {}
+_kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]]]]]] = {}
 
 
-def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]]:
+def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]]]]:
     entry = _kinds_by_prefixes.get(id(skip))
     if entry is None or entry[0] is not skip:
         if len(_kinds_by_prefixes) > 32:
@@ -119,8 +119,8 @@ def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[in
 
 
 def _code_kind(
-    kinds: dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]], frame: Any, skip: tuple[str, ...]
-) -> tuple[Any, int, str, dict[int, tuple[str, int, str]], dict[int, tuple[str, int, str]]]:
+    kinds: dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]]]], frame: Any, skip: tuple[str, ...]
+) -> tuple[Any, int, str, dict[int, tuple[str, int, str]]]:
     """Whether ``frame``'s code is in a skipped module, library code or the user's."""
     code = frame.f_code
     if _skipped(frame.f_globals.get("__name__", ""), skip):
@@ -131,19 +131,19 @@ def _code_kind(
         kind = _USER
     if len(kinds) > 5000:
         kinds.clear()
-    hit = kinds[id(code)] = (code, kind, short_path(code.co_filename), {}, {})
+    hit = kinds[id(code)] = (code, kind, short_path(code.co_filename), {})
     return hit
 
 
 def _fired_at(
     skip: tuple[str, ...], capture: bool, depth: int
 ) -> tuple[
-    tuple[str, int, str] | None, list[tuple[str, int, str]], tuple[str, int, str, str] | None
+    tuple[str, int, str] | None, list[Any], tuple[str, int, str, str] | None
 ]:
     """Where the send fired in the user's own code (the first frame outside the
     skipped modules, installed packages and the standard library), if any; if
-    asked, the stack above the first frame outside the skipped modules, as
-    (file, line, function) tuples; and when no frame is the user's, the frame
+    asked, the stack above the first frame outside the skipped modules, flat as
+    (code, offset) pairs (see frames.py); and when no frame is the user's, the frame
     that sent it (file, line, function, package): "inside Django".
 
     Source lines are read only when the record is turned into data
@@ -178,23 +178,17 @@ def _fired_at(
         inside = _sent_inside(sys._getframe(depth))
     if not capture or start is None:
         return fired, _NO_FRAMES, inside
-    stack: list[tuple[str, int, str]] = []
+    # Kept flat as (code, offset) pairs and read later (see frames.py): per frame,
+    # two appends instead of two lookups and a line table scan.
+    stack: list[Any] = []
+    append = stack.append
     walk: FrameType | None = start
-    while walk is not None and len(stack) < _MAX_STACK:
-        code = walk.f_code
-        hit = kinds.get(id(code))
-        if hit is None or hit[0] is not code:
-            hit = _code_kind(kinds, walk, skip)
-        # One shared (file, line, function) per instruction: no line-table scan,
-        # no new tuple, and stacks compare by the identity of their frames.
-        frames = hit[4]
-        shared = frames.get(walk.f_lasti)
-        if shared is None:
-            if len(frames) > 1000:
-                frames.clear()
-            shared = frames[walk.f_lasti] = (code.co_filename, walk.f_lineno, code.co_name)
-        stack.append(shared)
-        walk = walk.f_back
+    for _ in range(_MAX_STACK):
+        append(walk.f_code)  # type: ignore[union-attr]
+        append(walk.f_lasti)  # type: ignore[union-attr]
+        walk = walk.f_back  # type: ignore[union-attr]
+        if walk is None:
+            break
     return fired, stack, inside
 
 

@@ -2,7 +2,9 @@
 
 Nothing here holds a live object from the observed application: only strings,
 numbers, booleans, lists and dicts, so a record survives the toolbar's JSON
-store and never keeps a model instance alive.
+store and never keeps a model instance alive. One exception, for speed: a kept
+stack holds code objects until it is read (immutable, with no frame, locals or
+instance in them; see frames.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+
+from .frames import frames
 
 OUTCOME_RETURNED = "returned"
 OUTCOME_RAISED = "raised"
@@ -167,8 +171,9 @@ class SendRecord:
     # No such frame (a send made inside Django or a library): the frame that
     # sent it, as (file, line, function, top-level package).
     fired_inside: tuple[str, int, str, str] | None = None
-    # (absolute file, line, function), innermost first; see to_dict().
-    stack: list[tuple[str, int, str]] = _EMPTY
+    # Innermost first, flat: [code, instruction offset, code, offset, ...] (see
+    # frames.py); frames.frames() reads it as (absolute file, line, function).
+    stack: list[Any] = _EMPTY
     duration_ms = 0.0
     skipped: list[dict[str, str]] = _EMPTY
     duplicate = False
@@ -273,7 +278,7 @@ class SendRecord:
                 if self.fired_inside
                 else None
             ),
-            "stack": _stack_dicts(self.stack, stacks) if self.stack else [],
+            "stack": _stack_dicts(frames(self.stack), stacks) if self.stack else [],
             "start_ms": ms4((self.start - origin) * 1000),
             "duration_ms": ms4(self.duration_ms),
             "receivers": [
@@ -329,7 +334,7 @@ class Recording:
     # ignored, sender label, configuration): see bookkeeping.open_send().
     _send_keys: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
     # The stack of the last send kept with one (see bookkeeping.open_send()).
-    _last_stack: list[tuple[str, int, str]] = field(default_factory=list, repr=False)
+    _last_stack: list[Any] = field(default_factory=list, repr=False)
     # (the last exception recorded, its info) until the outermost send closes:
     # see bookkeeping.raised() and propagated().
     _last_error: Any = field(default=None, repr=False)
@@ -423,8 +428,8 @@ def _fill_children(
 def _stack_dicts(
     stack: list[tuple[str, int, str]], memo: dict[Any, list[dict[str, Any]]] | None
 ) -> list[dict[str, Any]]:
-    # Frames are shared tuples (one per instruction, see bookkeeping._fired_at):
-    # equal stacks from one loop hold the same ones.
+    # Frames are shared tuples (one per instruction, see frames.place()): equal
+    # stacks hold the same ones.
     key = tuple(map(id, stack))
     if memo is not None and key in memo:
         # Frame dicts are shared between sends with the same stack: read-only.

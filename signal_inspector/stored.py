@@ -15,6 +15,7 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
+from .frames import frames
 from .recording import (
     OUTCOME_RETURNED,
     OUTCOME_RUNNING,
@@ -71,31 +72,6 @@ class _Table:
         return found
 
 
-def _weight(send: SendRecord) -> int:
-    """Roughly the bytes a send adds to the stored JSON in this form."""
-    size = 60
-    for key, value in send.kwargs.items():
-        size += len(key) + len(value) + 8
-    for call in send.calls:
-        if type(call) is tuple:
-            size += 30 + (len(call[3]) if len(call) > 3 else 0)
-        else:
-            size += 100 + len(call.result)
-            if call.exception is not None:
-                size += 2 * len(call.exception.text) + 200
-    return size
-
-
-def _call_name(call: Any) -> str:
-    return call[0][0] if type(call) is tuple else call.name  # type: ignore[no-any-return]
-
-
-def _call_ms(call: Any) -> float:
-    if type(call) is tuple:
-        return (call[2] - call[1]) * 1000 if len(call) > 2 else 0.0
-    return call.duration_ms  # type: ignore[no-any-return]
-
-
 def _units(ms: float) -> int:
     """Milliseconds as an integer of 0.1 µs: ``ms4(ms) * 10_000``, to the bit
     (expand() divides it back). Integers cost the JSON encoder a fraction of
@@ -140,7 +116,7 @@ def panel_sends(
     stack_ids: dict[tuple[int, ...], int] = {}
     kinds, places, receivers = _Table(), _Table(), _Table()
     kind_index, place_index, receiver_index = kinds.index, places.index, receivers.index
-    last_stack: list[tuple[str, int, str]] = []
+    last_stack: list[Any] = []
     stack_id = None
     left = budget
     full = False
@@ -151,19 +127,36 @@ def panel_sends(
     pending: list[tuple[SendRecord, int, int | None]] = [
         (send, 0, None) for send in reversed(recording.sends)
     ]
+    last_kind: tuple[Any, ...] = (None, None, None, 0)  # signal, method, sender, index
+    last_at: Any = None
+    at_index: int | None = None
+    last_info: Any = None
+    info_index = 0
     while pending:
         send, depth, parent = pending.pop()
         children: list[SendRecord] = []
         kept_calls = []
+        weight = 60  # roughly the bytes this send adds to the stored JSON
         for call in send.calls:
-            made = type(call) is not tuple and call.children
-            if made:
-                children.extend(call.children)
-            if leave_out and not made and _call_name(call).startswith(leave_out):
-                left_out["receiver_calls"] += 1
-                if not depth:
-                    left_out["receiver_time_ms"] += _call_ms(call)
-                continue
+            if type(call) is tuple:
+                if leave_out and call[0][0].startswith(leave_out):
+                    left_out["receiver_calls"] += 1
+                    if not depth and len(call) > 2:
+                        left_out["receiver_time_ms"] += (call[2] - call[1]) * 1000
+                    continue
+                weight += 30 if len(call) < 4 else 30 + len(call[3])
+            else:
+                made = call.children
+                if made:
+                    children.extend(made)
+                elif leave_out and call.name.startswith(leave_out):
+                    left_out["receiver_calls"] += 1
+                    if not depth:
+                        left_out["receiver_time_ms"] += call.duration_ms
+                    continue
+                weight += 100 + len(call.result)
+                if call.exception is not None:
+                    weight += 2 * len(call.exception.text) + 200
             kept_calls.append(call)
         if children:
             pending.extend((child, depth + 1, send.id) for child in reversed(children))
@@ -173,8 +166,11 @@ def panel_sends(
             continue
         if full:
             continue
+        kwargs = send.kwargs
         if left is not None:
-            left -= _weight(send)
+            if kwargs:
+                weight += sum(map(len, kwargs)) + sum(map(len, kwargs.values())) + 8 * len(kwargs)
+            left -= weight
             if left < 0:
                 full = True
                 continue
@@ -185,17 +181,18 @@ def panel_sends(
             # The same stack as the send before (a loop's sends share one list).
             this_stack = stack_id
         else:
-            # Frames are shared tuples (see bookkeeping._fired_at): the stacks
-            # of one loop's sends hold the same ones.
+            # Frames read from a stack are shared tuples (see frames.py): equal
+            # stacks hold the same ones.
             last_stack = stack
-            key = tuple(map(id, stack))
+            read = frames(stack)
+            key = tuple(map(id, read))
             stack_id = stack_ids.get(key)
             if stack_id is None:
                 stack_id = stack_ids[key] = len(stacks)
                 stacks.append([
                     {"file": file, "line": line, "function": function,
                      "code": mask(linecache.getline(file, line).strip())}
-                    for file, line, function in stack
+                    for file, line, function in read
                     if not file.startswith(hidden)
                 ])
             this_stack = stack_id
@@ -203,17 +200,20 @@ def panel_sends(
         failed = False  # a call did not return (see failure_views())
         for call in kept_calls:
             if type(call) is tuple:
-                start = call[1]
+                # Times as in _units(), written out: this runs for every call.
+                info, start = call[0], call[1]
+                if info is not last_info:  # a receiver's info is one shared tuple
+                    last_info, info_index = info, receiver_index(info)
+                at = int((start - origin) * 1000 * 10000.0 + 0.5) if start else None
                 size = len(call)
-                at = _units((start - origin) * 1000) if start else None
                 if size == 3:
-                    calls.append([receiver_index(call[0]), at, _units((call[2] - start) * 1000)])
+                    calls.append([info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5)])
                 elif size == 4:
                     calls.append(
-                        [receiver_index(call[0]), at, _units((call[2] - start) * 1000), call[3]]
+                        [info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5), call[3]]
                     )
                 else:  # still running when the recording stopped
-                    calls.append([receiver_index(call[0]), at, 0, "", {"outcome": OUTCOME_RUNNING}])
+                    calls.append([info_index, at, 0, "", {"outcome": OUTCOME_RUNNING}])
             else:
                 extra = _call_extra(call, mask)
                 item: list[Any] = [
@@ -228,21 +228,34 @@ def panel_sends(
                 elif call.result:
                     item.append(call.result)
                 calls.append(item)
+        # Names and places are shared strings and tuples: a run of sends of one
+        # kind, or from one line, is looked up once.
+        if not (
+            send.signal is last_kind[0] and send.sender is last_kind[2]
+            and send.method is last_kind[1]
+        ):
+            last_kind = (
+                send.signal, send.method, send.sender,
+                kind_index((send.signal, send.method, send.sender)),
+            )
+        fired_at = send.fired_at
+        if fired_at is not last_at:
+            last_at = fired_at
+            at_index = place_index(fired_at) if fired_at else None
         data: list[Any] = [
             send.id,
-            kind_index((send.signal, send.method, send.sender)),
+            last_kind[3],
             _units((send.start - origin) * 1000),
             _units(send.duration_ms),
-            place_index(send.fired_at) if send.fired_at else None,
+            at_index,
             this_stack,
             parent,
             depth,
-            send.kwargs,
+            kwargs,
             calls,
         ]
-        about = _send_extra(send)
-        if about:
-            data.append(about)
+        if send.fired_inside or send.skipped or send.duplicate or send.loop or send.limited:
+            data.append(_send_extra(send))
         if failed:
             rich.append((send.id, [c[4] for c in calls if len(c) > 4]))
         flat.append(data)
@@ -273,9 +286,7 @@ SEND_FIELDS = ("id", "kind", "start", "duration", "at", "stack_id", "parent", "d
 CALL_FIELDS = ("receiver", "start", "duration")
 
 
-def _send_extra(send: SendRecord) -> dict[str, Any] | None:
-    if not (send.fired_inside or send.skipped or send.duplicate or send.loop or send.limited):
-        return None
+def _send_extra(send: SendRecord) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if send.fired_inside:
         file, line, function, package = send.fired_inside
