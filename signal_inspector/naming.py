@@ -671,7 +671,14 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
         elif value is True or value is False:
             out[key] = "True" if value else "False"
         else:
-            out[key] = safe_repr(value, limit)
+            kind = type(value)
+            # safe_repr()'s first cases, written out: this runs for every kwarg.
+            if (kind is int and -(10**18) < value < 10**18) or (
+                kind is str and len(value) < limit - 2
+            ):
+                out[key] = repr(value)
+            else:
+                out[key] = safe_repr(value, limit)
     return out
 
 
