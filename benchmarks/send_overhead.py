@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import django
 from django.conf import settings
@@ -48,10 +49,14 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.db.models.signals import post_save  # noqa: E402
 from django.dispatch import Signal  # noqa: E402
 
+from floors import Floor  # noqa: E402
+
 from signal_inspector import recorder  # noqa: E402
 
 ORIGINAL_LIVE_RECEIVERS = Signal._live_receivers
 MODES = ("plain", "elsewhere", "recording", "sentry")
+FLOOR_MODES = ("floor", "floor+panel")
+FLOOR_CASES = ("send, 0 receivers", "send, 1 receivers", "send, 10 receivers")
 
 
 class RecordingElsewhere:
@@ -157,14 +162,18 @@ def init_sentry():
 
 
 def time_sync(
-    call: Callable[[], object], number: int, batch: int, sentry, record: bool
+    call: Callable[[], object], number: int, batch: int, sentry, record: bool,
+    floor: str | None = None,
 ) -> float:
     """µs per call, best of 3; Sentry runs batches inside sampled transactions
     (below its 1,000-span limit, so every span is really recorded). Recording
     starts afresh for each timing and keeps every send in full: one recording
-    growing over the whole run would make later cases pay for its garbage."""
+    growing over the whole run would make later cases pay for its garbage.
+    ``floor``: timed with ``Signal.send`` replaced by that floor recorder
+    (see floors.py), its log started afresh in the same way."""
     best = float("inf")
     for _ in range(3):
+        floored = Floor(floor).__enter__() if floor else None
         recording = recorder.begin(max_sends=number) if record else None
         total = 0.0
         done = 0
@@ -182,6 +191,8 @@ def time_sync(
             done += todo
         if recording is not None:
             recorder.end(recording)
+        if floored is not None:
+            floored.__exit__()
         best = min(best, total / number)
     return best * 1e6
 
@@ -244,6 +255,13 @@ def main() -> None:
                 results.setdefault((name, mode), []).append(value)
             if elsewhere is not None:
                 elsewhere.__exit__()
+        Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
+        for floor in FLOOR_MODES:
+            for name, receivers, call, _ in cases:
+                if name in FLOOR_CASES:
+                    value = time_sync(call, args.number, max(1, 900 // max(receivers, 1)),
+                                      None, False, floor)
+                    results.setdefault((name, floor), []).append(value)
     Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS
 
     medians = {key: statistics.median(values) for key, values in results.items()}
@@ -257,6 +275,15 @@ def main() -> None:
         row = f"{name:44}" + "".join(f"{medians[(name, m)]:10.3f}" for m in modes)
         row += "".join(f"{medians[(name, m)] / medians[(name, 'plain')]:11.2f}" for m in modes[1:])
         print(row)
+    print("\nAgainst the floor of a recorder (floors.py: the least one can do in Python;"
+          " `floor+panel` also keeps what the panel shows), µs per send and × plain:")
+    print(f"{'case':44}{'plain':>10}{'floor':>10}{'floor+panel':>13}{'recording':>11}"
+          f"{'floor×':>9}{'+panel×':>9}{'ours×':>8}")
+    for name in FLOOR_CASES:
+        plain, ours = medians[(name, "plain")], medians[(name, "recording")]
+        low, panel = medians[(name, "floor")], medians[(name, "floor+panel")]
+        print(f"{name:44}{plain:10.3f}{low:10.3f}{panel:13.3f}{ours:11.3f}"
+              f"{low / plain:9.2f}{panel / plain:9.2f}{ours / plain:8.2f}")
     print("\nAdded cost per receiver (µs) over plain Django, from the 1- and 10-receiver cases"
           " (asend: 1 and 50):")
     per_receiver = {}
