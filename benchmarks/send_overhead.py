@@ -48,7 +48,6 @@ call_command("migrate", verbosity=0)
 from django.contrib.auth.models import User  # noqa: E402
 from django.db.models.signals import post_save  # noqa: E402
 from django.dispatch import Signal  # noqa: E402
-
 from floors import Floor  # noqa: E402
 
 from signal_inspector import recorder  # noqa: E402

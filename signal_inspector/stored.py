@@ -92,10 +92,9 @@ def panel_sends(
     What ``Recording.to_dict()`` holds: depth first in the order sends
     started, each with ``depth`` and ``parent`` (the id of the send whose
     receiver made it) and each call's ``children`` as send ids. Compact: each
-    send and call is a list of fixed fields (see ``SEND_FIELDS`` and
-    ``CALL_FIELDS``), times are integers of 0.1 µs, fields holding their default
-    are left out of the dict that ends a send or call (``extra``, only when
-    needed), and what repeats from send to send is stored once in a table and
+    send is one flat list of fixed fields and its calls' (see ``SEND_FIELDS``),
+    times are integers of 0.1 µs, fields holding their default are left out of
+    the dicts ``about`` and ``extra`` (0 when all are), and what repeats from send to send is stored once in a table and
     indexed: the stack (frames in ``hidden`` files left out, secrets in source
     lines masked), the signal, method and sender (``kind``), where it was
     sent (``at``), the receiver's name, location and key (``receiver``).
@@ -196,38 +195,6 @@ def panel_sends(
                     if not file.startswith(hidden)
                 ])
             this_stack = stack_id
-        calls: list[list[Any]] = []
-        failed = False  # a call did not return (see failure_views())
-        for call in kept_calls:
-            if type(call) is tuple:
-                # Times as in _units(), written out: this runs for every call.
-                info, start = call[0], call[1]
-                if info is not last_info:  # a receiver's info is one shared tuple
-                    last_info, info_index = info, receiver_index(info)
-                at = int((start - origin) * 1000 * 10000.0 + 0.5) if start else None
-                size = len(call)
-                if size == 3:
-                    calls.append([info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5)])
-                elif size == 4:
-                    calls.append(
-                        [info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5), call[3]]
-                    )
-                else:  # still running when the recording stopped
-                    calls.append([info_index, at, 0, "", {"outcome": OUTCOME_RUNNING}])
-            else:
-                extra = _call_extra(call, mask)
-                item: list[Any] = [
-                    receiver_index((call.name, call.location, call.key)),
-                    _units((call.start - origin) * 1000) if call.start else None,
-                    _units(call.duration_ms),
-                ]
-                if extra:
-                    item.append(call.result)
-                    item.append(extra)
-                    failed = failed or "outcome" in extra
-                elif call.result:
-                    item.append(call.result)
-                calls.append(item)
         # Names and places are shared strings and tuples: a run of sends of one
         # kind, or from one line, is looked up once.
         if not (
@@ -242,6 +209,11 @@ def panel_sends(
         if fired_at is not last_at:
             last_at = fired_at
             at_index = place_index(fired_at) if fired_at else None
+        about = (
+            _send_extra(send)
+            if send.fired_inside or send.skipped or send.duplicate or send.loop or send.limited
+            else 0
+        )
         data: list[Any] = [
             send.id,
             last_kind[3],
@@ -252,18 +224,43 @@ def panel_sends(
             parent,
             depth,
             kwargs,
-            calls,
+            about,
         ]
-        if send.fired_inside or send.skipped or send.duplicate or send.loop or send.limited:
-            data.append(_send_extra(send))
+        failed = False  # a call did not return (see failure_views())
+        for call in kept_calls:
+            if type(call) is tuple:
+                # Times as in _units(), written out: this runs for every call.
+                info, start = call[0], call[1]
+                if info is not last_info:  # a receiver's info is one shared tuple
+                    last_info, info_index = info, receiver_index(info)
+                at = int((start - origin) * 1000 * 10000.0 + 0.5) if start else None
+                size = len(call)
+                if size == 3:
+                    data += (info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5), "", 0)
+                elif size == 4:
+                    data += (
+                        info_index, at, int((call[2] - start) * 1000 * 10000.0 + 0.5), call[3], 0
+                    )
+                else:  # still running when the recording stopped
+                    data += (info_index, at, 0, "", {"outcome": OUTCOME_RUNNING})
+            else:
+                extra = _call_extra(call, mask)
+                data += (
+                    receiver_index((call.name, call.location, call.key)),
+                    _units((call.start - origin) * 1000) if call.start else None,
+                    _units(call.duration_ms),
+                    call.result,
+                    extra or 0,
+                )
+                failed = failed or "outcome" in extra
         if failed:
-            rich.append((send.id, [c[4] for c in calls if len(c) > 4]))
+            rich.append((send.id, [x for x in data[_CALLS + 4 :: 5] if x]))
         flat.append(data)
     if removed:
         for data in flat:
-            for item in data[9]:
-                if len(item) > 4 and "children" in item[4]:
-                    item[4]["children"] = [i for i in item[4]["children"] if i not in removed]
+            for extra in data[_CALLS + 4 :: 5]:
+                if extra and "children" in extra:
+                    extra["children"] = [i for i in extra["children"] if i not in removed]
     return {
         COMPACT: 2,
         "sends": flat,
@@ -277,13 +274,16 @@ def panel_sends(
     }
 
 
-# Positions in a stored send (a list); an 11th item, when present, is a dict of
-# the SEND_DEFAULTS fields that are not at their default and have no position.
+# A stored send is one flat list: these fields, then five per receiver call
+# (CALL_FIELDS). ``about`` and a call's ``extra`` are 0, or a dict of the
+# SEND_DEFAULTS / CALL_DEFAULTS fields that are not at their default and have
+# no place of their own; a call's ``result`` is "" when it kept none. Times are
+# integers of 0.1 µs. One list per send: the fewest objects to build, collect
+# and encode.
 SEND_FIELDS = ("id", "kind", "start", "duration", "at", "stack_id", "parent", "depth",
-               "kwargs", "receivers")
-# Positions in a stored call; a 4th item is its result, a 5th a dict of the
-# CALL_DEFAULTS fields not at their default.
-CALL_FIELDS = ("receiver", "start", "duration")
+               "kwargs", "about")
+CALL_FIELDS = ("receiver", "start", "duration", "result", "extra")
+_CALLS = len(SEND_FIELDS)
 
 
 def _send_extra(send: SendRecord) -> dict[str, Any]:
@@ -351,9 +351,10 @@ def top_level_intervals(stats: dict[str, Any]) -> list[tuple[float, float]]:
     intervals = []
     for send in stats.get("sends", ()):
         if send[6] is None:
-            for call in send[9]:
-                if call[1] is not None:
-                    intervals.append((call[1] / 10_000, (call[1] + call[2]) / 10_000))
+            for index in range(_CALLS, len(send), 5):
+                start = send[index + 1]
+                if start is not None:
+                    intervals.append((start / 10_000, (start + send[index + 2]) / 10_000))
     return intervals
 
 
@@ -396,24 +397,25 @@ def expand(stats: dict[str, Any]) -> dict[str, Any]:
             "depth": send[7],
             "kwargs": dict(send[8]),
         }
-        if len(send) > 10:
-            full.update(copy.deepcopy(send[10]))
+        if send[9]:
+            full.update(copy.deepcopy(send[9]))
         for key, default in SEND_DEFAULTS.items():
             if key not in full:
                 full[key] = copy.copy(default)
         calls = []
-        for call in send[9]:
-            name, location, key = receivers[call[0]]
+        for index in range(_CALLS, len(send), 5):
+            name, location, key = receivers[send[index]]
+            start = send[index + 1]
             whole: dict[str, Any] = {
                 "name": name,
                 "location": location,
                 "key": key,
-                "start_ms": None if call[1] is None else call[1] / 10_000,
-                "duration_ms": call[2] / 10_000,
-                "result": call[3] if len(call) > 3 else "",
+                "start_ms": None if start is None else start / 10_000,
+                "duration_ms": send[index + 2] / 10_000,
+                "result": send[index + 3],
             }
-            if len(call) > 4:
-                whole.update(copy.deepcopy(call[4]))
+            if send[index + 4]:
+                whole.update(copy.deepcopy(send[index + 4]))
             for field, default in CALL_DEFAULTS.items():
                 if field not in whole:
                     whole[field] = copy.copy(default)

@@ -161,15 +161,17 @@ def test_compact_leaves_out_defaults_and_expand_is_a_copy(wired) -> None:
     stats = panel_sends(recording, (), lambda line: line)
     names = stats["receivers_table"]
     send = stats["sends"][0]
-    assert len(send) == len(SEND_FIELDS)  # nothing past the fixed fields
-    quiet_call = next(c for c in send[9] if names[c[0]][0].endswith(".quiet"))
-    # receiver, start, duration: no result, no dict of other fields.
-    assert len(quiet_call) == len(CALL_FIELDS) and all(type(v) is int for v in quiet_call)
+    calls = [send[i : i + len(CALL_FIELDS)] for i in range(len(SEND_FIELDS), len(send), 5)]
+    assert len(send) == len(SEND_FIELDS) + len(CALL_FIELDS) * len(calls) and len(calls) == 5
+    assert send[SEND_FIELDS.index("about")] == 0  # nothing past the fixed fields
+    quiet_call = next(c for c in calls if names[c[0]][0].endswith(".quiet"))
+    # receiver, start, duration; no result, nothing else.
+    assert all(type(v) is int for v in quiet_call[:3]) and quiet_call[3:] == ["", 0]
     full = expand(stats)
     full["sends"][0]["receivers"][0]["hints"].append("changed")
     full["sends"][0]["kwargs"]["added"] = "x"
-    assert all("hints" not in c[4] for c in send[9] if len(c) > 4)
-    assert "added" not in send[8]
+    assert all("hints" not in c[4] for c in calls if c[4])
+    assert "added" not in send[SEND_FIELDS.index("kwargs")]
     assert "receivers_table" not in full and "kind" not in full["sends"][0]
     assert expand(full) is full  # not compact: returned as it is
 
