@@ -24,6 +24,7 @@ from django.dispatch import Signal
 
 from .conf import get_config
 from .context import parent_var
+from .frames import same_stack
 from .naming import (
     code_identity,
     code_of,
@@ -305,7 +306,7 @@ def open_send(
         if name is None:
             return None
         modules = recording.ignore_modules
-        if modules:
+        if modules and (sync_receivers or async_receivers):  # none: sends only
             # The first receiver known not to be ignored settles it (the panel
             # asks on every send): one lookup.
             first = sync_receivers[0] if sync_receivers else async_receivers[0]
@@ -338,7 +339,7 @@ def open_send(
             # A loop's sends share one stack list: less to keep, and less for the
             # garbage collector to walk (its frames are shared tuples already).
             last = recording._last_stack
-            if stack == last:
+            if same_stack(stack, last):
                 stack = last
             else:
                 recording._last_stack = stack
@@ -670,7 +671,8 @@ def close(
 def close_checks(recording: Recording, send_record: SendRecord) -> None:
     """What close() finds in a closed send: async receivers never started, a
     missing ``created`` guard, receivers called twice. The send methods call
-    it only when there can be something to find (see ``NEEDS_CHECKS``)."""
+    it only when there can be something to find: two calls or more, an async
+    receiver, a post_save."""
     try:
         calls = send_record.calls
         if send_record.has_async:

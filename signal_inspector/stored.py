@@ -15,7 +15,7 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from .frames import frames
+from .frames import frames, same_stack
 from .recording import (
     OUTCOME_RETURNED,
     OUTCOME_RUNNING,
@@ -176,7 +176,7 @@ def panel_sends(
         stack = send.stack
         if not stack:
             this_stack = None
-        elif stack is last_stack or stack == last_stack:
+        elif same_stack(stack, last_stack):
             # The same stack as the send before (a loop's sends share one list).
             this_stack = stack_id
         else:

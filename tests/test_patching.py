@@ -21,6 +21,7 @@ from django.dispatch import Signal, dispatcher
 
 import signal_inspector
 from signal_inspector import patching
+from signal_inspector.recorder import begin, end
 
 METHODS = patching.METHODS
 DISPATCHER_FILE = dispatcher.__file__
@@ -293,6 +294,14 @@ def test_an_unknown_dispatcher_records_sends_only_and_says_so(monkeypatch):
         assert data["limitations"]
         assert [s["limited"] for s in data["sends"]] == [True, True]
         assert data["sends"][0]["receivers"][0]["name"].endswith("receiver")
+        # The panel's recordings leave out sends only the toolbar hears: "sends
+        # only" knows no receivers before the send, so it cannot tell, and records.
+        panel_like = begin(ignore_modules=("debug_toolbar",))
+        try:
+            assert signal.send(sender=None) == [(receiver, "r")]
+        finally:
+            end(panel_like)
+        assert [s.limited for s in panel_like.sends] == [True]
     finally:
         patching.installed_dispatcher.cache_clear()
     assert_djangos()
