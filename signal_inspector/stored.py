@@ -168,7 +168,7 @@ def panel_sends(
         kwargs = send.kwargs
         if left is not None:
             if kwargs:
-                weight += sum(map(len, kwargs)) + sum(map(len, kwargs.values())) + 8 * len(kwargs)
+                weight += sum(map(len, kwargs.values())) + 24 * len(kwargs)
             left -= weight
             if left < 0:
                 full = True
@@ -217,8 +217,8 @@ def panel_sends(
         data: list[Any] = [
             send.id,
             last_kind[3],
-            _units((send.start - origin) * 1000),
-            _units(send.duration_ms),
+            int((send.start - origin) * 1000 * 10000.0 + 0.5),  # _units(), written out
+            int(send.duration_ms * 10000.0 + 0.5),
             at_index,
             this_stack,
             parent,
