@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable, Generator
+from functools import partial
 from time import perf_counter
 from types import FunctionType
 from typing import Any
@@ -40,7 +41,6 @@ from .bookkeeping import (
     info_of,
     open_send,
     raised,
-    returned,
     silent,
     skip,
     start_send,
@@ -432,6 +432,67 @@ async def asend_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[An
     return await _asend(self, sender, named, recording, *started, robust=True)
 
 
+def _sync_calls(
+    self: Signal, sender: Any, named: dict[str, Any], recording: Recording,
+    record: SendRecord, receivers: list[Any], robust: bool, never_called: list[Any],
+) -> list[tuple[Any, Any]]:
+    """asend()'s sync part: Django's loop over the sync receivers, recorded as in
+    send() (each call written to ``calls`` as a flat tuple; see SendRecord.calls),
+    and counted here. asgiref's thread calls it directly (through a partial), so
+    a receiver's caller is this loop, as it is Django's ``sync_send()``. send()
+    and send_robust() write the same loop out: a helper would be one more frame
+    between them and each receiver (``warnings.warn(stacklevel=3)``)."""
+    responses = []
+    calls = record.calls
+    base = len(calls)  # asend(): its async receivers' calls may come first
+    nested = record.parent is not None
+    # None: a send only counted (past MAX_SENDS) keeps no result repr.
+    limit = recording.max_repr_length if record.kept else None
+    spent = 0.0
+    try:
+        for position, receiver in enumerate(receivers):
+            entry = _receiver_info.get(id(receiver))
+            if entry is not None and type(receiver) is FunctionType and entry[0]() is receiver:
+                info = entry[1]
+            else:
+                info = info_of(receiver)
+            index = base + position
+            start = perf_counter()
+            calls.append((info, start))
+            record.current = index  # after the append: see SendRecord.running()
+            if nested:
+                check_loop(recording, record, info)
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                if not robust:
+                    failed(recording, record, None, err, receivers[position + 1 :], never_called)
+                    raise
+                caught(recording, record, err)
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+                responses.append((receiver, err))
+                continue
+            except BaseException as err:
+                failed(recording, record, None, err, receivers[position + 1 :], never_called)
+                raise
+            end = perf_counter()
+            if record.current is index:
+                record.current = None
+                spent += end - start
+                if response is None or limit is None:
+                    calls[index] = (info, start, end)
+                else:
+                    calls[index] = (info, start, end, safe_repr(response, limit))
+            else:
+                finish(recording, record, end, response)
+            responses.append((receiver, response))
+        return responses
+    finally:
+        recording.receiver_calls += len(calls) - base
+        if record.parent is None:
+            recording.receiver_time_ms += spent * 1000
+
+
 async def _asend(
     self: Signal, sender: Any, named: dict[str, Any], recording: Recording,
     record: SendRecord, sync_receivers: list[Any], async_receivers: list[Any], *, robust: bool,
@@ -439,30 +500,12 @@ async def _asend(
     outer = parent_var.set(record)
     try:
         if sync_receivers:
-
-            @_dispatcher.sync_to_async  # type: ignore[attr-defined,untyped-decorator]
-            def sync_send() -> list[tuple[Any, Any]]:
-                responses: list[tuple[Any, Any]] = []
-                for index, receiver in enumerate(sync_receivers):
-                    call = begin_call(recording, record, receiver, False)
-                    try:
-                        response = receiver(signal=self, sender=sender, **named)
-                    except Exception as err:
-                        if not robust:
-                            failed(recording, record, call, err, sync_receivers[index + 1 :])
-                            raise
-                        record.current = None
-                        raised(recording, call, err, caught=True)
-                        self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
-                        responses.append((receiver, err))
-                    except BaseException as err:
-                        failed(recording, record, call, err, sync_receivers[index + 1 :])
-                        raise
-                    else:
-                        returned(recording, record, call, response)
-                        responses.append((receiver, response))
-                return responses
-
+            # On 5.2/6.0 the async receivers' calls are begun before it runs (see
+            # _observed_awaitables()), and run on while it does.
+            sync_send = _dispatcher.sync_to_async(  # type: ignore[attr-defined]
+                partial(_sync_calls, self, sender, named, recording, record, sync_receivers,
+                        robust, [])
+            )
         else:
 
             async def sync_send() -> list[tuple[Any, Any]]:

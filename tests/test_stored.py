@@ -239,3 +239,31 @@ def test_the_toolbars_own_calls_are_left_out_of_the_totals_even_past_the_budget(
     assert whole["stored_sends"] == 50 > cut["stored_sends"] > 0
     names = {row[0] for row in whole["receivers_table"]}
     assert not any(name.startswith("debug_toolbar.") for name in names)
+
+
+def test_asends_sync_receivers_are_recorded_as_sends_are(wired) -> None:
+    """asend() runs its sync receivers in asgiref's thread through the same
+    tuple-writing loop: every call, result and total is there, in start order."""
+    plain.connect(async_answers, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            for _ in range(2):
+                assert len(asyncio.run(plain.asend(sender=None))) == 3
+    finally:
+        plain.disconnect(async_answers)
+    data = recording.to_dict()
+    assert data["receiver_calls"] == 6 and data["receiver_time_ms"] > 0
+    for send in data["sends"]:
+        calls = send["receivers"]
+        assert [c["name"].rsplit(".", 1)[1] for c in calls if not c["is_async"]] == [
+            "quiet", "answers",
+        ]
+        assert [c["result"] for c in calls if c["is_async"]] == ["'async'"]
+        assert {c["outcome"] for c in calls} == {"returned"}
+        assert all(c["duration_ms"] > 0 for c in calls)
+        assert [c["start_ms"] for c in calls] == sorted(c["start_ms"] for c in calls)
+    expected = flattened(recording.to_dict()["sends"])
+    got = expand(panel_sends(recording, (), lambda line: line))["sends"]
+    for mine, theirs in zip(got, expected, strict=True):
+        assert theirs.pop("stack") == [] and mine.pop("stack_id") is None
+        assert mine == theirs
