@@ -61,6 +61,7 @@ TEST_DEPS = [
     "build",
     "twine",
     "coverage>=7.10",
+    "pyyaml",
 ]
 LINT_PYTHON = "3.12"
 
