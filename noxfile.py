@@ -11,8 +11,8 @@ by tests/test_release.py.
 
 A Python that cannot be found is skipped with nox's "Python interpreter X not
 found" (an error when the ``CI`` variable is set, unless
-``--no-error-on-missing-interpreters``). With pyenv, every installed 3.10-3.13 is
-made available (``PYENV_VERSION``) unless you set ``PYENV_VERSION`` yourself.
+``--no-error-on-missing-interpreters``). With pyenv, the newest installed 3.10, 3.11,
+3.12 and 3.13 are added to ``PYENV_VERSION`` (after any you set yourself).
 """
 
 from __future__ import annotations
@@ -68,21 +68,25 @@ LINT_PYTHON = "3.12"
 
 
 def _pyenv_versions() -> None:
-    """Let pyenv's shims answer python3.10 ... python3.13 (nox looks them up on PATH)."""
-    if os.environ.get("PYENV_VERSION") or not shutil.which("pyenv"):
+    """Let pyenv's shims answer python3.10 ... python3.13 (nox looks them up on PATH):
+    the newest installed patch release of each minor version missing from PYENV_VERSION
+    is added to it."""
+    if not shutil.which("pyenv"):
         return
     listed = subprocess.run(
         ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=False
     ).stdout.split()
-    newest: dict[str, tuple[int, ...]] = {}
+    chosen = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+    newest: dict[str, tuple[int, int]] = {}
     for version in listed:
         if match := re.fullmatch(r"3\.(1[0-3])\.(\d+)", version):
             key = (int(match[1]), int(match[2]))
             newest[match[1]] = max(newest.get(match[1], key), key)
-    if newest:
-        os.environ["PYENV_VERSION"] = ":".join(
-            f"3.{minor}.{patch}" for minor, patch in sorted(newest.values(), reverse=True)
-        )
+    for minor, patch in sorted(newest.values(), reverse=True):
+        if not any(v.startswith(f"3.{minor}.") or v == f"3.{minor}" for v in chosen):
+            chosen.append(f"3.{minor}.{patch}")
+    if chosen:
+        os.environ["PYENV_VERSION"] = ":".join(chosen)
 
 
 _pyenv_versions()
