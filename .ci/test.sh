@@ -57,8 +57,10 @@ if [[ ! -x .venv-nox/bin/nox || noxfile.py -nt .venv-nox/bin/nox ]]; then
 fi
 .venv-nox/bin/nox --version
 
-# Coverage is combined from this run's sessions only.
-rm -rf .cache/coverage
+# A full run combines the coverage of its own sessions only.
+if [[ $# -eq 0 ]]; then
+    rm -rf .cache/coverage
+fi
 
 say "nox (sessions: nox -l)"
 NOX=0
