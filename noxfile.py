@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -64,7 +65,8 @@ TEST_DEPS = [
     "coverage>=7.10",
     "pyyaml",
 ]
-LINT_PYTHON = "3.12"
+# lint, docs, workflows and coverage run on the Python that runs nox: always there.
+LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _pyenv_versions() -> None:
