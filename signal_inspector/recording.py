@@ -184,6 +184,9 @@ class SendRecord:
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.
     limited = False
+    # A "sends only" record whose send a fully recorded send method took over
+    # (see sends_only.py): it was never stored, and its wrapper records nothing.
+    claimed = False
     has_async = False  # an async receiver was called: close() sorts by start
 
     def __init__(
