@@ -26,7 +26,7 @@ from django.dispatch import dispatcher as _dispatcher
 
 from . import dispatch, on_commit, slots, sql
 from .naming import short_path
-from .sends_only import sends_only
+from .sends_only import limitation, sends_only
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 
@@ -159,25 +159,13 @@ def _label(cls: type) -> str:
 
 
 def subclass_limitations() -> list[str]:
-    """What recordings cannot see of Signal subclasses with send methods of their own."""
+    """What recordings cannot see of the Signal subclasses defined so far that
+    send in their own way (a recording names those it saw send)."""
     out = []
     for cls in _subclasses():
         own, other = _own_send_methods(cls)
-        if own:
-            names = ", ".join(f"{name}()" for name in own)
-            out.append(
-                f"{_label(cls)} defines its own {names}: such sends are recorded with the "
-                "receivers it returned, in the order it returned them, without each "
-                "receiver's time; what they send, query or schedule is kept under the "
-                "send (in full where it hands the send on to Signal's own method)."
-            )
-        if other:
-            names = ", ".join(f"{name}()" for name in other)
-            out.append(
-                f"{_label(cls)}.{names.replace(', ', ', .')} call receivers without a "
-                "send method of Django's: those calls are not recorded (what the "
-                "receivers send in turn is)."
-            )
+        for name in own + other:
+            out.append(limitation(cls, name))
     return out
 
 
@@ -199,7 +187,6 @@ def limitations() -> list[str]:
             f"Signal.{name} was already wrapped by {who}: signal_inspector calls it "
             f"unchanged, so {name}() sends are recorded without per-receiver time."
         )
-    out.extend(subclass_limitations())
     return out
 
 
@@ -226,8 +213,14 @@ def _instrument() -> None:
     for name in METHODS:
         slots.put(Signal, name, _replacement(name))
     for cls in _subclasses():
-        for name in _own_send_methods(cls)[0]:
+        own, other = _own_send_methods(cls)
+        for name in own:
             slots.put(cls, name, functools.partial(sends_only, name, owner=cls))
+            _subclass_slots.append((cls, name))
+        for name in other:
+            # Not Django's protocol (pretix's send_chained() returns one value):
+            # the send is recorded, its receivers are not known.
+            slots.put(cls, name, functools.partial(sends_only, name, owner=cls, pairs=False))
             _subclass_slots.append((cls, name))
     sql.install()
     on_commit.install()

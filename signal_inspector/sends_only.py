@@ -40,11 +40,31 @@ def _binder(below: Any) -> Callable[[Any], Any] | None:
     return lambda self: get(below, self, type(self))
 
 
-def sends_only(name: str, below: Any, owner: type = Signal) -> Callable[..., Any]:
+def limitation(owner: type, name: str) -> str:
+    """What a recording cannot see of ``owner``'s own ``name()``, in words."""
+    label = f"{owner.__module__}.{owner.__qualname__}.{name}()"
+    if name in ("send", "send_robust", "asend", "asend_robust"):
+        return (
+            f"{label} is the signal's own: its sends are recorded with the receivers it "
+            "returned, without each receiver's time; what they send, query or schedule "
+            "is kept under the send (timed in full where it hands the send on to "
+            "Signal's own method)."
+        )
+    return (
+        f"{label} calls receivers in its own way: its sends are recorded, but not which "
+        "receivers ran; what they send, query or schedule is kept under the send."
+    )
+
+
+def sends_only(
+    name: str, below: Any, owner: type = Signal, pairs: bool = True
+) -> Callable[..., Any]:
     """A wrapper that runs ``below`` (what it replaces on ``owner``) as it is and
-    records the send, with the receivers its result names."""
+    records the send, with the receivers its result names (``pairs``: the result
+    is Django's list of (receiver, response) pairs)."""
     robust = name.endswith("_robust")
     bind = _binder(below)
+    note = None if owner is Signal else limitation(owner, name)
 
     def _record(
         recording: Recording, self: Signal, args: tuple[Any, ...], named: dict[str, Any]
@@ -60,6 +80,8 @@ def sends_only(name: str, below: Any, owner: type = Signal) -> Callable[..., Any
             return None
         if record is not None:
             record.limited = True
+            if note is not None and note not in recording.limitations:
+                recording.limitations.append(note)
             record.current = ReceiverCall(STAND_IN, "", False, f"?stand-in:{id(record):x}", record)
         return record
 
@@ -77,7 +99,7 @@ def sends_only(name: str, below: Any, owner: type = Signal) -> Callable[..., Any
                 stand_in.duration_ms = 0.0
                 stand_in.outcome = "returned"
                 record.calls.append(stand_in)
-            for receiver, response in responses or ():
+            for receiver, response in (responses or ()) if pairs else ():
                 call = begin_call(recording, record, receiver, False)
                 if call is None:
                     continue

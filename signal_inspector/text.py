@@ -42,6 +42,8 @@ def send_line(send: SendRecord) -> str:
     parts = [send.signal, f"{send.method}()", f"sender={send.sender}", _ms(send.duration_ms)]
     if send.fired_at:
         parts.append(f"at {send.fired_at[0]}:{send.fired_at[1]}")
+    if send.limited:
+        parts.append("[receivers not timed: see the limitations below]")
     if send.loop:
         parts.append("[loop: " + " → ".join(send.loop[:4]) + (" → …" if len(send.loop) > 4 else "") + "]")
     return "  ".join(parts)
@@ -196,5 +198,7 @@ def render(
             f"{signal.rsplit('.', 1)[-1]}({sender}) ×{count}"
             for (signal, sender), count in by_count[:_MAX_SILENT]
         ) + (f", … {len(by_count) - _MAX_SILENT} more" if len(by_count) > _MAX_SILENT else ""))
+    for limitation in recording.limitations[:_MAX_SILENT]:
+        lines.append("limitation: " + _cut(limitation, 400))
     lines.append(summary_line(recording))
     return "\n".join(lines)

@@ -79,8 +79,8 @@ def test_a_subclass_that_calls_its_receivers_itself_is_recorded():
     assert [c["signal"] for c in stand_in["children"]] == ["tests.test_sends_only.inner_signal"]
     assert recording.total_sends == 2
     text = "\n".join(recording.limitations)
-    assert "tests.test_sends_only.PluginSignal defines its own send()" in text
-    assert "send_chained()" in text
+    assert "tests.test_sends_only.PluginSignal.send() is the signal's own" in text
+    assert "send_chained()" not in text  # it did not send here
     # Idle again: the subclass's own method is back.
     assert PluginSignal.__dict__["send"].__code__.co_name == "send"
     assert patching.open_recordings() == 0
@@ -126,3 +126,22 @@ def test_an_autospec_mock_gets_self_as_before():
             signal.send(sender=None, x=1)
         patched.assert_called_once_with(signal, sender=None, x=1)
     assert Signal.__dict__["send"] is DJANGO_SEND
+
+
+def test_to_text_says_which_sends_were_not_timed_and_why():
+    with signal_inspector.record() as recording:
+        plugin_signal.send(sender="event")
+    text = recording.to_text()
+    assert "[receivers not timed: see the limitations below]" in text
+    assert "limitation: tests.test_sends_only.PluginSignal.send() is the signal's own" in text
+
+
+def test_a_subclasss_other_send_method_is_recorded_as_a_send():
+    from signal_inspector.testing import capture_signals
+
+    with capture_signals() as signals:
+        assert plugin_signal.send_chained(sender="event", chain_kwarg_name="value", value=1) == "second"
+    signals.assert_sent(plugin_signal)
+    (send,) = signals.recording.to_dict()["sends"]
+    assert send["method"] == "send_chained"
+    assert any("send_chained() calls receivers in its own way" in n for n in signals.recording.limitations)
