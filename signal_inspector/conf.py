@@ -22,6 +22,10 @@ DEFAULTS: dict[str, Any] = {
     "IGNORE_SIGNALS": [],
     # Receivers slower than this many milliseconds are flagged in the panel.
     "SLOW_RECEIVER_MS": 50.0,
+    # A receiver running one query shape this many times in a recording: N+1.
+    "REPEATED_QUERY_THRESHOLD": 5,
+    # Known bypasses not to report: "app_label.Model" or a receiver's dotted name.
+    "ACKNOWLEDGED_BYPASSES": [],
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -30,6 +34,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "SKIP_MODULES": (list, tuple),
     "IGNORE_SIGNALS": (list, tuple),
     "SLOW_RECEIVER_MS": (int, float),
+    "REPEATED_QUERY_THRESHOLD": (int,),
+    "ACKNOWLEDGED_BYPASSES": (list, tuple),
 }
 
 # Frames from these packages are never "where a send fired".
@@ -53,6 +59,8 @@ class Config:
     skip_modules: tuple[str, ...] = ALWAYS_SKIPPED
     ignore_signals: frozenset[str] = field(default_factory=frozenset)
     slow_receiver_ms: float = DEFAULTS["SLOW_RECEIVER_MS"]
+    repeated_query_threshold: int = DEFAULTS["REPEATED_QUERY_THRESHOLD"]
+    acknowledged_bypasses: frozenset[str] = field(default_factory=frozenset)
 
 
 def validate(value: Any) -> list[str]:
@@ -94,6 +102,8 @@ def _build() -> Config:
         skip_modules=ALWAYS_SKIPPED + tuple(merged["SKIP_MODULES"]),
         ignore_signals=frozenset(merged["IGNORE_SIGNALS"]),
         slow_receiver_ms=float(merged["SLOW_RECEIVER_MS"]),
+        repeated_query_threshold=merged["REPEATED_QUERY_THRESHOLD"],
+        acknowledged_bypasses=frozenset(merged["ACKNOWLEDGED_BYPASSES"]),
     )
 
 

@@ -37,6 +37,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .context import current_call, recording_var
+from .findings import in_callback
 from .naming import receiver_name
 from .recording import OnCommitCallback, Recording
 from .slots import OPEN, below_of, heal, mark, put, take_off
@@ -81,10 +82,15 @@ def _on_commit_wrapper(original_on_commit: Any) -> Any:
         # Ours may be under another tool's wrapper that is under ours (installed
         # while a recording was open): the callback is tracked once, here.
         token = _tracking.set(True)
+        # Outside a transaction the callback runs at once, in here: its work is
+        # where it belongs (findings.py).
+        running = None if deferred else in_callback.set(True)
         try:
             result = original_on_commit(self, func, robust)
         finally:
             _tracking.reset(token)
+            if running is not None:
+                in_callback.reset(running)
         try:
             if deferred and self.run_on_commit:
                 key = id(self.run_on_commit[-1])
@@ -134,7 +140,11 @@ def _run_wrapper(original_run: Any) -> Any:
                         callback.status = DISCARDED
             except Exception:
                 pass
-        return original_run(self)
+        running = in_callback.set(True)
+        try:
+            return original_run(self)
+        finally:
+            in_callback.reset(running)
 
     return run_and_clear_commit_hooks
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
-from . import dispatch, on_commit, slots, sql
+from . import dispatch, findings, on_commit, slots, sql
 from .naming import short_path
 from .sends_only import limitation, sends_only
 
@@ -224,6 +224,7 @@ def _instrument() -> None:
             _subclass_slots.append((cls, name))
     sql.install()
     on_commit.install()
+    findings.install()
 
 
 def _restore() -> None:
@@ -233,6 +234,7 @@ def _restore() -> None:
         slots.take_off(*_subclass_slots.pop())
     sql.uninstall()
     on_commit.uninstall()
+    findings.uninstall()
 
 
 def acquire() -> list[str]:

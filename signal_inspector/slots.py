@@ -20,6 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 _OURS = "_signal_inspector_ours"
+# What ours "replaced" when the class only inherited the attribute: taking ours
+# off deletes it again.
+INHERITED = object()
 
 # Held while anything here changes a class, and while recordings open and close.
 LOCK = threading.RLock()
@@ -46,10 +49,10 @@ def below_of(function: Any) -> tuple[Any] | None:
 def put(owner: type, name: str, make: Callable[[Any], Any]) -> Any:
     """Put ``make(what owner holds)`` on ``owner`` unless one of ours is there
     already (a tool put it back, or it never left); returns what is there now."""
-    current = owner.__dict__[name]
+    current = owner.__dict__.get(name, INHERITED)
     if below_of(current) is not None:
         return current
-    wrapper = make(current)
+    wrapper = make(getattr(owner, name) if current is INHERITED else current)
     if below_of(wrapper) is None:
         mark(wrapper, current)
     setattr(owner, name, wrapper)
@@ -62,7 +65,10 @@ def take_off(owner: type, name: str) -> None:
     current = owner.__dict__.get(name)
     below = below_of(current)
     if below is not None:
-        setattr(owner, name, below[0])
+        if below[0] is INHERITED:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, below[0])
 
 
 def heal(owner: type, name: str, function: Any) -> None:

@@ -15,6 +15,7 @@ panel), as django-debug-toolbar's template panel does for its context values.
 
 from __future__ import annotations
 
+import contextlib
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
@@ -22,7 +23,8 @@ from typing import Any
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
-from .context import current_call
+from .context import current_call, recording_var
+from .findings import tally_query
 from .naming import QueryInRepr, in_repr
 from .slots import OPEN, heal, put, take_off
 
@@ -50,10 +52,15 @@ def _execute_wrapper(below: Any) -> Any:
             return below(self, sql, params, many, executor)
         finally:
             _counting.reset(token)
+            ms = (perf_counter() - start) * 1000
             call.queries += 1
-            call.query_ms += (perf_counter() - start) * 1000
+            call.query_ms += ms
             if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
                 call.inserts += 1
+            recording = recording_var.get()
+            if recording is not None:
+                with contextlib.suppress(Exception):
+                    tally_query(recording, call, sql, ms)
 
     return _execute_with_wrappers
 
