@@ -127,6 +127,9 @@ def _call_send_id(call: ReceiverCall | None) -> int | None:
 _SKIP_FILES = ("/django/db/models/", "/django/core/mail/", "/django/tasks/", "/celery/")
 
 
+_TYPED = ("<string>", "<stdin>", "<console>")
+
+
 def _caller(depth: int) -> tuple[str, bool]:
     """(file:line, whether it is the project's own code) of the first frame above
     ``depth`` outside Django's ORM/mail/tasks, Celery and this package."""
@@ -137,7 +140,8 @@ def _caller(depth: int) -> tuple[str, bool]:
         if not module.startswith("signal_inspector") and not any(
             part in filename.replace("\\", "/") for part in _SKIP_FILES
         ):
-            return f"{short_path(filename)}:{frame.f_lineno}", is_project_file(filename)
+            typed = filename in _TYPED  # shell -c, the interactive shell: the user's own
+            return f"{short_path(filename)}:{frame.f_lineno}", typed or is_project_file(filename)
         frame = frame.f_back
     return "", False
 

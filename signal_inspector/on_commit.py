@@ -55,6 +55,7 @@ RAN_CAPTURED = "ran (captured)"
 CAPTURED = "captured"
 PENDING = "pending"
 DISCARDED = "discarded"
+WOULD_RUN = "would run on commit"  # queued when a dry run rolled back (signaltrace --dry-run)
 
 
 def _on_commit_wrapper(original_on_commit: Any) -> Any:
