@@ -311,7 +311,8 @@ def _query_findings(recording: Recording) -> list[Finding]:
                 "move the work to where the rows are used.",
                 receiver=name, count=count, time_ms=ms, details=[short], send_id=send_id,
             ))
-        elif count >= threshold:
+        elif count >= threshold and sql.lstrip()[:6].upper() in ("SELECT", "WITH"):
+            # Reads: a receiver writing a row per save (an audit log) is its job.
             out.append(Finding(
                 kind=REPEATED_QUERY,
                 title=f"{name} ran the same query {count} times",
@@ -433,20 +434,20 @@ def _handed_over(what: str, target: str) -> None:
     alias = _open_transaction()
     if alias is None:
         return
-    _note(
+    finding = _note(
         recording,
-        (BEFORE_COMMIT, call.name, what, target),
+        (BEFORE_COMMIT, call.name, what),
         lambda: Finding(
             kind=BEFORE_COMMIT,
-            title=f"{call.name} {what} {target} inside an open transaction "
-            f"(database {alias!r})",
+            title=f"{call.name} {what} inside an open transaction (database {alias!r})",
             fix="Call it from transaction.on_commit(), so the worker or the mail never "
             "acts on a change that is not committed yet, or is rolled back.",
             receiver=call.name,
-            details=[target],
             send_id=_call_send_id(call),
         ),
     )
+    if finding is not None and target not in finding.details and len(finding.details) < _MAX_DETAILS:
+        finding.details.append(target)
 
 
 def _task_name(task: Any) -> str:

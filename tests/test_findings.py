@@ -205,7 +205,8 @@ def test_mail_sent_inside_a_transaction_is_named_and_on_commit_is_not():
         signal.send(sender=None)
     (finding,) = inside.findings
     assert finding.kind == "before_commit"
-    assert "sent mail 'Paid'" in finding.title
+    assert "sent mail inside an open transaction" in finding.title
+    assert finding.details == ["'Paid'"]
     assert autocommit.findings == [] and deferred.findings == []
     assert len(mail.outbox) == 3
 
@@ -236,7 +237,7 @@ def test_a_task_enqueued_before_commit_is_named():
     assert tasks is not None
     (finding,) = recording.findings
     assert finding.kind == "before_commit"
-    assert "enqueued task" in finding.title and "welcome" in finding.title
+    assert "enqueued task" in finding.title and "welcome" in finding.details[0]
 
 
 @pytest.mark.django_db
