@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import urllib.request
 from typing import Any
@@ -146,10 +147,9 @@ def sync_product(sender: type, instance: Product, update_fields: Any = None, **k
         return 0  # the demo data's own saves: nothing to sync
     repriced = AuditEntry.objects.filter(action="repriced").count()  # once per save: N+1
     AuditEntry.objects.create(action="repriced", message=f"{instance} now {instance.price}")
-    try:  # the search index, over HTTP (nothing listens in the demo: refused at once)
+    # The search index, over HTTP (nothing listens in the demo: refused at once).
+    with contextlib.suppress(OSError):
         urllib.request.urlopen(settings.SEARCH_SERVICE_URL, timeout=0.2).close()
-    except OSError:
-        pass
     send_mail(f"{instance} repriced", f"New price: {instance.price}", None,
               ["buyers@example.com"])
     return repriced
