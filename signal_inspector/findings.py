@@ -512,15 +512,20 @@ def _slots() -> list[tuple[type, str, Any]]:
 
 
 _installed: list[tuple[type, str]] = []
+# Whether the hooks are on (the FINDINGS setting, read as the first recording
+# opens): queries are tallied by receiver only then.
+ACTIVE = [False]
 
 
 def install() -> None:
     for owner, name, make in _slots():
         put(owner, name, make)
         _installed.append((owner, name))
+    ACTIVE[0] = True
 
 
 def uninstall() -> None:
+    ACTIVE[0] = False
     while _installed:
         take_off(*_installed.pop())
 

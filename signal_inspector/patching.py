@@ -25,6 +25,7 @@ from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
 from . import dispatch, findings, on_commit, slots, sql
+from .conf import get_config
 from .naming import short_path
 from .sends_only import limitation, sends_only
 
@@ -224,7 +225,8 @@ def _instrument() -> None:
             _subclass_slots.append((cls, name))
     sql.install()
     on_commit.install()
-    findings.install()
+    if get_config().findings:
+        findings.install()
 
 
 def _restore() -> None:

@@ -24,7 +24,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from .context import current_call, recording_var
-from .findings import tally_query
+from .findings import ACTIVE, tally_query
 from .naming import QueryInRepr, in_repr
 from .slots import OPEN, heal, put, take_off
 
@@ -57,10 +57,11 @@ def _execute_wrapper(below: Any) -> Any:
             call.query_ms += ms
             if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
                 call.inserts += 1
-            recording = recording_var.get()
-            if recording is not None:
-                with contextlib.suppress(Exception):
-                    tally_query(recording, call, sql, ms)
+            if ACTIVE[0]:
+                recording = recording_var.get()
+                if recording is not None:
+                    with contextlib.suppress(Exception):
+                        tally_query(recording, call, sql, ms)
 
     return _execute_with_wrappers
 

@@ -283,3 +283,19 @@ def test_our_own_and_the_toolbars_receivers_are_never_reported():
     assert recording.findings == []
     assert logging.getLogger("signal_inspector") is not None
     assert post_save is not None
+
+
+@pytest.mark.django_db
+def test_findings_can_be_turned_off_and_the_setting_is_checked():
+    from signal_inspector.conf import validate
+
+    Order.objects.create(number="1")
+    off = {"FINDINGS": False}
+    with override_settings(SIGNAL_INSPECTOR=off), signal_inspector.record() as recording:
+        assert QuerySet.__dict__["update"] is DJANGO_UPDATE  # no hook at all
+        Order.objects.update(paid=True)
+    assert recording.findings == []
+    assert validate({"FINDINGS": "no"}) == ["SIGNAL_INSPECTOR['FINDINGS'] must be bool, not str."]
+    assert validate({"FINDINGS": False, "REPEATED_QUERY_THRESHOLD": True}) == [
+        "SIGNAL_INSPECTOR['REPEATED_QUERY_THRESHOLD'] must be int, not bool."
+    ]
