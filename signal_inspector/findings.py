@@ -89,8 +89,11 @@ class Finding:
         return f"{self.kind}{times}: {self.title}{where}. {self.fix}"
 
 
+_NEVER_PREFIXES = tuple(p + "." for p in _NEVER_REPORTED)
+
+
 def _ours(name: str) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in _NEVER_REPORTED)
+    return name.startswith(_NEVER_PREFIXES) or name in _NEVER_REPORTED
 
 
 def _state(recording: Recording) -> dict[Any, Finding]:
@@ -128,6 +131,7 @@ _SKIP_FILES = ("/django/db/models/", "/django/core/mail/", "/django/tasks/", "/c
 
 
 _TYPED = ("<string>", "<stdin>", "<console>")
+_project_files: dict[str, bool] = {}
 
 
 def _caller(depth: int) -> tuple[str, bool]:
@@ -140,8 +144,13 @@ def _caller(depth: int) -> tuple[str, bool]:
         if not module.startswith("signal_inspector") and not any(
             part in filename.replace("\\", "/") for part in _SKIP_FILES
         ):
-            typed = filename in _TYPED  # shell -c, the interactive shell: the user's own
-            return f"{short_path(filename)}:{frame.f_lineno}", typed or is_project_file(filename)
+            project = _project_files.get(filename)
+            if project is None:
+                if len(_project_files) > 5000:
+                    _project_files.clear()
+                # shell -c and the interactive shell: code the user typed is theirs.
+                project = _project_files[filename] = filename in _TYPED or is_project_file(filename)
+            return f"{short_path(filename)}:{frame.f_lineno}", project
         frame = frame.f_back
     return "", False
 
