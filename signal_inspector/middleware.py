@@ -75,11 +75,18 @@ def log_request(request: Any, response: Any, recording: Recording) -> None:
             "receiver_time_ms": round(recording.receiver_time_ms, 3),
             "errors": recording.errors,
             "loops": recording.loops,
+            "findings": [finding.to_dict() for finding in recording.findings],
         }
-        level = logging.WARNING if recording.errors or recording.loops else logging.INFO
+        level = (
+            logging.WARNING
+            if recording.errors or recording.loops or stats["findings"]
+            else logging.INFO
+        )
         logger.log(
             level, "%s: %s", what, summary_line(recording), extra={"signals": stats}
         )
+        for finding in stats["findings"]:  # type: ignore[attr-defined]
+            logger.warning("%s: %s", what, finding["kind"] + ": " + finding["title"] + ". " + finding["fix"])
         if logger.isEnabledFor(logging.DEBUG) and recording.sends:
             logger.debug("%s signals:\n%s", what, recording.to_text(silent=False))
     except Exception:

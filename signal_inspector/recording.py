@@ -184,6 +184,9 @@ class SendRecord:
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.
     limited = False
+    # A "sends only" record whose send a fully recorded send method took over
+    # (see sends_only.py): it was never stored, and its wrapper records nothing.
+    claimed = False
     has_async = False  # an async receiver was called: close() sorts by start
 
     def __init__(
@@ -370,6 +373,15 @@ class Recording:
                 stack.extend(reversed(call.children))
         return out
 
+    @property
+    def findings(self) -> list[Any]:
+        """Signal problems seen while recording: bypassed receivers, repeated
+        queries by receiver, network I/O and work handed over before commit
+        (:class:`signal_inspector.findings.Finding` records)."""
+        from .findings import collect
+
+        return collect(self)
+
     def to_text(self, **options: Any) -> str:
         """The sends as a bounded text tree; see :func:`signal_inspector.text.render`."""
         from .text import render
@@ -402,6 +414,7 @@ class Recording:
             "on_commit_count": self.on_commit_count,
             "on_commit_dropped": self.on_commit_dropped,
             "limitations": list(self.limitations),
+            "findings": [finding.to_dict() for finding in self.findings],
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()

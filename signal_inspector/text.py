@@ -42,6 +42,8 @@ def send_line(send: SendRecord) -> str:
     parts = [send.signal, f"{send.method}()", f"sender={send.sender}", _ms(send.duration_ms)]
     if send.fired_at:
         parts.append(f"at {send.fired_at[0]}:{send.fired_at[1]}")
+    if send.limited:
+        parts.append("[receivers not timed: see the limitations below]")
     if send.loop:
         parts.append("[loop: " + " → ".join(send.loop[:4]) + (" → …" if len(send.loop) > 4 else "") + "]")
     return "  ".join(parts)
@@ -154,6 +156,9 @@ def summary_line(recording: Recording) -> str:
         parts.append(_plural(recording.duplicates, "receiver") + " ran twice")
     if recording.dropped:
         parts.append(f"{recording.dropped} past max_sends={recording.max_sends} not kept")
+    findings = len(recording.findings)
+    if findings:
+        parts.append(_plural(findings, "finding"))
     silent = sum(recording.silent.values())
     if silent:
         parts.append(_plural(silent, "silent send"))
@@ -196,5 +201,13 @@ def render(
             f"{signal.rsplit('.', 1)[-1]}({sender}) ×{count}"
             for (signal, sender), count in by_count[:_MAX_SILENT]
         ) + (f", … {len(by_count) - _MAX_SILENT} more" if len(by_count) > _MAX_SILENT else ""))
+    found = recording.findings
+    for finding in found[:_MAX_SILENT]:
+        lines.append("finding: " + _cut(finding.line(), 400))
+        lines.extend("  " + _cut(detail, 200) for detail in finding.details[:5])
+    if len(found) > _MAX_SILENT:
+        lines.append(f"… {_plural(len(found) - _MAX_SILENT, 'more finding')}")
+    for limitation in recording.limitations[:_MAX_SILENT]:
+        lines.append("limitation: " + _cut(limitation, 400))
     lines.append(summary_line(recording))
     return "\n".join(lines)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.core.management import get_commands, load_command_class
@@ -54,6 +55,12 @@ class Command(BaseCommand):
             metavar="N",
             help="Sends recorded in detail (default: the MAX_SENDS setting).",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Roll back every database at the end and keep mail in memory: what "
+            "would fire, without keeping it (network I/O still happens: see findings).",
+        )
         parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
         parser.add_argument(
             "traced_args",
@@ -69,6 +76,7 @@ class Command(BaseCommand):
         output: str | None,
         max_lines: int,
         max_sends: int | None,
+        dry_run: bool = False,
         traced_command: str,
         traced_args: list[str],
         **options: Any,
@@ -83,7 +91,10 @@ class Command(BaseCommand):
         recording: Recording | None = None
         exited: SystemExit | None = None
         try:
-            with signal_inspector.record(max_sends=max_sends) as recording:
+            with (
+                signal_inspector.record(max_sends=max_sends) as recording,
+                dry_run_of(recording) if dry_run else contextlib.nullcontext(),
+            ):
                 try:
                     command.run_from_argv(argv)
                 except SystemExit as exc:  # CommandError ends here too, as exit status 1
@@ -98,7 +109,8 @@ class Command(BaseCommand):
                     self.stderr.write(str(error))
             raise
         status = _exit_status(exited) if exited is not None else 0
-        self._write(writer(recording, argv[1:], status, f"exit status {status}", max_lines), output)
+        ending = f"exit status {status}" + (DRY_RUN_NOTE if dry_run else "")
+        self._write(writer(recording, argv[1:], status, ending, max_lines), output)
         if exited is not None and status:
             raise exited  # the command's own SystemExit: its code, or its message
 
@@ -124,6 +136,39 @@ class Command(BaseCommand):
                 handle.write(text)
         except OSError as exc:
             raise CommandError(f"Cannot write the trace to {output}: {exc}") from exc
+
+
+DRY_RUN_NOTE = (
+    "; dry run: every database rolled back, mail kept in memory, on_commit work not "
+    "run; network I/O did happen"
+)
+
+
+@contextlib.contextmanager
+def dry_run_of(recording: Recording) -> Iterator[None]:
+    """Run the block in a transaction on every database, rolled back at the end,
+    with mail sent to memory; on_commit callbacks still queued are marked as what
+    they are: work that would run on commit."""
+    from django.db import connections, transaction
+    from django.test.utils import override_settings
+
+    from signal_inspector.on_commit import PENDING, WOULD_RUN
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+        )
+        aliases = list(connections)
+        for alias in aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+        try:
+            yield
+        finally:
+            for _, _, callback in recording._on_commit:
+                if callback.status == PENDING:
+                    callback.status = WOULD_RUN
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
 
 
 def _plain(text: str) -> str:
