@@ -539,6 +539,22 @@ def _django_special(value: Any) -> str | None:
     return None
 
 
+def safe_message(exc: BaseException, limit: int = 200) -> str:
+    """``str(exc)`` no longer than ``limit``, taken as reprs are (see :func:`safe_repr`):
+    a message that would query (a lazy, model-based one) is not run, and one
+    that raises or is not a string gives a placeholder. Never raises."""
+    token = in_repr.set(True)
+    try:
+        message = str(exc)
+    except QueryInRepr:
+        message = TRIGGERS_QUERY
+    except Exception:
+        message = safe_repr(exc, limit)
+    finally:
+        in_repr.reset(token)
+    return _truncate(message, limit)
+
+
 _BRACKETS: dict[Any, str] = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
 
 

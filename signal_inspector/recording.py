@@ -472,14 +472,10 @@ def propagated(origin: ExceptionInfo) -> ExceptionInfo:
 
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     """Strings and numbers from an exception; the exception itself is not kept."""
-    from .naming import safe_repr, short_path
+    from .naming import safe_message, short_path
 
-    try:
-        message = str(exc)
-    except Exception:
-        message = safe_repr(exc, limit)
-    if len(message) > limit:
-        message = message[: limit - 1] + "…"
+    # Taken as reprs are: an exception's message may be lazy and query.
+    message = safe_message(exc, limit)
     frames: list[Frame] = []
     try:
         summary = traceback.extract_tb(_last_frames(exc.__traceback__, _MAX_TRACEBACK_FRAMES))
@@ -492,7 +488,8 @@ def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     except Exception:
         pass
     kind = type(exc)
-    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    module = kind.__module__ if isinstance(kind.__module__, str) else "?"
+    type_name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
     text = "Traceback (most recent call last):\n" + "".join(
         f'  File "{f.file}", line {f.line}, in {f.function}\n' + (f"    {f.code}\n" if f.code else "")
         for f in frames
