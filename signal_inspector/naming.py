@@ -804,6 +804,8 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
         hit = sensitive.get(key) if type(key) is str else None
         if hit is None:
             hit = is_sensitive(key)
+        if len(key) > limit:  # a name is bounded as a value is (**{"k" * 10**6: 1})
+            key = _truncate(key, limit)
         if hit:
             out[key] = mask_substitute()
         elif value is None:

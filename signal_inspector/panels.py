@@ -540,8 +540,15 @@ def _shape(send: dict[str, Any]) -> tuple[Any, ...]:
 def _weight(send: dict[str, Any]) -> int:
     """Roughly the bytes a send adds to the panel."""
     size = 600 + sum(len(str(k)) + len(str(v)) + 120 for k, v in send.get("kwargs", {}).items())
+    # Receivers not run after a failure are listed under the one that raised.
+    size += sum(
+        100 + len(str(s.get("name", ""))) + len(str(s.get("location", "")))
+        for s in send.get("skipped", [])
+    )
     for call in send.get("receivers", []):
         size += 900 + len(str(call.get("result", "")))
+        size += sum(200 + len(str(h)) for h in call.get("hints", []))
+        size += sum(150 + len(str(c.get("name", ""))) for c in call.get("on_commit", []))
         exception = call.get("exception")
         if exception:
             size += 400 + len(str(exception.get("message", "")))

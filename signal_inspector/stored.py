@@ -156,6 +156,10 @@ def panel_sends(
                 weight += 100 + len(call.result)
                 if call.exception is not None:
                     weight += 2 * len(call.exception.text) + 200
+                if call.on_commit:
+                    weight += 60 * len(call.on_commit) + sum(len(c.name) for c in call.on_commit)
+                if call.hints:
+                    weight += sum(len(hint) + 4 for hint in call.hints)
             kept_calls.append(call)
         if children:
             pending.extend((child, depth + 1, send.id) for child in reversed(children))
@@ -168,7 +172,17 @@ def panel_sends(
         kwargs = send.kwargs
         if left is not None:
             if kwargs:
-                weight += sum(map(len, kwargs.values())) + 24 * len(kwargs)
+                weight += (
+                    sum(map(len, kwargs.values())) + sum(map(len, kwargs)) + 8 * len(kwargs)
+                )
+            if send.skipped:
+                # Receivers a failure kept from running: a list as long as the
+                # receivers of a signal, on every send that failed.
+                weight += sum(len(s["name"]) + len(s["location"]) + 30 for s in send.skipped)
+            if send.loop:
+                weight += sum(len(name) + 4 for name in send.loop)
+            if send.fired_inside:
+                weight += 100
             left -= weight
             if left < 0:
                 full = True

@@ -7,21 +7,26 @@ middleware with a real logger, the toolbar through the test client.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from io import StringIO
 
 import pytest
+from debug_toolbar.store import get_store
 from django.core.management import call_command
 from django.db import connection
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
-from django.urls import path
+from django.urls import include, path, reverse
 
 import signal_inspector
 from signal_inspector.naming import TRIGGERS_QUERY
+from signal_inspector.panels import MAX_RENDERED_BYTES, MAX_STORED_BYTES
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
@@ -55,7 +60,42 @@ def open_ticket(request: HttpRequest, title: str) -> HttpResponse:
     return HttpResponse("opened")
 
 
-urlpatterns = [path("pay/<str:number>/", pay), path("ticket/<str:title>/", open_ticket)]
+fragile = Signal()
+
+
+def breaks(sender: object, **kwargs: object) -> None:
+    raise LookupError("the receivers after this one are not run")
+
+
+fragile.connect(breaks, weak=False)
+
+
+def _never_run(index: int) -> Callable[..., None]:
+    def receiver(sender: object, **kwargs: object) -> None:
+        return None
+
+    receiver.__qualname__ = f"receiver_{index:03d}_of_a_long_list_connected_to_a_fragile_signal"
+    return receiver
+
+
+for _index in range(60):
+    fragile.connect(_never_run(_index), weak=False)
+
+
+def many_failures(request: HttpRequest) -> HttpResponse:
+    """400 sends whose first receiver raises: 60 receivers not run in each."""
+    for _ in range(400):
+        with contextlib.suppress(LookupError):
+            fragile.send(sender=None)
+    return HttpResponse("<html><body>done</body></html>")
+
+
+urlpatterns = [
+    path("pay/<str:number>/", pay),
+    path("ticket/<str:title>/", open_ticket),
+    path("many-failures/", many_failures),
+    path("__debug__/", include("debug_toolbar.urls")),
+]
 
 
 class OrderLocked(Exception):
@@ -165,3 +205,35 @@ def test_text_from_the_application_cannot_forge_a_line_in_the_tree(log_lines: St
         + tree[0].split(">  ", 1)[1]
     ]
     assert "returned 'seen T-1\\nERROR:django.security:forged\\x1b[2J\\u2028'" in log_lines.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+@override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 10_000})
+def test_receivers_not_run_count_against_the_store_and_panel_budgets() -> None:
+    get_store().clear()
+    client = Client()
+    response = client.get("/many-failures/")
+    request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+    stored = get_store().panel(request_id, "SignalInspectorPanel")
+    assert stored["kept_sends"] == 400
+    # Cut by the budget, and said so (not all 400 sends stored).
+    assert 0 < stored["stored_sends"] < 400
+    assert len(json.dumps(stored)) < 1.25 * MAX_STORED_BYTES
+    content = client.get(
+        reverse("djdt:render_panel"),
+        {"request_id": request_id, "panel_id": "SignalInspectorPanel"},
+    ).json()["content"]
+    assert len(content) < 1.25 * MAX_RENDERED_BYTES
+    assert "receiver_059_of_a_long_list" in content  # the lists are drawn, within the budget
+    get_store().clear()
+
+
+def test_a_kwarg_name_is_bounded_as_its_value_is() -> None:
+    signal = Signal()
+    signal.connect(acknowledge, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=Ticket("T"), **{"k" * 100_000: "v", "token" + "x" * 500: "S-1"})
+    (send,) = recording.to_dict()["sends"]
+    assert [len(name) for name in send["kwargs"]] == [200, 200]
+    assert list(send["kwargs"].values()) == ["'v'", "********************"]
