@@ -718,6 +718,35 @@ def _mask_param(match: re.Match[str]) -> str:
     return match[0]
 
 
+# A literal assigned to a sensitive name in a source line: ``api_key="..."``.
+_ASSIGNED_LITERAL = re.compile(
+    r"""(?P<name>[A-Za-z_][\w]*)(?P<quote_name>['"]?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<prefix>[rbuRBUfF]{0,2})(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
+)
+
+
+def mask_source_line(line: str) -> str:
+    """Hide literals assigned to secret-looking names in a source line.
+
+    Frames show the line that sent the signal or raised, and that line is
+    where a developer writes ``api_key="sk-live-..."``: masked wherever a
+    frame's code is kept (tracebacks, stacks), not only in the panel.
+    """
+    if not line or ("=" not in line and ":" not in line):
+        return line
+
+    def replace(match: re.Match[str]) -> str:
+        if not is_sensitive(match["name"]):
+            return match[0]
+        q = match["q"]
+        return (
+            f"{match['name']}{match['quote_name']}{match['sep']}{match['prefix']}"
+            f"{q}{mask_substitute()}{q}"
+        )
+
+    return _ASSIGNED_LITERAL.sub(replace, line)
+
+
 def _mask_bare_query(value: str | bytes) -> str | bytes:
     """A query string without its ``?`` (WSGI's ``QUERY_STRING``, ASGI's
     ``query_string``), masked."""

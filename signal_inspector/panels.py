@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 # speak when the app is missing from INSTALLED_APPS (its ready() is not run).
 from . import checks  # noqa: F401
 from .conf import get_config
-from .naming import is_sensitive, mask_substitute
+from .naming import mask_source_line as _mask_code
 from .recorder import begin, end
 from .recording import Recording
 from .stored import (
@@ -44,11 +44,6 @@ _MAP_LIMIT = 200
 MAX_RENDERED_SENDS = 500
 # Deeper sends are drawn at this indent; the row still says its depth.
 _MAX_INDENT = 12
-# A literal assigned to a sensitive name in a source line: ``api_key="..."``.
-_ASSIGNED_LITERAL = re.compile(
-    r"""(?P<name>[A-Za-z_][\w]*)(?P<quote_name>['"]?)(?P<sep>\s*[:=]\s*)"""
-    r"""(?P<prefix>[rbuRBUfF]{0,2})(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
-)
 
 
 class SignalInspectorPanel(Panel):
@@ -284,27 +279,6 @@ def _hidden_prefixes(modules: tuple[str, ...]) -> tuple[str, ...]:
         elif isinstance(getattr(module, "__file__", None), str):
             prefixes.append(os.path.abspath(str(module.__file__)))
     return tuple(prefixes)
-
-
-def _mask_code(line: str) -> str:
-    """Hide literals assigned to secret-looking names in a source line.
-
-    Frames show the line that sent the signal, and that line is where a
-    developer writes ``api_key="sk-live-..."``.
-    """
-    if not line or ("=" not in line and ":" not in line):
-        return line
-
-    def replace(match: re.Match[str]) -> str:
-        if not is_sensitive(match["name"]):
-            return match[0]
-        q = match["q"]
-        return (
-            f"{match['name']}{match['quote_name']}{match['sep']}{match['prefix']}"
-            f"{q}{mask_substitute()}{q}"
-        )
-
-    return _ASSIGNED_LITERAL.sub(replace, line)
 
 
 def _receiver_map(signal_names: set[str]) -> dict[str, Any]:

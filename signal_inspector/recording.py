@@ -434,9 +434,11 @@ def _stack_dicts(
     if memo is not None and key in memo:
         # Frame dicts are shared between sends with the same stack: read-only.
         return list(memo[key])
+    from .naming import mask_source_line
+
     frames = [
         {"file": file, "line": line, "function": function,
-         "code": linecache.getline(file, line).strip()}
+         "code": mask_source_line(linecache.getline(file, line).strip())}
         for file, line, function in stack
     ]
     if memo is not None:
@@ -472,7 +474,7 @@ def propagated(origin: ExceptionInfo) -> ExceptionInfo:
 
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     """Strings and numbers from an exception; the exception itself is not kept."""
-    from .naming import safe_message, short_path
+    from .naming import mask_source_line, safe_message, short_path
 
     # Taken as reprs are: an exception's message may be lazy and query.
     message = safe_message(exc, limit)
@@ -481,7 +483,7 @@ def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
         summary = traceback.extract_tb(_last_frames(exc.__traceback__, _MAX_TRACEBACK_FRAMES))
         # Not our own frames (the wrapped send() that called the receiver).
         frames = [
-            Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
+            Frame(short_path(f.filename), f.lineno or 0, f.name, mask_source_line(f.line or "")[:limit])
             for f in summary
             if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)
         ]

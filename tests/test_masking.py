@@ -156,3 +156,25 @@ def test_the_session_cookie_is_masked_by_its_name() -> None:
         request_seen.send(sender=None, jar={"sid": SECRETS["cookie"], "theme": "dark"})
     (send,) = recording.to_dict()["sends"]
     assert send["kwargs"]["jar"] == f"{{'sid': '{MASK}', 'theme': 'dark'}}"
+
+
+def charge(amount: int, api_key: str) -> None:
+    raise ConnectionError("the payment provider is down")
+
+
+def charges(sender: object, **kwargs: object) -> None:
+    charge(10, api_key="T-SOURCE-5")
+
+
+def test_literal_secrets_in_source_lines_are_masked_in_to_dict() -> None:
+    """The panel masked them already; tracebacks and stacks in to_dict() did not."""
+    payment = Signal()
+    payment.connect(charges, weak=False)
+    with signal_inspector.record(stacks=True) as recording:
+        payment.send_robust(sender=None, password="T-SOURCE-6")
+    data = recording.to_dict()
+    assert SECRET.findall(json.dumps(data)) == []
+    (send,) = data["sends"]
+    assert send["stack"][0]["code"] == f'payment.send_robust(sender=None, password="{MASK}")'
+    frames = send["receivers"][0]["exception"]["traceback"]
+    assert frames[0]["code"] == f'charge(10, api_key="{MASK}")'
