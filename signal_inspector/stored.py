@@ -58,17 +58,19 @@ COMPACT = "compact"  # set on stats whose sends are stored compact (see expand()
 class _Table:
     """Distinct rows, each stored once, referred to by index."""
 
-    __slots__ = ("rows", "ids")
+    __slots__ = ("rows", "ids", "size")
 
     def __init__(self) -> None:
         self.rows: list[list[Any]] = []
         self.ids: dict[Any, int] = {}
+        self.size = 0  # roughly the bytes of its rows in the stored JSON
 
     def index(self, row: tuple[Any, ...]) -> int:
         found = self.ids.get(row)
         if found is None:
             found = self.ids[row] = len(self.rows)
             self.rows.append(list(row))
+            self.size += 8 + sum(len(item) + 4 if type(item) is str else 8 for item in row)
         return found
 
 
@@ -119,6 +121,10 @@ def panel_sends(
     stack_id = None
     left = budget
     full = False
+    # What the tables and stacks held when last charged to the budget: a send
+    # with a sender, place, receiver or stack not seen before adds a row there.
+    charged = 0
+    stacks_size = 0
     left_out = {"receiver_calls": 0, "receiver_time_ms": 0.0, "sends": 0}
     removed: set[int] = set()
     flat: list[list[Any]] = []
@@ -183,7 +189,9 @@ def panel_sends(
                 weight += sum(len(name) + 4 for name in send.loop)
             if send.fired_inside:
                 weight += 100
-            left -= weight
+            tables = kinds.size + places.size + receivers.size + stacks_size
+            left -= weight + tables - charged
+            charged = tables
             if left < 0:
                 full = True
                 continue
@@ -208,6 +216,10 @@ def panel_sends(
                     for file, line, function in read
                     if not file.startswith(hidden)
                 ])
+                stacks_size += sum(
+                    50 + len(f["file"]) + len(f["function"]) + len(f["code"])
+                    for f in stacks[-1]
+                )
             this_stack = stack_id
         # Names and places are shared strings and tuples: a run of sends of one
         # kind, or from one line, is looked up once.

@@ -90,7 +90,25 @@ def many_failures(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<html><body>done</body></html>")
 
 
+noticed = Signal()
+
+
+def notes(sender: object, **kwargs: object) -> None:
+    return None
+
+
+noticed.connect(notes, weak=False)
+
+
+def many_senders(request: HttpRequest) -> HttpResponse:
+    """10,000 sends, each from a sender of its own (a 160-character repr)."""
+    for index in range(10_000):
+        noticed.send(sender=Ticket(f"{'x' * 150} {index}"))
+    return HttpResponse("<html><body>done</body></html>")
+
+
 urlpatterns = [
+    path("many-senders/", many_senders),
     path("pay/<str:number>/", pay),
     path("ticket/<str:title>/", open_ticket),
     path("many-failures/", many_failures),
@@ -237,3 +255,18 @@ def test_a_kwarg_name_is_bounded_as_its_value_is() -> None:
     (send,) = recording.to_dict()["sends"]
     assert [len(name) for name in send["kwargs"]] == [200, 200]
     assert list(send["kwargs"].values()) == ["'v'", "********************"]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+@override_settings(SIGNAL_INSPECTOR={"MAX_SENDS": 10_000})
+def test_senders_stored_once_each_count_against_the_store_budget() -> None:
+    """Signal, method and sender are stored once in a table: its rows weigh too."""
+    get_store().clear()
+    response = Client().get("/many-senders/")
+    request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+    stored = get_store().panel(request_id, "SignalInspectorPanel")
+    assert stored["kept_sends"] == 10_000
+    assert 0 < stored["stored_sends"] < 10_000
+    assert len(json.dumps(stored)) < 1.25 * MAX_STORED_BYTES
+    get_store().clear()
