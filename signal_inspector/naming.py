@@ -469,7 +469,7 @@ def safe_repr(value: Any, limit: int = 200) -> str:
     if kind in _SIMPLE or (kind is int and -(10**18) < value < 10**18):
         return repr(value)
     if kind is str and len(value) < limit - 2:
-        return mask_query(repr(value)) if "=" in value else repr(value)
+        return mask_query(repr(value)) if "=" in value or "@" in value else repr(value)
     try:
         # Masked before it is cut: a cut must not leave half a secret unmasked.
         return _truncate(mask_query(_repr(value, limit, 0, set())), limit)
@@ -701,14 +701,21 @@ def _is_query_key(key: Any) -> bool:
     )
 
 
+# The password of a URL's user information: ``postgres://app:PASSWORD@db/x``.
+_URL_PASSWORD = re.compile(r"""([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'"]*:)([^@/\s'"]+)@""")
+
+
 def mask_query(text: str) -> str:
     """``text`` with the values of its query parameters whose names look secret
     masked, as Django's error reports mask settings: ``/cb?code=1&token=abc`` ->
-    ``/cb?code=1&token=********************``. Request reprs, redirect URLs
-    and client errors carry them."""
-    if "=" not in text:
-        return text
-    return _QUERY_PARAM.sub(_mask_param, text)
+    ``/cb?code=1&token=********************``; and the password of a URL
+    (``redis://:PASSWORD@cache``). Request reprs, redirect URLs, connection
+    strings and client errors carry them."""
+    if "=" in text:
+        text = _QUERY_PARAM.sub(_mask_param, text)
+    if "@" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{mask_substitute()}@", text)
+    return text
 
 
 def _mask_param(match: re.Match[str]) -> str:
@@ -845,11 +852,16 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
             kind = type(value)
             # safe_repr()'s first cases, written out: this runs for every kwarg.
             if (kind is int and -(10**18) < value < 10**18) or (
-                kind is str and len(value) < limit - 2 and "=" not in value
+                kind is str and len(value) < limit - 2 and "=" not in value and "@" not in value
             ):
                 out[key] = repr(value)
             else:
                 out[key] = safe_repr(value, limit)
+    setting = named.get("setting")
+    if type(setting) is str and "value" in out and is_sensitive(setting):
+        # setting_changed(setting="SECRET_KEY", value=...): masked by the
+        # setting's name, as Django's error reports mask settings.
+        out["value"] = mask_substitute()
     return out
 
 

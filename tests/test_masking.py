@@ -178,3 +178,35 @@ def test_literal_secrets_in_source_lines_are_masked_in_to_dict() -> None:
     assert send["stack"][0]["code"] == f'payment.send_robust(sender=None, password="{MASK}")'
     frames = send["receivers"][0]["exception"]["traceback"]
     assert frames[0]["code"] == f'charge(10, api_key="{MASK}")'
+
+
+def test_a_secret_settings_value_is_masked_in_setting_changed() -> None:
+    """override_settings() sends setting_changed(setting=..., value=...)."""
+    with (
+        signal_inspector.record() as recording,
+        override_settings(PAYMENT_API_KEY="T-SETTING-7", PAYMENT_CURRENCY="EUR"),
+    ):
+        pass
+    data = recording.to_dict()
+    assert SECRET.findall(json.dumps(data)) == []
+    values = {
+        send["kwargs"]["setting"]: send["kwargs"]["value"]
+        for send in data["sends"]
+        if send["signal"].endswith(".setting_changed") and send["kwargs"]["enter"] == "True"
+    }
+    assert values["'PAYMENT_API_KEY'"] == MASK
+    assert values["'PAYMENT_CURRENCY'"] == "'EUR'"
+
+
+def test_passwords_in_urls_are_masked() -> None:
+    with signal_inspector.record() as recording:
+        request_seen.send(
+            sender=None,
+            broker="redis://:T-URL-8@cache:6379/0",
+            databases=[f"postgres://app:T-URL-9@db/{name}" for name in ("a", "b")],
+        )
+    (send,) = recording.to_dict()["sends"]
+    assert send["kwargs"] == {
+        "broker": f"'redis://:{MASK}@cache:6379/0'",
+        "databases": f"['postgres://app:{MASK}@db/a', 'postgres://app:{MASK}@db/b']",
+    }
