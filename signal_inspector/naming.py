@@ -469,7 +469,9 @@ def safe_repr(value: Any, limit: int = 200) -> str:
     if kind in _SIMPLE or (kind is int and -(10**18) < value < 10**18):
         return repr(value)
     if kind is str and len(value) < limit - 2:
-        return mask_query(repr(value)) if "=" in value or "@" in value else repr(value)
+        if "=" in value or "@" in value:
+            return _truncate(mask_query(repr(value)), limit)
+        return repr(value)
     try:
         # Masked before it is cut: a cut must not leave half a secret unmasked.
         return _truncate(mask_query(_repr(value, limit, 0, set())), limit)

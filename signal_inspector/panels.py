@@ -40,6 +40,9 @@ from .stored import (
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
+# Receiver-map rows kept in all: the map is stored with the request, outside
+# the sends' budget (a row is about 350 bytes).
+_MAP_TOTAL = 1000
 # Sends listed when the panel opens; a larger MAX_SENDS is stored, not drawn.
 MAX_RENDERED_SENDS = 500
 # Deeper sends are drawn at this indent; the row still says its depth.
@@ -294,9 +297,10 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
     except Exception:  # a map that cannot be built must not break the page
         return {}
     signals = []
+    room = _MAP_TOTAL
     for info in selected.signals:
         receivers = []
-        for r in info.receivers[:_MAP_LIMIT]:
+        for r in info.receivers[: max(min(_MAP_LIMIT, room), 0)]:
             receivers.append(
                 {
                     "position": r.position,
@@ -310,6 +314,7 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
                     "duplicate": bool(r.duplicate_groups),
                 }
             )
+        room -= len(receivers)
         signals.append(
             {
                 "signal": info.name,

@@ -47,7 +47,6 @@ def acknowledge(sender: Ticket, **kwargs: object) -> str:
     return f"seen {sender.title}"
 
 
-ticket_opened.connect(acknowledge, weak=False)
 
 
 def pay(request: HttpRequest, number: str) -> HttpResponse:
@@ -67,7 +66,6 @@ def breaks(sender: object, **kwargs: object) -> None:
     raise LookupError("the receivers after this one are not run")
 
 
-fragile.connect(breaks, weak=False)
 
 
 def _never_run(index: int) -> Callable[..., None]:
@@ -78,8 +76,6 @@ def _never_run(index: int) -> Callable[..., None]:
     return receiver
 
 
-for _index in range(60):
-    fragile.connect(_never_run(_index), weak=False)
 
 
 def many_failures(request: HttpRequest) -> HttpResponse:
@@ -97,7 +93,6 @@ def notes(sender: object, **kwargs: object) -> None:
     return None
 
 
-noticed.connect(notes, weak=False)
 
 
 def many_senders(request: HttpRequest) -> HttpResponse:
@@ -107,7 +102,34 @@ def many_senders(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<html><body>done</body></html>")
 
 
+WIDE = [f"wide_{index}" for index in range(6)]
+for _name in WIDE:
+    globals()[_name] = Signal()  # module-level: the receiver map finds them
+
+
+def wide_sends(request: HttpRequest) -> HttpResponse:
+    """Six signals with 200 receivers each, sent once."""
+    for name in WIDE:
+        globals()[name].send(sender=None)
+    return HttpResponse("<html><body>done</body></html>")
+
+
+@pytest.fixture(autouse=True)
+def connected() -> Iterator[None]:
+    """The receivers above, connected for each test only: the rest of the suite
+    (signalmap, the checks) never sees them."""
+    wiring = [(ticket_opened, acknowledge), (fragile, breaks), (noticed, notes)]
+    wiring += [(fragile, _never_run(index)) for index in range(60)]
+    wiring += [(globals()[name], _never_run(index)) for name in WIDE for index in range(200)]
+    for signal, receiver in wiring:
+        signal.connect(receiver, weak=False)
+    yield
+    for signal, receiver in wiring:
+        signal.disconnect(receiver)
+
+
 urlpatterns = [
+    path("wide/", wide_sends),
     path("many-senders/", many_senders),
     path("pay/<str:number>/", pay),
     path("ticket/<str:title>/", open_ticket),
@@ -269,4 +291,19 @@ def test_senders_stored_once_each_count_against_the_store_budget() -> None:
     assert stored["kept_sends"] == 10_000
     assert 0 < stored["stored_sends"] < 10_000
     assert len(json.dumps(stored)) < 1.25 * MAX_STORED_BYTES
+    get_store().clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_stored_receiver_map_is_bounded_in_all() -> None:
+    """200 rows per signal, and 1,000 in all: the map is stored with the request."""
+    get_store().clear()
+    response = Client().get("/wide/")
+    request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+    stored = get_store().panel(request_id, "SignalInspectorPanel")
+    entries = [e for e in stored["receiver_map"]["signals"] if e["signal"].rsplit(".", 1)[1] in WIDE]
+    assert len(entries) == 6
+    assert sum(len(e["receivers"]) for e in entries) <= 1000
+    assert sum(len(e["receivers"]) + e["more"] for e in entries) == 1200  # and says so
     get_store().clear()
