@@ -589,12 +589,13 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     fields = getattr(kind, "_fields", None) if base is tuple else None
     # A (name, value) pair named like a secret: a header in ASGI's
     # scope["headers"] or a WSGI header list, (b"authorization", b"Bearer ...").
+    # The base type's methods, as below: a subclass's overrides are not called.
     secret_pair = (
         fields is None
         and base in (tuple, list)
-        and len(value) == 2
-        and type(value[0]) in (str, bytes)
-        and is_sensitive(value[0])
+        and base.__len__(value) == 2
+        and type(first := base.__getitem__(value, 0)) in (str, bytes)
+        and is_sensitive(first)
     )
     seen.add(id(value))
     try:
