@@ -66,6 +66,7 @@ TEST_DEPS = [
     "twine",
     "coverage>=7.10",
     "pyyaml",
+    "sentry-sdk",
 ]
 # lint, docs, workflows and coverage run on the Python that runs nox: always there.
 LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

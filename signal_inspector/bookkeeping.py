@@ -464,7 +464,14 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     module imported under two names, so a send calling both is marked; a bound
     method's object, a callable instance or a partial's arguments tell apart
     receivers that run the same code for different data.
+
+    A wrapper made with ``functools.wraps`` stands for the receiver it wraps:
+    Sentry's Django integration wraps every receiver anew on each send, and
+    two objects' bound methods, or two partials, must stay two receivers with
+    their own names.
     """
+    if type(receiver) is FunctionType and "__wrapped__" in receiver.__dict__:
+        receiver = _wrapped_receiver(receiver)
     is_method = type(receiver) is MethodType
     target = receiver.__func__ if is_method else receiver
     entry = _receiver_info.get(id(target))
@@ -491,6 +498,20 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     if type(receiver) is not FunctionType and type(receiver) is not partial:
         return info[0], info[1], info[2] + own_data_key(receiver)
     return info
+
+
+def _wrapped_receiver(wrapper: FunctionType) -> Any:
+    """What a chain of ``functools.wraps`` wrappers wraps (a bound method, a
+    partial, a function...)."""
+    inner: Any = wrapper
+    for _ in range(10):
+        if type(inner) is not FunctionType:
+            break
+        wrapped = inner.__dict__.get("__wrapped__")
+        if wrapped is None:
+            break
+        inner = wrapped
+    return inner
 
 
 def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:

@@ -67,8 +67,10 @@ def log_request(request: Any, response: Any, recording: Recording) -> None:
         from .text import summary_line
 
         status = getattr(response, "status_code", "no response")
-        # The path without its query string, which may carry tokens.
-        what = f"{request.method} {request.path} {status}"
+        # The path without its query string, which may carry tokens; escaped as
+        # Django's own request logging escapes it (log_response(), 5.2.2): a
+        # %0A in the URL must not start a forged log line.
+        what = f"{_escaped(request.method)} {_escaped(request.path)} {status}"
         stats = {
             "sends": recording.total_sends,
             "receiver_calls": recording.receiver_calls,
@@ -91,3 +93,7 @@ def log_request(request: Any, response: Any, recording: Recording) -> None:
             logger.debug("%s signals:\n%s", what, recording.to_text(silent=False))
     except Exception:
         pass
+
+
+def _escaped(value: Any) -> str:
+    return str(value).encode("unicode_escape").decode("ascii")

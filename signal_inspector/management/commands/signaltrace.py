@@ -12,6 +12,8 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import signal_inspector
+from signal_inspector.naming import safe_message
+from signal_inspector.text import printable
 
 if TYPE_CHECKING:
     from signal_inspector.recording import Recording
@@ -102,7 +104,7 @@ class Command(BaseCommand):
         except BaseException as exc:
             # The trace first, then the exception on its way to Python's traceback.
             if recording is not None:
-                ending = f"raised {type(exc).__name__}: {exc}"
+                ending = f"raised {type(exc).__name__}: {safe_message(exc)}"
                 try:
                     self._write(writer(recording, argv[1:], None, ending, max_lines), output)
                 except CommandError as error:
@@ -189,7 +191,7 @@ def _text(recording: Recording, argv: list[str], status: int | None, ending: str
     command = " ".join(argv)
     if len(command) > 200:
         command = command[:199] + "…"
-    header = f"signaltrace: {command} ({ending})"
+    header = printable(f"signaltrace: {command} ({ending})")
     return f"{header}\n{recording.to_text(max_lines=max_lines)}\n"
 
 
