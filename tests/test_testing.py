@@ -387,3 +387,8 @@ def test_sends_past_max_sends_fail_assert_not_sent():
     with pytest.raises(AssertionError, match=r"order_paid was sent 0 times, expected never\. "
                        r"2 sends past max_sends=1 were counted, not kept"):
         signals.assert_not_sent(order_paid)
+    with pytest.raises(AssertionError, match=r"mark_paid ran 0 times, expected never\. "
+                       r"2 sends past max_sends=1 were counted, not kept"):
+        signals.assert_not_received(mark_paid)
+    with pytest.raises(AssertionError, match=r"audit_order_saved ran once, expected once\. 2 sends"):
+        signals.assert_received(audit_order_saved, times=1)
