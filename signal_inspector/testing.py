@@ -332,12 +332,16 @@ class SignalCapture:
         """A test on a call's (name, key): a bound method, a partial or a callable
         object is that one receiver (its key), not every one of its function."""
         key = _own_key(receiver)
-        if key is not None:
-            return lambda name, call_key: call_key == key
         recorded = {call.name for send in self.recording.iter_sends() for call in send.receivers}
         recorded.update(
             item["name"] for send in self.recording.iter_sends() for item in send.skipped
         )
+        if key is None and isinstance(receiver, str) and receiver not in recorded:
+            # A dotted path to one object's method ("shop.notifier.on_paid"),
+            # not a function's name: that object's method only.
+            key = _own_key(_imported(receiver))
+        if key is not None:
+            return lambda name, call_key: call_key == key
         by_name = resolve_receiver(receiver, recorded)
         return lambda name, call_key: by_name(name)
 
@@ -497,6 +501,24 @@ def _receiver_text(receiver: Any) -> str:
     from .naming import receiver_name
 
     return receiver_name(receiver)
+
+
+def _imported(path: str) -> Any:
+    """What the dotted ``path`` names, or None (never raises)."""
+    import importlib
+    import sys
+
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        modname = ".".join(parts[:end])
+        try:
+            found = sys.modules.get(modname) or importlib.import_module(modname)
+            for attr in parts[end:]:  # "module.object.method"
+                found = getattr(found, attr)
+        except Exception:
+            continue
+        return found
+    return None
 
 
 def _own_key(receiver: Any) -> str | None:

@@ -294,6 +294,9 @@ class Listener:
         return self.name
 
 
+ANN, BOB = Listener("ann"), Listener("bob")
+
+
 def notify(channel, sender, **kwargs):
     if channel == "fax":
         raise RuntimeError("no fax")
@@ -302,7 +305,7 @@ def notify(channel, sender, **kwargs):
 
 def test_a_bound_method_partial_or_callable_object_is_that_receiver_not_all_of_its_kind():
     signal = Signal()
-    ann, bob, carol, dave = Listener("ann"), Listener("bob"), Listener("carol"), Listener("dave")
+    ann, bob, carol, dave = ANN, BOB, Listener("carol"), Listener("dave")
     # The failing partial last: send() stops at it (send_robust() would log a
     # partial's __qualname__, which Django 5.2 cannot).
     for receiver in (ann.on_paid, carol, partial(notify, "email"), partial(notify, "fax")):
@@ -320,6 +323,10 @@ def test_a_bound_method_partial_or_callable_object_is_that_receiver_not_all_of_i
     with pytest.raises(AssertionError, match="did not raise"):
         signals.assert_raised(partial(notify, "email"))
     assert len(signals.calls(partial(notify, "email"))) == 1
+    # A dotted path to one object's method is that object's.
+    signals.assert_received("tests.test_testing.ANN.on_paid", times=1)
+    signals.assert_not_received("tests.test_testing.BOB.on_paid")
+    signals.assert_received("tests.test_testing.Listener.on_paid", times=1)
     with pytest.raises(AssertionError, match=r"^tests\.test_testing\.Listener\.on_paid bound to "
                        r".*Listener object .* ran 0 times, expected at least once\."):
         signals.assert_received(bob.on_paid)
