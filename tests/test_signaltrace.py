@@ -133,6 +133,16 @@ def test_an_unwritable_output_is_an_error_before_the_command_runs(tmp_path, caps
 
 
 @pytest.mark.django_db
+def test_an_output_the_command_made_unwritable_falls_back_to_stderr(tmp_path):
+    where = tmp_path / "traces"
+    where.mkdir()
+    code = f"import shutil; shutil.rmtree({str(where)!r}); print('ran')"
+    out, err = trace("--output", str(where / "trace.txt"), "shell", "-c", code)  # no exception
+    assert "Cannot write the trace to " in err and "The trace follows." in err
+    assert "signaltrace: shell -c import shutil" in err  # the trace, not lost
+
+
+@pytest.mark.django_db
 def test_the_output_may_be_the_commands_own_input(tmp_path):
     # Checked without truncating it: loaddata still reads its fixture.
     fixture = tmp_path / "orders.json"
