@@ -103,6 +103,17 @@ def _is_library(filename: str) -> bool:
 
 
 _SKIPPED, _LIBRARY, _USER = 0, 1, 2
+# Django's command-line entry: above it only the script (manage.py) runs. A send
+# reached from it through no code of the user's was made by the command itself
+# (migrate's post_migrate), not "at manage.py:18".
+_ENTRY = 3
+
+
+def _is_typed(filename: str) -> bool:
+    """Code given as text (``shell -c``, code piped to ``shell``, a console): its
+    pseudo-file is ``<string>``, ``<stdin>``, ``<console>``, whatever module's
+    globals it runs in (``shell -c`` runs it in Django's)."""
+    return filename[:1] == "<" and not filename.startswith("<frozen ")
 # id(skip prefixes) -> (prefixes, {id(code): (code, kind, short path, {f_lasti:
 # (short path, line, function)})}): one lookup per frame
 # on the hot path. The code object is kept in the entry to check the id against
@@ -124,7 +135,12 @@ def _code_kind(
 ) -> tuple[Any, int, str, dict[int, tuple[str, int, str]]]:
     """Whether ``frame``'s code is in a skipped module, library code or the user's."""
     code = frame.f_code
-    if _skipped(frame.f_globals.get("__name__", ""), skip):
+    module = frame.f_globals.get("__name__", "")
+    if code.co_name == "execute_from_command_line" and module == "django.core.management":
+        kind = _ENTRY
+    elif _is_typed(code.co_filename) and not module.startswith(_OWN):
+        kind = _USER
+    elif _skipped(module, skip):
         kind = _SKIPPED
     elif _is_library(code.co_filename):
         kind = _LIBRARY
@@ -160,6 +176,9 @@ def _fired_at(
         if hit is None or hit[0] is not code:
             hit = _code_kind(kinds, frame, skip)
         if hit[1]:
+            if hit[1] == _ENTRY:
+                frame = None
+                break
             if start is None:
                 start = frame
             if hit[1] == _USER:
@@ -246,7 +265,8 @@ def count_silent(recording: Recording, signal: Signal, sender: Any) -> None:
         name = signal_name(signal)
         count = None
         if name not in get_config().ignore_signals:
-            key = (name, sender_label(sender, 80))
+            # Cut where a heard send's label is cut: assertions compare the two.
+            key = (name, sender_label(sender, recording.max_repr_length))
             counts = recording._silent_counts
             if key not in counts and len(counts) >= _MAX_SILENT_KEYS:
                 key = (name, "(other senders)")

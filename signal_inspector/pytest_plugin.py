@@ -9,15 +9,20 @@ configured (by pytest-django or by the project's own conftest).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from .receivers import DuplicateGroup
-    from .recording import Recording
+    from .recording import Recording, SendRecord
 
 _REPORT_MAX_SENDS = 1_000_000  # per test: the report must see every receiver call
+# Finished top-level sends are folded into the totals and let go once this many
+# are held: a test's records stay this small however many sends it makes.
+_FOLD_EVERY = 256
+_WORKER_KEY = "signal_inspector_report"  # pytest-xdist: a worker's totals
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,18 +102,74 @@ class SignalsReport:
         """Fold one finished recording into the totals."""
         self.sends += recording.total_sends
         self.dropped += recording.dropped
-        for send in recording.iter_sends():
-            for call in send.receivers:
-                row = self.receivers.get(call.name)
+        self.fold(recording.sends)
+
+    def fold(self, sends: list[SendRecord]) -> None:
+        """Add the receiver calls of ``sends`` and the sends they caused."""
+        receivers = self.receivers
+        pending = list(sends)
+        while pending:
+            send = pending.pop()
+            for entry in send.calls:
+                if type(entry) is tuple and len(entry) > 2:
+                    # A call the send loop wrote as a tuple, ((name, location, key),
+                    # start, end[, result]): it returned and made no sends. Read
+                    # as it is: a ReceiverCall made for it would cost more than
+                    # the rest of this loop.
+                    name = entry[0][0]
+                    duration = (entry[2] - entry[1]) * 1000
+                    outcome = "returned"
+                    children: Any = ()
+                else:
+                    call = send._call(entry) if type(entry) is tuple else entry
+                    name, duration, outcome = call.name, call.duration_ms, call.outcome
+                    children = call.children
+                row = receivers.get(name)
                 if row is None:
-                    row = self.receivers[call.name] = [0, 0.0, 0.0, 0, 0]
+                    row = receivers[name] = [0, 0.0, 0.0, 0, 0]
                 row[0] += 1
-                row[1] += call.duration_ms
-                row[2] = max(row[2], call.duration_ms)
-                if call.outcome == "caught":
+                row[1] += duration
+                if duration > row[2]:
+                    row[2] = duration
+                if outcome == "caught":
                     row[3] += 1
-                elif call.outcome == "raised":
+                elif outcome == "raised":
                     row[4] += 1
+                if children:
+                    pending.extend(children)
+
+    def fold_finished(self, sends: list[SendRecord]) -> None:
+        """Fold the finished sends of ``sends`` and remove them from it (a send
+        still running, say a concurrent task's, stays until it ends)."""
+        done = [send for send in sends if send.duration_ms]
+        if not done:
+            return
+        self.fold(done)
+        sends[:] = [send for send in sends if not send.duration_ms]
+
+    def merge(self, totals: dict[str, Any]) -> None:
+        """Add a pytest-xdist worker's totals (see to_worker())."""
+        self.sends += int(totals.get("sends", 0))
+        self.dropped += int(totals.get("dropped", 0))
+        self.tests += int(totals.get("tests", 0))
+        for name, (count, total, slowest, caught, raised) in totals.get("receivers", {}).items():
+            row = self.receivers.get(name)
+            if row is None:
+                row = self.receivers[name] = [0, 0.0, 0.0, 0, 0]
+            row[0] += count
+            row[1] += total
+            row[2] = max(row[2], slowest)
+            row[3] += caught
+            row[4] += raised
+
+    def to_worker(self) -> dict[str, Any]:
+        """The totals as plain data, for the pytest-xdist controller."""
+        return {
+            "sends": self.sends,
+            "dropped": self.dropped,
+            "tests": self.tests,
+            "receivers": {name: list(row) for name, row in self.receivers.items()},
+        }
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> Generator[None, Any, Any]:
@@ -125,9 +186,18 @@ class SignalsReport:
 
         self.tests += 1
         with record(max_sends=_REPORT_MAX_SENDS) as recording:
+            # Before any send: top-level sends are appended to this list.
+            recording.sends = _FoldingSends(self)
             result = yield
         self.add(recording)
         return result
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist's controller: a worker is done; add what its tests sent."""
+        totals = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+        if totals:
+            self.merge(totals)
 
     # --- reporting -----------------------------------------------------------
 
@@ -139,6 +209,10 @@ class SignalsReport:
             if self.add in testing._finished:
                 testing._finished.remove(self.add)
             self._listening = False
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None and self.enabled:
+            # A pytest-xdist worker: its controller prints the report.
+            workeroutput[_WORKER_KEY] = self.to_worker()
         if not _django_configured():
             return
         try:
@@ -206,6 +280,23 @@ class SignalsReport:
             more = len(rows) - self.top
             lines.append(f"… {more} more receiver{'' if more == 1 else 's'} (--signals-report-top)")
         return lines
+
+
+class _FoldingSends(list):  # type: ignore[type-arg]
+    """The report's per-test recording's top-level sends: every ``_FOLD_EVERY``
+    appends, the finished ones go into the report's totals and are let go, so
+    a test that sends 200,000 times is not kept whole (the report needs only
+    totals per receiver)."""
+
+    def __init__(self, report: SignalsReport) -> None:
+        super().__init__()
+        self.report = report
+
+    def append(self, send: SendRecord) -> None:
+        if len(self) >= _FOLD_EVERY:
+            with suppress(Exception):  # never the cause of a test's failure
+                self.report.fold_finished(self)
+        super().append(send)
 
 
 def duplicate_lines(groups: list[DuplicateGroup]) -> list[str]:

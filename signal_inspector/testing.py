@@ -85,7 +85,7 @@ class SignalCapture:
             send
             for send in self.recording.iter_sends()
             if (signals is None or send.signal in signals)
-            and (senders is None or senders(send.sender))
+            and (senders is None or senders(send.sender) == _YES)
         ]
 
     def calls(
@@ -105,9 +105,9 @@ class SignalCapture:
             call = pending.pop()
             send: SendRecord | None = call.parent
             if (
-                (match is None or match(call.name))
+                (match is None or match(call.name, call.key))
                 and (signals is None or (send is not None and send.signal in signals))
-                and (senders is None or (send is not None and senders(send.sender)))
+                and (senders is None or (send is not None and senders(send.sender) == _YES))
             ):
                 out.append(call)
             for child in reversed(call.children):
@@ -115,15 +115,37 @@ class SignalCapture:
         return out
 
     def count(self, signal: Any, sender: Any = None) -> int:
-        """How many times ``signal`` was sent, with or without a receiver."""
+        """How many times ``signal`` was sent, with or without a receiver (sends
+        whose sender the recording cannot tell apart are not counted: see the
+        assertions, which say so)."""
+        return self._counts(signal, sender)[0]
+
+    def _counts(self, signal: Any, sender: Any) -> tuple[int, int, int]:
+        """(sends of ``signal`` from ``sender``, sends that may be: their sender
+        recorded as a cut label or as "(other senders)", sends past max_sends,
+        counted but not kept, whose signal is not known)."""
         signals = self._signals(signal)
         senders = self._sender(sender) if sender is not None else None
-        silent = sum(
-            count
-            for (name, label), count in self.recording.silent.items()
-            if name in signals and (senders is None or senders(label))
-        )
-        return len(self.sends(signal, sender)) + silent
+        found = [0, 0, 0]  # indexed by _NO, _MAYBE, _YES
+        for send in self.recording.iter_sends():
+            if send.signal in signals:
+                found[_YES if senders is None else senders(send.sender)] += 1
+        # Past its distinct senders the recording counts new ones under "(other
+        # senders)"; a sender it already counted under its own label is not there.
+        others: dict[str, int] = {}
+        named: set[str] = set()
+        for (name, label), count in self.recording.silent.items():
+            if name not in signals:
+                continue
+            verdict = _YES if senders is None else senders(label)
+            if senders is not None and label == _OTHER_SENDERS:
+                others[name] = count
+                continue
+            if verdict == _YES:
+                named.add(name)
+            found[verdict] += count
+        found[_MAYBE] += sum(count for name, count in others.items() if name not in named)
+        return found[_YES], found[_MAYBE], self.recording.dropped
 
     def errors(self) -> list[ReceiverCall]:
         """Receiver calls that raised, whether ``send_robust()`` caught it or not."""
@@ -143,23 +165,23 @@ class SignalCapture:
         """``signal`` was sent (by ``sender``): at least once, or exactly ``times``."""
         __tracebackhide__ = True  # pytest: show the test, not this helper
         _check_times(times)
-        count = self.count(signal, sender)
-        if (count >= 1) if times is None else (count == times):
+        count, maybe, unseen = self._counts(signal, sender)
+        if count >= 1 if times is None else (count == times and not maybe and not unseen):
             return
         expected = "at least once" if times is None else _times(times)
         self._fail(
             f"{self._describe_signal(signal, sender)} was sent {_times(count)}, "
-            f"expected {expected}."
+            f"expected {expected}.{self._unsure_note(sender, maybe, unseen)}"
         )
 
     def assert_not_sent(self, signal: Any, sender: Any = None) -> None:
         """``signal`` was never sent (by ``sender``), with or without a receiver."""
         __tracebackhide__ = True
-        count = self.count(signal, sender)
-        if count:
+        count, maybe, unseen = self._counts(signal, sender)
+        if count or maybe or unseen:
             self._fail(
                 f"{self._describe_signal(signal, sender)} was sent {_times(count)}, "
-                "expected never."
+                f"expected never.{self._unsure_note(sender, maybe, unseen)}"
             )
 
     def assert_received(
@@ -174,10 +196,11 @@ class SignalCapture:
         __tracebackhide__ = True
         _check_times(times)
         count = len(self.calls(receiver, signal=signal, sender=sender))
-        if (count >= 1) if times is None else (count == times):
+        unseen = self.recording.dropped  # their receivers are not known
+        if (count >= 1) if times is None else (count == times and not unseen):
             return
         expected = "at least once" if times is None else _times(times)
-        detail = self._skipped_note(receiver)
+        detail = self._skipped_note(receiver) + self._unsure_note(sender, 0, unseen)
         self._fail(
             f"{self._describe_receiver(receiver, signal, sender)} ran {_times(count)}, "
             f"expected {expected}.{detail}"
@@ -187,10 +210,11 @@ class SignalCapture:
         """``receiver`` never ran (for ``signal`` and ``sender``)."""
         __tracebackhide__ = True
         count = len(self.calls(receiver, signal=signal, sender=sender))
-        if count:
+        unseen = self.recording.dropped  # their receivers are not known
+        if count or unseen:
             self._fail(
                 f"{self._describe_receiver(receiver, signal, sender)} ran {_times(count)}, "
-                "expected never."
+                f"expected never.{self._unsure_note(sender, 0, unseen)}"
             )
 
     def assert_no_errors(self) -> None:
@@ -254,7 +278,7 @@ class SignalCapture:
             else f"{exception.__module__}.{exception.__qualname__}"
         )
         for call in self.errors():
-            if not match(call.name) or call.exception is None:
+            if not match(call.name, call.key) or call.exception is None:
                 continue
             if wanted is None or call.exception.type == wanted or (
                 "." not in wanted and call.exception.type.rsplit(".", 1)[-1] == wanted
@@ -270,13 +294,30 @@ class SignalCapture:
         tree = self.recording.to_text(max_lines=_MESSAGE_LINES)
         raise AssertionError(f"{message}\n\nRecorded signals:\n{_indent(tree)}")
 
+    def _unsure_note(self, sender: Any, maybe: int, unseen: int) -> str:
+        note = ""
+        if maybe:
+            note += (
+                f" {_plural(maybe, 'more send')} may be from {_sender_text(sender)}: "
+                "the recording kept their sender only as a label cut at "
+                f"{self.recording.max_repr_length} characters or as \"(other senders)\"."
+            )
+        if unseen:
+            note += (
+                f" {_plural(unseen, 'send')} past max_sends={self.recording.max_sends} "
+                "were counted, not kept: any of them may be this one (raise max_sends)."
+            )
+        return note
+
     def _skipped_note(self, receiver: Any) -> str:
         match = self._receiver(receiver)
         skipped = sum(
             1
             for send in self.recording.iter_sends()
             for item in send.skipped
-            if match(item["name"])
+            # A skipped receiver is kept by name only: a receiver known by its
+            # key (a bound method, a partial) is not counted without one.
+            if match(item["name"], item.get("key"))
         )
         if not skipped:
             return ""
@@ -290,7 +331,7 @@ class SignalCapture:
         return text + (f" from {_sender_text(sender)}" if sender is not None else "")
 
     def _describe_receiver(self, receiver: Any, signal: Any, sender: Any) -> str:
-        text = receiver if isinstance(receiver, str) else _receiver_text(receiver)
+        text = receiver if isinstance(receiver, str) else _receiver_description(receiver)
         if signal is not None:
             text += f" for {self._describe_signal(signal, sender)}"
         elif sender is not None:
@@ -305,17 +346,27 @@ class SignalCapture:
     def _signals(self, signal: Any) -> set[str]:
         return resolve_signal(signal, self._recorded_signals())
 
-    def _sender(self, sender: Any) -> Callable[[str], bool]:
+    def _sender(self, sender: Any) -> Callable[[str], int]:
         recorded = {send.sender for send in self.recording.iter_sends()}
         recorded.update(label for _, label in self.recording.silent)
-        return resolve_sender(sender, recorded)
+        return _sender_test(sender, recorded, self.recording.max_repr_length)
 
-    def _receiver(self, receiver: Any) -> Callable[[str], bool]:
+    def _receiver(self, receiver: Any) -> Callable[[str, str | None], bool]:
+        """A test on a call's (name, key): a bound method, a partial or a callable
+        object is that one receiver (its key), not every one of its function."""
+        key = _own_key(receiver)
         recorded = {call.name for send in self.recording.iter_sends() for call in send.receivers}
         recorded.update(
             item["name"] for send in self.recording.iter_sends() for item in send.skipped
         )
-        return resolve_receiver(receiver, recorded)
+        if key is None and isinstance(receiver, str) and receiver not in recorded:
+            # A dotted path to one object's method ("shop.notifier.on_paid"),
+            # not a function's name: that object's method only.
+            key = _own_key(_imported(receiver))
+        if key is not None:
+            return lambda name, call_key: call_key == key
+        by_name = resolve_receiver(receiver, recorded)
+        return lambda name, call_key: by_name(name)
 
 
 # --- resolving what the test names ----------------------------------------------
@@ -363,30 +414,79 @@ def resolve_signal(signal: Any, recorded: Iterable[str] = ()) -> set[str]:
     raise ValueError(f"Unknown signal {signal!r}.{_close(signal, known, short=True)}")
 
 
+# What a recorded sender label says of the sender asked about: not it, maybe
+# (the label was cut, or stands for "(other senders)"), it.
+_NO, _MAYBE, _YES = 0, 1, 2
+_OTHER_SENDERS = "(other senders)"  # bookkeeping's label past its distinct senders
+
+
 def resolve_sender(sender: Any, recorded: Iterable[str] = ()) -> Callable[[str], bool]:
     """A test on recorded sender labels: a class, a label or the object itself."""
+    test = _sender_test(sender, recorded, _default_repr_length())
+    return lambda label: test(label) == _YES
+
+
+def _default_repr_length() -> int:
+    from .conf import get_config
+
+    return get_config().max_repr_length
+
+
+def _sender_test(sender: Any, recorded: Iterable[str], limit: int) -> Callable[[str], int]:
+    """A test on recorded sender labels, answering _NO, _MAYBE or _YES.
+
+    ``sender``: a class, the object itself (matched by its label, cut at
+    ``limit`` as the recording cut it), a model label or dotted class path
+    (``"shop.Order"``), or a string that was itself the sender
+    (``sender="payments"``: recorded as ``'payments'``).
+    """
     from .naming import class_label, sender_label
 
     if isinstance(sender, type):
-        label = class_label(sender)
-        return label.__eq__
+        return _label_test(class_label(sender))
     if not isinstance(sender, str):
-        text = sender_label(sender)
-        return text.__eq__
+        return _label_test(sender_label(sender, limit))
+    recorded = set(recorded)
+    as_sent = sender_label(sender, limit)  # the string as the sender: its repr
+    if as_sent in recorded:
+        return _label_test(as_sent)
     lowered = sender.lower()
-    known = _model_labels() | set(recorded)
-    if any(label.lower() == lowered for label in known):
-        return lambda label: label.lower() == lowered
+    labels = _model_labels() | {label for label in recorded if not label.startswith("'")}
+    if any(label.lower() == lowered for label in labels):
+        return lambda label: (
+            _YES if label.lower() == lowered else _MAYBE if label == _OTHER_SENDERS else _NO
+        )
     try:
         from django.utils.module_loading import import_string
 
-        found = import_string(sender)
+        found = import_string(sender) if "." in sender else None
     except Exception:
         found = None
     if isinstance(found, type):
-        label = class_label(found)
-        return label.__eq__
-    raise ValueError(f"Unknown sender {sender!r}.{_close(sender, known)}")
+        return _label_test(class_label(found))
+    if "." in sender:
+        # Meant as a label? A close one is a typo ("shop.Ordr"); otherwise it is
+        # taken as a string sender, which may never have been sent.
+        close = _close(sender, labels)
+        if close:
+            raise ValueError(
+                f"Unknown sender {sender!r}.{close} (A string sent as the sender "
+                f"itself is matched once a send from it is recorded: {as_sent}.)"
+            )
+    return _label_test(as_sent)
+
+
+def _label_test(wanted: str) -> Callable[[str], int]:
+    def test(label: str) -> int:
+        if label == wanted:
+            return _YES
+        if label == _OTHER_SENDERS or (
+            label.endswith("…") and len(label) < len(wanted) and wanted.startswith(label[:-1])
+        ):
+            return _MAYBE
+        return _NO
+
+    return test
 
 
 def resolve_receiver(receiver: Any, recorded: Iterable[str] = ()) -> Callable[[str], bool]:
@@ -424,6 +524,60 @@ def _receiver_text(receiver: Any) -> str:
     from .naming import receiver_name
 
     return receiver_name(receiver)
+
+
+def _imported(path: str) -> Any:
+    """What the dotted ``path`` names, or None (never raises)."""
+    import importlib
+    import sys
+
+    parts = path.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        modname = ".".join(parts[:end])
+        try:
+            found = sys.modules.get(modname) or importlib.import_module(modname)
+            for attr in parts[end:]:  # "module.object.method"
+                found = getattr(found, attr)
+        except Exception:
+            continue
+        return found
+    return None
+
+
+def _own_key(receiver: Any) -> str | None:
+    """The recorded key (naming.code_key) of a receiver that is one object among
+    many running the same code: a bound method, a ``functools.partial``, a
+    callable instance. None for a function, a class or a name (matched by name)."""
+    import functools
+    import types
+
+    if isinstance(receiver, (str, type, types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    if not isinstance(receiver, (types.MethodType, functools.partial)) and not callable(receiver):
+        return None
+    from .naming import code_key, code_of
+
+    code = code_of(receiver)
+    return code_key(receiver, code) if code is not None else None
+
+
+def _receiver_description(receiver: Any) -> str:
+    """The receiver's name, and which one when it is one of many (see _own_key)."""
+    import functools
+    import types
+
+    from .naming import safe_repr
+
+    name = _receiver_text(receiver)
+    if _own_key(receiver) is None:
+        return name
+    if isinstance(receiver, types.MethodType):
+        return f"{name} bound to {safe_repr(receiver.__self__, 80)}"
+    if isinstance(receiver, functools.partial):
+        args = [safe_repr(arg, 40) for arg in receiver.args[:4]]
+        args += [f"{key}={safe_repr(value, 40)}" for key, value in list(receiver.keywords.items())[:4]]
+        return f"{name} of ({', '.join(args)})"
+    return f"{name} {safe_repr(receiver, 80)}"
 
 
 def _sender_text(sender: Any) -> str:

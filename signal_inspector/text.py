@@ -57,6 +57,9 @@ def send_line(send: SendRecord) -> str:
     parts = [send.signal, f"{send.method}()", f"sender={send.sender}", _ms(send.duration_ms)]
     if send.fired_at:
         parts.append(f"at {send.fired_at[0]}:{send.fired_at[1]}")
+    elif send.fired_inside:
+        file, line, _, package = send.fired_inside
+        parts.append(f"inside {package or 'library code'} ({file}:{line})")
     if send.limited:
         parts.append("[receivers not timed: see the limitations below]")
     if send.loop:

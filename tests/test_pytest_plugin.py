@@ -293,3 +293,72 @@ INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "tests.dupapp"]  # noq
     result.assert_outcomes(passed=3)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["No receiver is registered twice."])
+
+
+MANY = '''
+from django.dispatch import Signal
+
+from signal_inspector import context
+
+tick = Signal()
+tock = Signal()
+
+
+def on_tick(sender, **kwargs):
+    tock.send(sender=sender)  # a nested send, folded with its parent
+
+
+def on_tock(sender, **kwargs):
+    return None
+
+
+tick.connect(on_tick, weak=False)
+tock.connect(on_tock, weak=False)
+
+
+def test_many_sends():
+    for _ in range(3000):
+        tick.send(sender=None)
+    # The report's recording holds a window of sends, not all of them.
+    assert len(context.current().sends) <= 300
+'''
+
+
+def test_signals_report_keeps_totals_not_every_send(pytester, run):
+    pytester.makepyfile(test_many=MANY)
+    result = run("--signals-report", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "6000 sends, 6000 receiver calls in 1 tests *",
+            "   3000  * test_many.on_tick",
+            "   3000  * test_many.on_tock",
+        ]
+    )
+
+
+def test_signals_report_adds_up_the_pytest_xdist_workers(pytester, run):
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_report=REPORTED)
+    plain = run("--signals-report", "-p", "no:randomly")
+    spread = run("--signals-report", "-p", "no:randomly", "-n", "2")
+    spread.assert_outcomes(passed=3)
+
+    def table(result: pytest.RunResult) -> tuple[str, dict[str, str]]:
+        lines = result.stdout.lines
+        summary = next(line for line in lines if "receiver calls in" in line)
+        calls = {}
+        for line in lines:
+            match = re.match(r"^\s+(\d+)\s+[\d.]+\s+[\d.]+\s+(\d+)\s+(\d+)\s+(\S+)$", line)
+            if match:
+                calls[match[4]] = match.groups()[:3]
+        return summary, calls
+
+    (plain_summary, plain_calls), (spread_summary, spread_calls) = table(plain), table(spread)
+    assert plain_summary.endswith(" in 3 tests (a receiver's time includes the sends it caused).")
+    assert spread_summary.endswith(" in 3 tests (a receiver's time includes the sends it caused).")
+    # Each worker sets up its own test database (migrate's sends count there);
+    # the tests' own receivers add up to the same calls.
+    ours = {name: row for name, row in plain_calls.items() if name.startswith("tests.testapp.")}
+    assert len(ours) == 3
+    assert {name: spread_calls.get(name) for name in ours} == ours

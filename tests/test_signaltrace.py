@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "example_project" / "manage.py"
 
@@ -63,11 +65,91 @@ def test_the_exit_status_is_the_commands():
 
 
 @pytest.mark.django_db
-def test_a_command_error_exits_1_with_its_message_and_the_trace(capsys):
-    with pytest.raises(SystemExit) as exited:
-        trace("shell", "-c", "from django.core.management import CommandError; raise CommandError('nope')")
-    assert exited.value.code == 1
-    assert "CommandError: nope" in capsys.readouterr().err
+def test_under_call_command_a_command_error_is_raised_as_call_command_raises_it():
+    err = StringIO()
+    code = "from django.core.management import CommandError; raise CommandError('nope')"
+    with pytest.raises(CommandError, match="^nope$"):
+        call_command("signaltrace", "shell", "-c", code, stderr=err)
+    assert err.getvalue().splitlines()[0].endswith("(raised CommandError: nope)")
+
+
+def test_under_call_command_the_tests_database_connection_stays_open(pytester, monkeypatch):
+    # An in-memory SQLite database is never closed: this takes a database file.
+    pytester.makepyfile(
+        file_settings="""
+from tests.settings import *  # noqa: F403
+
+DATABASES = {"default": {
+    "ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3", "TEST": {"NAME": "test.sqlite3"},
+}}
+""",
+        test_trace="""
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.testapp.models import Order
+
+
+@pytest.mark.django_db
+def test_trace_inside_a_test():
+    Order.objects.create(number="kept")
+    call_command("signaltrace", "check")
+    # manage.py closes every connection after a command; inside the test's
+    # transaction that closes it under the test and marks it for rollback.
+    assert not connection.needs_rollback
+    assert list(Order.objects.values_list("number", flat=True)) == ["kept"]
+""",
+    )
+    monkeypatch.setenv("PYTHONPATH", f"{REPO}{os.pathsep}{pytester.path}")
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "file_settings")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.django_db
+def test_a_send_typed_in_shell_c_is_placed_in_the_code_given():
+    code = "from tests.testapp.models import Order\nOrder.objects.create(number='1')"
+    _, err = trace("shell", "-c", code)
+    line = next(line for line in err.splitlines() if line.startswith("django.db.models.signals.post_save"))
+    assert line.endswith("at <string>:2")
+
+
+def test_the_usage_says_args_are_optional():
+    from signal_inspector.management.commands.signaltrace import Command
+
+    usage = Command().create_parser("manage.py", "signaltrace").format_usage()
+    assert " ".join(usage.split()).endswith("[--force-color] COMMAND [ARGS ...]")
+    with pytest.raises(CommandError, match="the following arguments are required: COMMAND$"):
+        trace()
+
+
+@pytest.mark.django_db
+def test_an_unwritable_output_is_an_error_before_the_command_runs(tmp_path, capsys):
+    missing = tmp_path / "no-such-dir" / "trace.txt"
+    with pytest.raises(CommandError, match="Cannot write the trace to .*no-such-dir"):
+        trace("--output", str(missing), "shell", "-c", "print('ran')")
+    assert "ran" not in capsys.readouterr().out  # the command did not run
+
+
+@pytest.mark.django_db
+def test_an_output_the_command_made_unwritable_falls_back_to_stderr(tmp_path):
+    where = tmp_path / "traces"
+    where.mkdir()
+    code = f"import shutil; shutil.rmtree({str(where)!r}); print('ran')"
+    out, err = trace("--output", str(where / "trace.txt"), "shell", "-c", code)  # no exception
+    assert "Cannot write the trace to " in err and "The trace follows." in err
+    assert "signaltrace: shell -c import shutil" in err  # the trace, not lost
+
+
+@pytest.mark.django_db
+def test_the_output_may_be_the_commands_own_input(tmp_path):
+    # Checked without truncating it: loaddata still reads its fixture.
+    fixture = tmp_path / "orders.json"
+    fixture.write_text(json.dumps([{"model": "testapp.order", "pk": 7, "fields": {"number": "N7"}}]))
+    out, _ = trace("--format", "json", "--output", str(fixture), "loaddata", str(fixture))
+    assert out == "Installed 1 object(s) from 1 fixture(s)\n"
+    assert json.loads(fixture.read_text())["exit_status"] == 0
 
 
 @pytest.mark.django_db
@@ -85,7 +167,8 @@ def test_a_command_that_raises_still_gets_its_trace():
 def test_json_to_a_file(tmp_path, capsys):
     path = tmp_path / "trace.json"
     out, err = trace("--format", "json", "--output", str(path), "shell", "-c", PAY)
-    assert (out, err) == ("", "")
+    assert err == ""
+    assert "objects imported automatically" in out  # the shell's own, as without signaltrace
     assert capsys.readouterr().out.endswith("paid\n")
     data = json.loads(path.read_text())
     assert data["command"] == ["shell", "-c", PAY]
@@ -103,7 +186,7 @@ def test_options_after_the_command_are_the_commands(tmp_path, capsys, monkeypatc
     # diffsettings has an --output of its own: it must get it, not signaltrace.
     monkeypatch.chdir(tmp_path)
     out, err = trace("diffsettings", "--output", "unified")
-    unified = capsys.readouterr().out.splitlines()
+    unified = out.splitlines()  # the stdout given to call_command(), as without signaltrace
     assert "+ ALLOWED_HOSTS = ['*', 'testserver']" in unified
     assert all(line[:2] in ("+ ", "- ", "  ") for line in unified)
     assert err.startswith("signaltrace: diffsettings --output unified (exit status 0)")
@@ -117,8 +200,6 @@ def test_bad_use_is_a_command_error():
         trace("--format", "xml", "check")
     with pytest.raises(CommandError, match="--max-lines must be 1 or more"):
         trace("--max-lines", "0", "check")
-    with pytest.raises(CommandError, match="the following arguments are required: COMMAND"):
-        trace()
 
 
 # --- as typed, in a real process -------------------------------------------------
@@ -140,11 +221,13 @@ def example_db(example_template: Path, tmp_path: Path) -> Path:
     return path
 
 
-def manage(*args: str, db: Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, db: Path, cwd: Path = REPO, manage_py: Path = MANAGE
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "EXAMPLE_DB_PATH": str(db)}
     env.pop("DJANGO_SETTINGS_MODULE", None)  # the example has its own settings
     return subprocess.run(
-        [sys.executable, str(MANAGE), *args],
+        [sys.executable, str(manage_py), *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -191,6 +274,50 @@ def test_as_typed_system_exit_3_exits_3(example_db):
     assert result.returncode == 3, result.stderr
     assert "signaltrace:" not in result.stdout
     assert 'signaltrace: shell -c raise SystemExit(3) (exit status 3)' in result.stderr
+
+
+def test_as_typed_a_command_error_prints_its_message_and_exits_1(example_db):
+    code = "from django.core.management import CommandError; raise CommandError('nope')"
+    result = manage("signaltrace", "shell", "-c", code, db=example_db)
+    assert result.returncode == 1
+    assert "(raised" not in result.stderr and "(exit status 1)" in result.stderr
+    assert "CommandError: nope\nsignaltrace: shell -c " in result.stderr
+
+
+def test_as_typed_sends_are_placed_in_the_code_given_not_in_manage_py(example_db, tmp_path):
+    code = "from shop.models import Order\nOrder.objects.get(number='DEMO-3').pay()"
+    result = manage("signaltrace", "shell", "-c", code, db=example_db)
+    assert result.returncode == 0, result.stderr
+    assert "shop.signals.order_paid  send_robust()  sender=shop.Order" in result.stderr
+    assert "at shop/models.py:45" in result.stderr
+    # A migration's own sends are placed in it; migrate's are Django's, not manage.py's.
+    project = tmp_path / "project"
+    shutil.copytree(MANAGE.parent, project, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    (project / "shop" / "migrations" / "0099_ping.py").write_text(MIGRATION)
+    result = manage("signaltrace", "migrate", "shop", db=example_db, manage_py=project / "manage.py")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    ping = next(line for line in lines if line.startswith("shop.signals.order_paid"))
+    assert ping.endswith("at shop/migrations/0099_ping.py:8")
+    post_migrate = [line for line in lines if line.startswith("django.db.models.signals.post_migrate")]
+    assert post_migrate and all("manage.py" not in line for line in post_migrate)
+    assert all(" inside django (django/core/management/sql.py:" in line for line in post_migrate)
+
+
+MIGRATION = """from django.db import migrations
+
+
+def ping(apps, schema_editor):
+    from shop.signals import order_paid
+
+    # A receiver fails on order=None: send_robust() catches it.
+    order_paid.send_robust(sender=None, order=None)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_restock")]
+    operations = [migrations.RunPython(ping, migrations.RunPython.noop)]
+"""
 
 
 def test_as_typed_sys_exit_with_a_message_prints_it_and_exits_1(example_db):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unittest
+from functools import partial
 
 import pytest
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -277,3 +278,124 @@ def test_assertions_raise_only_assertion_or_value_errors(method, first, second, 
         getattr(signals, method)(*args, **kwargs)
     except (AssertionError, ValueError) as exc:
         assert str(exc)
+
+
+# --- which receiver, which sender ---------------------------------------------------
+
+
+class Listener:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def on_paid(self, sender, **kwargs):
+        return self.name
+
+    def __call__(self, sender, **kwargs):
+        return self.name
+
+
+ANN, BOB = Listener("ann"), Listener("bob")
+
+
+def notify(channel, sender, **kwargs):
+    if channel == "fax":
+        raise RuntimeError("no fax")
+    return channel
+
+
+def test_a_bound_method_partial_or_callable_object_is_that_receiver_not_all_of_its_kind():
+    signal = Signal()
+    ann, bob, carol, dave = ANN, BOB, Listener("carol"), Listener("dave")
+    # The failing partial last: send() stops at it (send_robust() would log a
+    # partial's __qualname__, which Django 5.2 cannot).
+    for receiver in (ann.on_paid, carol, partial(notify, "email"), partial(notify, "fax")):
+        signal.connect(receiver, weak=False)
+    with capture_signals() as signals, pytest.raises(RuntimeError):
+        signal.send(sender=Order)
+    signals.assert_received(ann.on_paid, times=1)
+    signals.assert_not_received(bob.on_paid)
+    signals.assert_received(Listener.on_paid, times=1)  # the function: any instance
+    signals.assert_received(carol, times=1)
+    signals.assert_not_received(dave)
+    signals.assert_received(partial(notify, "email"), times=1)  # equal arguments: the same
+    signals.assert_not_received(partial(notify, "sms"))
+    signals.assert_raised(partial(notify, "fax"), RuntimeError)
+    with pytest.raises(AssertionError, match="did not raise"):
+        signals.assert_raised(partial(notify, "email"))
+    assert len(signals.calls(partial(notify, "email"))) == 1
+    # A dotted path to one object's method is that object's.
+    signals.assert_received("tests.test_testing.ANN.on_paid", times=1)
+    signals.assert_not_received("tests.test_testing.BOB.on_paid")
+    signals.assert_received("tests.test_testing.Listener.on_paid", times=1)
+    with pytest.raises(AssertionError, match=r"^tests\.test_testing\.Listener\.on_paid bound to "
+                       r".*Listener object .* ran 0 times, expected at least once\."):
+        signals.assert_received(bob.on_paid)
+    with pytest.raises(AssertionError, match=r"functools\.partial\(tests\.test_testing\.notify\) "
+                       r"of \('sms'\) ran 0 times"):
+        signals.assert_received(partial(notify, "sms"))
+
+
+payment_done = Signal()
+
+
+def on_payment(sender, **kwargs):
+    return sender
+
+
+class LongRepr:
+    def __repr__(self) -> str:
+        return "<LongRepr " + "x" * 120 + ">"
+
+
+def test_a_string_sender_is_asserted_by_the_string_sent():
+    payment_done.connect(on_payment, sender="payments", weak=False)
+    try:
+        with capture_signals() as signals:
+            payment_done.send(sender="payments")
+            payment_done.send(sender="refunds")  # no receiver: silent
+    finally:
+        payment_done.disconnect(on_payment, sender="payments")
+    signals.assert_sent(payment_done, sender="payments", times=1)
+    signals.assert_sent(payment_done, sender="refunds", times=1)
+    signals.assert_not_sent(payment_done, sender="chargebacks")  # never sent, no typo
+    assert [s.sender for s in signals.sends(payment_done, sender="payments")] == ["'payments'"]
+    signals.assert_received(on_payment, sender="payments", times=1)
+    with pytest.raises(AssertionError, match=r"from payments was sent once, expected never"):
+        signals.assert_not_sent(payment_done, sender="payments")
+    with pytest.raises(ValueError, match=r"Unknown sender 'testapp\.Ordr'\. Did you mean: testapp\.Order"):
+        signals.assert_not_sent(payment_done, sender="testapp.Ordr")
+
+
+def test_a_silent_send_is_found_by_its_whole_sender_label():
+    sender = LongRepr()  # a repr of 131 characters: silent sends cut theirs at 80
+    with capture_signals() as signals:
+        payment_done.send(sender=sender)
+    signals.assert_sent(payment_done, sender=sender, times=1)
+    with pytest.raises(AssertionError, match="was sent once, expected never"):
+        signals.assert_not_sent(payment_done, sender=sender)
+
+
+def test_sends_the_recording_cannot_tell_apart_fail_assert_not_sent():
+    with capture_signals() as signals:
+        for number in range(600):  # distinct senders past the 500 kept by label
+            payment_done.send(sender=number)
+    signals.assert_sent(payment_done, sender=3, times=1)
+    with pytest.raises(AssertionError, match=r"from 599 was sent 0 times, expected never\. "
+                       r"100 more sends may be from 599: .*\"\(other senders\)\""):
+        signals.assert_not_sent(payment_done, sender=599)
+    with pytest.raises(AssertionError, match="100 more sends may be from 599"):
+        signals.assert_sent(payment_done, sender=599, times=0)
+    signals.assert_sent(payment_done, times=600)
+
+
+def test_sends_past_max_sends_fail_assert_not_sent():
+    with capture_signals(max_sends=1) as signals:
+        pay()  # post_save kept; order_paid and the rest counted only
+    with pytest.raises(AssertionError, match=r"order_paid was sent 0 times, expected never\. "
+                       r"2 sends past max_sends=1 were counted, not kept"):
+        signals.assert_not_sent(order_paid)
+    with pytest.raises(AssertionError, match=r"mark_paid ran 0 times, expected never\. "
+                       r"2 sends past max_sends=1 were counted, not kept"):
+        signals.assert_not_received(mark_paid)
+    with pytest.raises(AssertionError, match=r"audit_order_saved ran once, expected once\. 2 sends"):
+        signals.assert_received(audit_order_saved, times=1)

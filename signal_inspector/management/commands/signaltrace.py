@@ -4,11 +4,13 @@ import argparse
 import contextlib
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from django.core.management import get_commands, load_command_class
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import signal_inspector
@@ -64,12 +66,18 @@ class Command(BaseCommand):
             "would fire, without keeping it (network I/O still happens: see findings).",
         )
         parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
-        parser.add_argument(
+        remainder = parser.add_argument(
             "traced_args",
             metavar="ARGS",
             nargs=argparse.REMAINDER,
             help="The command's own arguments and options, as you would type them.",
         )
+        # argparse counts a REMAINDER positional as required ("required: COMMAND,
+        # ARGS") and writes it as "..."; a command needs no arguments of its own.
+        remainder.required = False
+        usage = parser.format_usage().removeprefix("usage: ").rstrip("\n")
+        if usage.endswith("COMMAND ..."):
+            parser.usage = usage.removesuffix("...").replace("%", "%%") + "[ARGS ...]"
 
     def handle(
         self,
@@ -88,6 +96,8 @@ class Command(BaseCommand):
         if max_sends is not None and max_sends < 0:
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
         command = self._load(traced_command)
+        if output is not None:
+            _check_writable(output)
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
         writer = _WRITERS[output_format]
         recording: Recording | None = None
@@ -98,8 +108,8 @@ class Command(BaseCommand):
                 dry_run_of(recording) if dry_run else contextlib.nullcontext(),
             ):
                 try:
-                    command.run_from_argv(argv)
-                except SystemExit as exc:  # CommandError ends here too, as exit status 1
+                    self._run(command, traced_command, traced_args, options)
+                except SystemExit as exc:  # from the command line, a CommandError too
                     exited = exc
         except BaseException as exc:
             # The trace first, then the exception on its way to Python's traceback.
@@ -115,6 +125,24 @@ class Command(BaseCommand):
         self._write(writer(recording, argv[1:], status, ending, max_lines), output)
         if exited is not None and status:
             raise exited  # the command's own SystemExit: its code, or its message
+
+    def _run(
+        self, command: BaseCommand, name: str, args: list[str], options: dict[str, Any]
+    ) -> None:
+        """Run the traced command as signaltrace itself was run.
+
+        From the command line, as ``manage.py`` would: its ``CommandError`` printed
+        and turned into exit status 1, its database connections closed. From
+        ``call_command()`` (a test), as ``call_command()`` would: a
+        ``CommandError`` raised as such, the connections left open (closing them
+        mid-test breaks the test's transaction), and the ``stdout``/``stderr``
+        given to signaltrace passed on.
+        """
+        if getattr(self, "_called_from_command_line", False):
+            command.run_from_argv([sys.argv[0] if sys.argv else "manage.py", name, *args])
+            return
+        streams = {key: options[key] for key in ("stdout", "stderr") if options.get(key)}
+        call_command(command, *args, **streams)
 
     def _load(self, name: str) -> BaseCommand:
         commands = get_commands()
@@ -137,7 +165,32 @@ class Command(BaseCommand):
             with open(output, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as exc:
-            raise CommandError(f"Cannot write the trace to {output}: {exc}") from exc
+            # Checked before the command ran (see _check_writable()): the command's
+            # work is done and its exit status stands; the trace is not lost.
+            self.stderr.write(
+                f"Cannot write the trace to {output}: {exc}. The trace follows.",
+                style_func=_plain,
+            )
+            self.stderr.write(text, style_func=_plain, ending="")
+            self.stderr.flush()
+
+
+def _check_writable(output: str) -> None:
+    """A CommandError now, before the command runs, if ``output`` cannot be written.
+
+    Opened for appending, not truncated: ``output`` may be the traced command's own
+    input (``--output data.json loaddata data.json``); it is replaced only once the
+    command has run.
+    """
+    existed = os.path.lexists(output)
+    try:
+        with open(output, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise CommandError(f"Cannot write the trace to {output}: {exc}") from exc
+    if not existed:
+        with suppress(OSError):
+            os.remove(output)
 
 
 DRY_RUN_NOTE = (
