@@ -15,7 +15,6 @@ from debug_toolbar.utils import get_csp_nonce
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, JsonResponse
 from django.template.loader import render_to_string
-from django.templatetags.static import static
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +24,8 @@ from django.utils.translation import ngettext
 # speak when the app is missing from INSTALLED_APPS (its ready() is not run).
 from . import checks  # noqa: F401
 from .conf import get_config
-from .drawing.rows import build_context, format_ms, mark_propagated, receiver_wall_ms
+from .drawing.rows import build_context, mark_propagated, receiver_wall_ms
+from .drawing.timing import format_ms
 from .naming import is_sensitive, mask_substitute
 from .recorder import begin, end
 from .recording import Recording
@@ -162,7 +162,7 @@ class SignalInspectorPanel(Panel):
             )
         parts = [
             ngettext("%(n)d send", "%(n)d sends", sends) % {"n": sends},
-            ngettext("%(n)d receiver", "%(n)d receivers", calls) % {"n": calls},
+            ngettext("%(n)d receiver call", "%(n)d receiver calls", calls) % {"n": calls},
             f"{format_ms(receiver_wall_ms(stats))} ms",
         ]
         errors = stats.get("failures", stats.get("errors", 0))
@@ -185,13 +185,6 @@ class SignalInspectorPanel(Panel):
         # Escaped by the template; _compact() only collapses white space. Safe,
         # so RENDER_PANELS=True (the content inside the page) draws it as markup.
         return mark_safe(_compact(render_to_string(self.template, context)))
-
-    @property
-    def scripts(self) -> list[str]:
-        # Loaded as the toolbar loads its own panels' scripts (a module, after
-        # the content is in place): filters, and the stylesheet under the
-        # page's CSP nonce when the content's nonce is not the page's.
-        return [*super().scripts, static("signal_inspector/panel.js")]
 
     @classmethod
     def get_urls(cls) -> list[URLPattern]:

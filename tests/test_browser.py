@@ -237,7 +237,7 @@ def test_panel_in_chromium_on_the_example_project(
     # DEMO-3 belongs to mallory, whose loyalty account is blocked: one receiver raises.
     panel = open_signals_panel(page, f"{example_server}/orders/DEMO-3/pay/?pay=1")
     button = page.locator("#djdt-SignalInspectorPanel small")
-    expect(button).to_have_text(re.compile(r"\d+ sends? · \d+ receivers? · [\d.]+ ms · 1 error"))
+    expect(button).to_have_text(re.compile(r"\d+ sends? · \d+ receiver calls? · [\d.]+ ms · 1 error"))
     expect(panel).to_contain_text("shop.signals.order_paid")
     expect(panel).to_contain_text("shop.receivers.email_receipt")
     expect(panel).to_contain_text("shop.receivers.award_loyalty_points")

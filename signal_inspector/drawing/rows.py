@@ -15,7 +15,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from ..conf import get_config
 from ..stored import COMPACT, expand, top_level_intervals
+from .flame import flame_chart
+from .timing import format_ms, own_time, union_length
 
+# Signals and receivers the filters offer (panel.css has a rule for each).
+MAX_FILTER_OPTIONS = 40
 # Sends listed when the panel opens; a larger MAX_SENDS is stored, not drawn.
 MAX_RENDERED_SENDS = 500
 # Deeper sends are drawn at this indent; the row still says its depth.
@@ -37,19 +41,6 @@ _FOLD_MIN = 3
 _MAX_PERIOD = 3
 
 
-def format_ms(value: float | None) -> str:
-    """A duration as people read it: ``<0.1``, ``0.63``, ``1.4``, ``55``, ``1,204``."""
-    value = float(value or 0.0)
-    if value < 0.1:
-        return "<0.1" if value > 0 else "0"
-    # Each tier as rounded: 0.996 is "1.0", not "1.00"; 9.96 is "10", not "10.0".
-    if round(value, 2) < 1:
-        return f"{value:.2f}"
-    if round(value, 1) < 10:
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
-
-
 def _breakable(text: str) -> SafeString:
     """Escaped text that may wrap after dots and slashes, and nowhere else.
 
@@ -62,25 +53,21 @@ def _breakable(text: str) -> SafeString:
 _ROWS = re.compile(r"\b(\d+) row\(s\)")
 
 
+_BACKTICKS = re.compile(r"`([^`]+)`")
+# Return values up to this long are shown in the row.
+_SHORT_RESULT = 40
+
+
+def _code_spans(text: str) -> SafeString:
+    """Escaped text with the core's Markdown `code` spans as ``<code>``."""
+    return mark_safe(
+        _BACKTICKS.sub(r'<code class="djdt-si-inline">\1</code>', str(escape(text)))
+    )
+
+
 def _plural_rows(text: str) -> str:
     """The core's ``row(s)`` as English: ``1 row``, ``2 rows``."""
     return _ROWS.sub(lambda m: f"{m[1]} row" if m[1] == "1" else f"{m[1]} rows", text)
-
-
-def _union_ms(intervals: list[tuple[float, float]]) -> float:
-    """Length of the union of ``(start, end)`` intervals: concurrent time counted once."""
-    total = 0.0
-    run: list[float] = []
-    for low, high in sorted(intervals):
-        if not run or low > run[1]:
-            if run:
-                total += run[1] - run[0]
-            run = [low, high]
-        else:
-            run[1] = max(run[1], high)
-    if run:
-        total += run[1] - run[0]
-    return total
 
 
 def _interval(call: dict[str, Any]) -> tuple[float, float] | None:
@@ -109,7 +96,7 @@ def receiver_wall_ms(stats: dict[str, Any]) -> float:
                     intervals.append(interval)
     kept_ms = sum(end - start for start, end in intervals)
     dropped = max(float(stats.get("receiver_time_ms") or 0.0) - kept_ms, 0.0)
-    wall = _union_ms(intervals) + dropped
+    wall = union_length(intervals) + dropped
     total = float(stats.get("duration_ms") or 0.0)
     return min(wall, total) if total else wall
 
@@ -237,6 +224,27 @@ class _Drawer:
         self.bytes = 0
         self.full = False
         self.slow_count = 0
+        self.error_count = 0
+        self.receiver_index: dict[str, int] = {}
+        # Send id -> ("s", id of the send row drawn for it) or ("f", first id of
+        # the fold row it is folded into): where the flame chart links.
+        self.anchors: dict[int, tuple[str, int]] = {}
+        self.spans = {
+            send["id"]: (
+                float(send.get("start_ms") or 0.0),
+                float(send.get("start_ms") or 0.0) + float(send.get("duration_ms") or 0.0),
+            )
+            for send in self.sends
+        }
+
+    def anchor(self, send_id: int, call: int | None) -> str | None:
+        """The id of the table row drawn for a send (or its call), if one is."""
+        kind, target = self.anchors.get(send_id, ("", 0))
+        if kind == "s":
+            return f"djdt-si-s{target}" if call is None else f"djdt-si-c{target}-{call}"
+        if kind == "f":
+            return f"djdt-si-f{target}"
+        return None
 
     def trees(self) -> list[dict[str, Any]]:
         trees = []
@@ -247,6 +255,7 @@ class _Drawer:
             tree: dict[str, Any] = {"rows": [], "signals": set(), "error": False, "slow": False}
             self._draw(tree, send, repeats)
             tree["signals"] = " ".join(str(i) for i in sorted(tree["signals"]))
+            _filter_classes(tree["rows"])
             trees.append(tree)
         return trees
 
@@ -291,6 +300,8 @@ class _Drawer:
             if kind == "fold":
                 tree["rows"].append(self._fold_row(item, depth))
                 self.folded += len(item)
+                for folded in item:
+                    self.anchors[folded["id"]] = ("f", item[0].get("id"))
             elif kind == "send":
                 if self.shown >= MAX_RENDERED_SENDS or self.bytes >= MAX_RENDERED_BYTES:
                     self.full = True
@@ -302,14 +313,17 @@ class _Drawer:
                 )
                 tree["rows"].append(self._send_row(item, depth, extra))
                 self.folded += len(extra)
+                for sent in (item, *extra):
+                    self.anchors[sent["id"]] = ("s", item["id"])
                 above = (*above[-(_MAX_PERIOD - 1) :], item) if _MAX_PERIOD > 1 else (item,)
                 stack.extend(
-                    ("call", call, depth, item, above)
-                    for call in reversed(item.get("receivers", []))
+                    ("call", pair, depth, item, above)
+                    for pair in reversed(list(enumerate(item.get("receivers", []))))
                 )
             else:
                 send = extra
-                row = self._receiver_row(item, send, depth)
+                index, item = item
+                row = self._receiver_row(item, send, depth, index)
                 tree["error"] = tree["error"] or row["error"]
                 tree["slow"] = tree["slow"] or row["slow"]
                 tree["rows"].append(row)
@@ -359,6 +373,12 @@ class _Drawer:
     def _fold_row(self, chain: list[dict[str, Any]], depth: int) -> dict[str, Any]:
         return {
             "kind": "fold",
+            "level": 2 * depth,
+            "own_filters": {
+                f"s{self.signal_index[signal]}"
+                for signal in dict.fromkeys(send.get("signal", "") for send in chain)
+                if signal in self.signal_index
+            },
             "indent": min(2 * depth, _MAX_INDENT),
             "count": len(chain),
             "first": chain[0].get("id"),
@@ -385,8 +405,12 @@ class _Drawer:
         raised = any(c.get("outcome") == "raised" for c in receivers)
         stack, same_as = self._stack(send)
         duration = float(send.get("duration_ms") or 0.0)
+        signal_filter = f"s{self.signal_index.get(send.get('signal', ''), -1)}"
         return {
             "kind": "send",
+            "level": 2 * depth,
+            "own_filters": {signal_filter},
+            "signal_filter": signal_filter,
             "depth": depth,
             "indent": min(2 * depth, _MAX_INDENT),
             "id": send.get("id"),
@@ -414,22 +438,39 @@ class _Drawer:
         }
 
     def _receiver_row(
-        self, call: dict[str, Any], send: dict[str, Any], depth: int
+        self, call: dict[str, Any], send: dict[str, Any], depth: int, index: int
     ) -> dict[str, Any]:
         exception = call.get("exception")
         outcome = call.get("outcome", "")
         duration = float(call.get("duration_ms") or 0.0)
         concurrent, alone = _concurrency(call, send.get("receivers", []))
-        # An async receiver's time is wall time, awaits included: while it
-        # waited, others ran. Only the time it ran alone can make it slow.
-        slow = (alone if concurrent else duration) > self.slow_ms
+        # Slow is judged on the receiver's own time: without the sends it
+        # caused (their receivers are judged on theirs) and, for an async
+        # receiver, without the time others ran alongside it (awaits included).
+        own = _own_ms(call, send, self.spans)
+        slow = own > self.slow_ms
         self.slow_count += slow
+        error = outcome in _ERROR_OUTCOMES
+        self.error_count += error
+        name = call.get("name", "")
+        filters = {f"r{self.receiver_index.setdefault(name, len(self.receiver_index))}"}
+        filters.add(f"s{self.signal_index.get(send.get('signal', ''), -1)}")
+        if error:
+            filters.add("e")
+        if slow:
+            filters.add("w")
         trace = ""
         if exception:
             trace = _trace(exception.get("traceback", []), outermost_first=True)
             self.bytes += len(trace)
         return {
             "kind": "receiver",
+            "level": 2 * depth + 1,
+            "own_filters": filters,
+            "anchor": f"djdt-si-c{send.get('id')}-{index}",
+            "own_time": format_ms(own),
+            "own_differs": format_ms(own) != format_ms(duration) and not concurrent,
+            "caused": bool(call.get("children")),
             "depth": depth,
             "indent": min(2 * depth + 1, _MAX_INDENT),
             "name": call.get("name", ""),
@@ -444,6 +485,9 @@ class _Drawer:
             "inserts": call.get("inserts", 0),
             "outcome": outcome,
             "result": call.get("result", ""),
+            # A short value is shown, not folded behind a click.
+            "result_short": len(str(call.get("result", ""))) <= _SHORT_RESULT
+            and "\n" not in str(call.get("result", "")),
             "exception": exception
             and {
                 "type": exception.get("type", ""),
@@ -456,11 +500,55 @@ class _Drawer:
             "duplicate": call.get("duplicate", False),
             "loop": call.get("loop", False),
             "on_commit": call.get("on_commit", []),
-            "hints": [_plural_rows(str(h)) for h in call.get("hints", [])],
+            "hints": [_code_spans(_plural_rows(str(h))) for h in call.get("hints", [])],
             "skipped": send.get("skipped", []) if outcome == "raised" else [],
             "bar": _bar(call.get("start_ms"), duration, self.total_ms),
-            "error": outcome in _ERROR_OUTCOMES,
+            "error": error,
         }
+
+
+def _own_ms(
+    call: dict[str, Any], send: dict[str, Any], spans: dict[int, tuple[float, float]]
+) -> float:
+    """A receiver's own time (see timing.own_time)."""
+    mine = _interval(call)
+    if mine is None:
+        return float(call.get("duration_ms") or 0.0)
+    caused = [spans[i] for i in call.get("children", []) if i in spans]
+    siblings: list[tuple[float, float]] = []
+    if call.get("is_async"):
+        siblings = [
+            interval
+            for other in send.get("receivers", [])
+            if other is not call and (interval := _interval(other)) is not None
+        ]
+    return own_time(mine[0], mine[1] - mine[0], caused, siblings)
+
+
+def _filter_classes(rows: list[dict[str, Any]]) -> None:
+    """Give each row the filters it stays visible under: its own, and those of the
+    rows below it (a send stays as the context of a receiver that raised)."""
+    parents: list[int | None] = []
+    open_rows: list[int] = []  # indexes of the rows above this one, outermost first
+    for number, row in enumerate(rows):
+        while open_rows and rows[open_rows[-1]]["level"] >= row["level"]:
+            open_rows.pop()
+        parents.append(open_rows[-1] if open_rows else None)
+        open_rows.append(number)
+    shown = [set(row["own_filters"]) for row in rows]
+    for number in range(len(rows) - 1, -1, -1):
+        parent = parents[number]
+        if parent is not None:
+            shown[parent] |= shown[number]
+    for row, filters in zip(rows, shown, strict=True):
+        row["filters"] = " ".join(
+            f"djdt-si-f{token}" for token in sorted(filters) if _filterable(token)
+        )
+
+
+def _filterable(token: str) -> bool:
+    """Errors, slow, and the signals and receivers the filters can name."""
+    return token in ("e", "w") or 0 <= int(token[1:]) < MAX_FILTER_OPTIONS
 
 
 def _concurrency(call: dict[str, Any], siblings: list[dict[str, Any]]) -> tuple[bool, float]:
@@ -481,7 +569,7 @@ def _concurrency(call: dict[str, Any], siblings: list[dict[str, Any]]) -> tuple[
             overlaps.append((start, end))
     if not overlaps:
         return False, mine[1] - mine[0]
-    return True, max(mine[1] - mine[0] - _union_ms(overlaps), 0.0)
+    return True, max(mine[1] - mine[0] - union_length(overlaps), 0.0)
 
 
 def _enclosing(
@@ -509,7 +597,9 @@ def _enclosing(
     return result
 
 
-def _by_receiver(sends: list[dict[str, Any]], slow_ms: float) -> list[dict[str, Any]]:
+def _by_receiver(
+    sends: list[dict[str, Any]], slow_ms: float, spans: dict[int, tuple[float, float]]
+) -> list[dict[str, Any]]:
     """Receivers by total time: calls, total, slowest, failures.
 
     A receiver re-entered through its own sends (a loop) adds its time once:
@@ -531,8 +621,10 @@ def _by_receiver(sends: list[dict[str, Any]], slow_ms: float) -> list[dict[str, 
                     "errors": 0,
                     "is_async": call.get("is_async", False),
                     "slowest_send": send.get("id"),
+                    "slow": False,
                 },
             )
+            entry["slow"] = entry["slow"] or _own_ms(call, send, spans) > slow_ms
             duration = float(call.get("duration_ms") or 0.0)
             entry["calls"] += 1
             if name not in around:
@@ -544,7 +636,6 @@ def _by_receiver(sends: list[dict[str, Any]], slow_ms: float) -> list[dict[str, 
             )
     rows = sorted(table.values(), key=lambda e: (-e["total"], e["name"]))
     for row in rows:
-        row["slow"] = row["slowest"] > slow_ms and not row["is_async"]
         row["name_html"] = _breakable(row["name"])
         row["total_time"] = format_ms(row["total"])
         row["slowest_time"] = format_ms(row["slowest"])
@@ -613,8 +704,14 @@ def _map_context(receiver_map: dict[str, Any]) -> dict[str, Any]:
     return {**receiver_map, "signals": signals}
 
 
-def build_context(stats: dict[str, Any], *, export_url: str = "") -> dict[str, Any]:
-    """Turn stored stats into rows for the template; reads nothing but ``stats``."""
+def build_context(
+    stats: dict[str, Any], *, export_url: str = "", flame: bool = True
+) -> dict[str, Any]:
+    """Turn stored stats into rows for the template; reads nothing but ``stats``.
+
+    ``flame``: draw the flame chart too (the benchmark compares with and without).
+    """
+    stored = stats
     stats = expand(stats)
     total_ms = float(stats.get("duration_ms") or 0.0)
     slow_ms = float(stats.get("slow_receiver_ms") or get_config().slow_receiver_ms)
@@ -631,16 +728,31 @@ def build_context(stats: dict[str, Any], *, export_url: str = "") -> dict[str, A
     drawer = _Drawer(stats, slow_ms)
     trees = drawer.trees()
     signals = sorted(drawer.signal_index.items(), key=lambda item: item[0])
+    receivers = sorted(drawer.receiver_index.items(), key=lambda item: item[0])
+    chart = flame_chart(stored, slow_ms, drawer.anchor) if flame and trees else None
     wall_ms = receiver_wall_ms(stats)
     silent = stats.get("silent", [])
     total_sends = int(stats.get("total_sends") or 0)
     listed = drawer.shown + drawer.folded
-    by_receiver = _by_receiver(sends, slow_ms)
+    by_receiver = _by_receiver(sends, slow_ms, drawer.spans)
+    by_signal = _by_signal(sends)
     return {
+        "flame": chart,
+        "receivers": [
+            {"index": index, "name": name}
+            for name, index in receivers
+            if index < MAX_FILTER_OPTIONS
+        ],
+        "more_receivers": max(len(receivers) - MAX_FILTER_OPTIONS, 0),
+        "more_signals": max(len(signals) - MAX_FILTER_OPTIONS, 0),
+        "error_rows": drawer.error_count,
+        "caused_sends": any(row.get("caused") for tree in trees for row in tree["rows"]),
         "stats": stats,
         "trees": trees,
         "rows": [row for tree in trees for row in tree["rows"]],
-        "signals": [{"index": index, "name": name} for name, index in signals],
+        "signals": [
+            {"index": index, "name": name} for name, index in signals if index < MAX_FILTER_OPTIONS
+        ],
         "shown_sends": drawer.shown,
         "folded_sends": drawer.folded,
         "max_rendered": MAX_RENDERED_SENDS,
@@ -657,9 +769,13 @@ def build_context(stats: dict[str, Any], *, export_url: str = "") -> dict[str, A
         "request_time": format_ms(total_ms),
         "share": min(wall_ms / total_ms * 100, 100.0) if total_ms else 0.0,
         "concurrent": any(row.get("concurrent") for tree in trees for row in tree["rows"]),
-        "by_receiver": by_receiver[:_TABLE_LIMIT],
+        # The summary tables add something only where calls repeat: otherwise
+        # they are the timeline again, sorted.
+        "by_receiver": by_receiver[:_TABLE_LIMIT]
+        if any(row["calls"] > 1 for row in by_receiver)
+        else [],
         "by_receiver_more": max(len(by_receiver) - _TABLE_LIMIT, 0),
-        "by_signal": _by_signal(sends)[:_TABLE_LIMIT],
+        "by_signal": by_signal[:_TABLE_LIMIT] if any(row["count"] > 1 for row in by_signal) else [],
         "silent": [
             {
                 **item,
