@@ -370,7 +370,7 @@ def _group(
         f"{len(group)} boxes merged (each narrower than 1/{resolution} of the request): "
         f"{' and '.join(parts)}, from {_ms(start)} to {_ms(end)} ms"
         + (f"\n{said}" if said else "")
-        + f"\nfirst: {_title(group[0]).partition(chr(10))[0]}"
+        + f"\n\nthe worst of them:\n{_title(worst)}"
     )
     x = _pct(start, total)
     width = _pct(max(end - start, narrow), total)
