@@ -12,15 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    REPO,
-    THEME_KEY,
-    _contrast,
-    _serve_example,
-    example_server,
-    open_signals_panel,
-    page,
-)
+from tests import test_browser
+from tests.test_browser import REPO, THEME_KEY, _contrast, _serve_example, open_signals_panel
+
+# test_browser's fixtures: a Chromium page, the example project's runserver.
+page = test_browser.page
+example_server = test_browser.example_server
 
 pytestmark = pytest.mark.browser
 
