@@ -142,35 +142,43 @@ def _boxes(stats: dict[str, Any], slow_units: float) -> Iterator[_Box]:
     for send_id, depth, start, duration, signal, method, sender, loop, calls in records:
         yield _Box(2 * depth, start, start + duration, send_id, None,
                    "loop" if loop else "send", (signal, method, sender, duration, start))
-        intervals = [
-            (c_start, c_start + c_duration) if c_start is not None else None
-            for _name, c_start, c_duration, _extra in calls
-        ]
+        intervals: list[tuple[int, int] | None] = []
         for index, (name, c_start, c_duration, extra) in enumerate(calls):
             if c_start is None:
                 continue
-            caused = [spans[i] for i in extra.get("children", ()) if i in spans]
-            siblings = (
-                [iv for j, iv in enumerate(intervals) if j != index and iv is not None]
-                if extra.get("is_async")
-                else []
-            )
-            own = own_time(c_start, c_duration, caused, siblings)
-            outcome = extra.get("outcome", "returned")
+            own = c_duration
+            if extra:
+                caused = [spans[i] for i in extra.get("children", ()) if i in spans]
+                siblings: list[tuple[int, int]] = []
+                if extra.get("is_async"):
+                    if not intervals:
+                        intervals = [
+                            None if start is None else (start, start + length)
+                            for _name, start, length, _extra in calls
+                        ]
+                    siblings = [
+                        iv for j, iv in enumerate(intervals) if j != index and iv is not None
+                    ]
+                if caused or siblings:
+                    own = own_time(c_start, c_duration, caused, siblings)
+                outcome = extra.get("outcome", "returned")
+            else:
+                outcome = "returned"
             if outcome == "raised":
                 kind = "raised"
-            elif extra.get("loop"):
+            elif extra and extra.get("loop"):
                 kind = "loop"
             elif outcome == "caught":
                 kind = "caught"
             elif own > slow_units:
                 kind = "slow"
-            elif extra.get("duplicate"):
+            elif extra and extra.get("duplicate"):
                 kind = "twice"
             else:
                 kind = "ok"
             yield _Box(2 * depth + 1, c_start, c_start + c_duration, send_id, index, kind,
-                       (name, c_duration, own, outcome, extra.get("exception"), signal, c_start))
+                       (name, c_duration, own, outcome, extra and extra.get("exception"), signal,
+                        c_start))
 
 
 def _rows(boxes: list[_Box]) -> tuple[list[list[_Box]], int]:
