@@ -324,6 +324,12 @@ def _title(box: _Box) -> str:
     return "\n".join(lines)
 
 
+def _text(text: str) -> str:
+    """Escaped, its line breaks as character references: the panel's markup has its
+    white space collapsed (see panels._compact), a hover text must keep them."""
+    return str(escape(text)).replace("\n", "&#10;")
+
+
 def _label(box: _Box) -> str:
     name = box.about[0]
     return str(name).rpartition(".")[2]
@@ -340,7 +346,7 @@ def _one(box: _Box, y: int, total: int, narrow: float, anchor: Anchors | None) -
     width = _pct(width_units, total)
     head = (
         f'{_link(box, anchor)} class="djdt-si-fl djdt-si-fl-{box.outcome}">'
-        f"<title>{escape(_title(box))}</title>"
+        f"<title>{_text(_title(box))}</title>"
     )
     if width_units * 100 / total >= LABEL_MIN:
         return (
@@ -384,6 +390,6 @@ def _group(
     width = _pct(max(end - start, narrow), total)
     return (
         f'{_link(worst, anchor)} class="djdt-si-fl djdt-si-fl-{worst.outcome} djdt-si-fl-merged">'
-        f"<title>{escape(title)}</title>"
+        f"<title>{_text(title)}</title>"
         f'<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/></a>'
     )
