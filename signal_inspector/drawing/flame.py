@@ -93,7 +93,7 @@ def flame_chart(
     resolution = RESOLUTION
     while True:
         chart = _draw(rows, hidden, total, resolution, anchor)
-        if len(chart.svg) <= MAX_BYTES or resolution <= 4:
+        if len(chart.svg) <= MAX_BYTES or resolution <= 1:
             return chart
         resolution //= 2
 
