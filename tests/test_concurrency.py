@@ -144,7 +144,7 @@ def assert_each_panel_shows_only_its_own(base: str, results, signal: str) -> Non
         assert status == 200, f"{path}: {status} {page[:500]}"
         own = path.rstrip("/").rsplit("/", 1)[1]
         # Two sends, one receiver each: nothing more, nothing less.
-        assert subtitle_of(page).startswith("2 sends · 2 receivers"), (path, subtitle_of(page))
+        assert subtitle_of(page).startswith("2 sends · 2 receiver calls"), (path, subtitle_of(page))
         html = panel_of(base, page).replace("<wbr>", "")  # line-break hints in names
         assert set(MARKER.findall(html)) == {own}, path
         # Each send's kwargs and each receiver's return value name the marker.

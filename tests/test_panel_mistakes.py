@@ -31,9 +31,12 @@ def test_on_commit_work_that_committed_is_shown_ran(client: Client) -> None:
 
 
 def test_missing_created_guard_gets_a_hint(client: Client) -> None:
-    visible = text(panel_html(client.get("/resave/unguarded/")))
+    html = panel_html(client.get("/resave/unguarded/"))
+    visible = text(html)
     assert "Hint: Inserted 1 row on an update (created=False)" in visible
-    assert "wrap the side effect in `if created:`" in visible
+    # The hint's code is drawn as code, not as Markdown backticks.
+    assert 'wrap the side effect in <code class="djdt-si-inline">if created:</code>' in html
+    assert "`" not in visible
 
 
 def test_guarded_receiver_gets_no_hint(client: Client) -> None:

@@ -106,7 +106,8 @@ SIGNAL_INSPECTOR = {
 
 # EXAMPLE_CSP=1: a nonce-only Content Security Policy through django-csp
 # (pip install django-csp), to see the toolbar and the Signals panel under one.
-# 'strict-dynamic' lets the toolbar's nonced script load its panels' scripts.
+# 'strict-dynamic' lets the toolbar's nonced script load its panels' scripts;
+# EXAMPLE_CSP=strict leaves it out (the Signals panel needs no script).
 if os.environ.get("EXAMPLE_CSP"):
     from csp.constants import NONCE, NONE, SELF
 
@@ -114,7 +115,8 @@ if os.environ.get("EXAMPLE_CSP"):
     CONTENT_SECURITY_POLICY = {
         "DIRECTIVES": {
             "default-src": [SELF],
-            "script-src": [NONCE, "'strict-dynamic'"],
+            "script-src": [NONCE]
+            + ([] if os.environ["EXAMPLE_CSP"] == "strict" else ["'strict-dynamic'"]),
             "style-src": [NONCE],
             "img-src": [SELF, "data:"],
             "object-src": [NONE],
