@@ -187,6 +187,8 @@ def receiver_dot(data: Mapping[str, Any], *, title: str = "signalmap", note: str
     receivers: dict[str, dict[str, Any]] = {}
     signal_names = [str(s["name"]) for s in data.get("signals", [])]
     for info in data.get("signals", []):
+        if not info.get("receivers"):
+            continue  # listed by the text; alone in a picture it says nothing
         signal = _signal_node(dot, str(info["name"]), seen)
         for r in info.get("receivers", []):
             name, defined = str(r.get("receiver", "?")), str(r.get("defined_at") or "")

@@ -243,6 +243,13 @@ class Command(BaseCommand):
         stream.write(data)
         stream.flush()
 
+    def shown_unconnected(self) -> list[UnconnectedModule]:
+        """W002's modules, without the debugging tools' own unless --include-inspector
+        (an editable install of signal_inspector counts as the project's code)."""
+        if getattr(self, "include_inspector", True):
+            return self.unconnected
+        return [m for m in self.unconnected if not (m.module + ".").startswith(_OWN_PREFIXES)]
+
     def shown(self, sigmap: SignalMap) -> tuple[SignalMap, Hidden]:
         """What text and pictures show: without the debugging tools' receivers
         unless --include-inspector, and only the project's own by default."""
@@ -274,8 +281,9 @@ class Command(BaseCommand):
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
-        never = [item for item in self.unconnected if item.reach == NEVER]
-        later = [item for item in self.unconnected if item.reach != NEVER]
+        unconnected = self.shown_unconnected()
+        never = [item for item in unconnected if item.reach == NEVER]
+        later = [item for item in unconnected if item.reach != NEVER]
         if never:
             lines += self._unconnected_lines(never, "Receivers never connected")
         if later:
@@ -475,8 +483,10 @@ class Command(BaseCommand):
 
     def _dot(self, sigmap: SignalMap) -> str:
         shown, hidden = self.shown(sigmap)
+        data = self._data(shown)
+        data["unconnected"] = [item.to_dict() for item in self.shown_unconnected()]
         return graphs.receiver_dot(
-            self._data(shown), note="\n".join(hidden.lines(self.project.root, drawn=True))
+            data, note="\n".join(hidden.lines(self.project.root, drawn=True))
         )
 
     def write_dot(self, sigmap: SignalMap, duplicates_only: bool) -> None:

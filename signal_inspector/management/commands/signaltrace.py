@@ -11,6 +11,7 @@ from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import signal_inspector
+from signal_inspector import graphs
 
 if TYPE_CHECKING:
     from signal_inspector.recording import Recording
@@ -31,8 +32,12 @@ class Command(BaseCommand):
             "--format",
             dest="output_format",
             default="text",
-            choices=("text", "json"),
-            help="Output format: a text tree (default) or the recording as JSON.",
+            choices=tuple(_WRITERS),
+            help=(
+                "Output format: a text tree (default), the recording as JSON, or the "
+                "cascade as a graph: Graphviz DOT, SVG (rendered by Graphviz's dot), or "
+                "one HTML page (the SVG, a legend and the text tree)."
+            ),
         )
         parser.add_argument(
             "--output",
@@ -77,6 +82,8 @@ class Command(BaseCommand):
             raise CommandError(f"--max-lines must be 1 or more, not {max_lines}.")
         if max_sends is not None and max_sends < 0:
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
+        if output_format in _NEEDS_DOT and graphs.dot_path() is None:
+            raise CommandError(graphs.INSTALL_HINT)  # before the command runs, not after
         command = self._load(traced_command)
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
         writer = _WRITERS[output_format]
@@ -141,11 +148,7 @@ def _exit_status(exc: SystemExit) -> int:
 
 
 def _text(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
-    command = " ".join(argv)
-    if len(command) > 200:
-        command = command[:199] + "…"
-    header = f"signaltrace: {command} ({ending})"
-    return f"{header}\n{recording.to_text(max_lines=max_lines)}\n"
+    return f"{_title(argv, ending)}\n{recording.to_text(max_lines=max_lines)}\n"
 
 
 def _json(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
@@ -158,7 +161,35 @@ def _json(recording: Recording, argv: list[str], status: int | None, ending: str
     return json.dumps(data, indent=2, default=str) + "\n"
 
 
+def _title(argv: list[str], ending: str) -> str:
+    command = " ".join(argv)
+    if len(command) > 200:
+        command = command[:199] + "…"
+    return f"signaltrace: {command} ({ending})"
+
+
+def _dot(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    return graphs.cascade_dot(recording.to_dict(), title=_title(argv, ending))
+
+
+def _svg(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    try:
+        return graphs.render(_dot(recording, argv, status, ending, max_lines), "svg").decode("utf-8")
+    except graphs.GraphvizError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _html(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    svg = graphs.inline_svg(_svg(recording, argv, status, ending, max_lines).encode("utf-8"))
+    listing = _text(recording, argv, status, ending, max_lines)
+    return graphs.html_page(_title(argv, ending), svg, graphs.LEGEND["cascade"], listing)
+
+
 _WRITERS: dict[str, Callable[[Recording, list[str], int | None, str, int], str]] = {
     "text": _text,
     "json": _json,
+    "dot": _dot,
+    "svg": _svg,
+    "html": _html,
 }
+_NEEDS_DOT = ("svg", "html")
