@@ -1,0 +1,109 @@
+"""Which receivers are the project's own (``signal_inspector.project``), and
+``signalmap``'s default of listing only those, wrapped to the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError
+from django.test import override_settings
+
+from signal_inspector.project import ProjectCode, project_root
+from tests.test_signalmap import run
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_root_is_base_dir_else_the_settings_packages_parent(tmp_path: Path) -> None:
+    assert project_root() == REPO  # tests.settings: the parent of the tests package
+    with override_settings(BASE_DIR=tmp_path):
+        assert project_root() == tmp_path.resolve()
+    with override_settings(BASE_DIR=str(tmp_path)):
+        assert project_root() == tmp_path.resolve()
+
+
+def test_project_files_are_under_the_root_and_outside_installed_packages(tmp_path: Path) -> None:
+    own = tmp_path / "shop" / "receivers.py"
+    venv = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages" / "lib" / "handlers.py"
+    debian = tmp_path / "usr" / "lib" / "python3" / "dist-packages" / "lib.py"
+    for path in (own, venv, debian):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    project = ProjectCode(tmp_path)
+    assert project.has_file(str(own))
+    assert not project.has_file(str(venv))
+    assert not project.has_file(str(debian))
+    assert not project.has_file(str(REPO / "tests" / "testapp" / "receivers.py"))  # another root
+    assert not project.has_file("<string>")
+    here = ProjectCode(REPO)
+    assert here.has_module("tests.testapp.receivers")
+    assert not here.has_module("django.db.models.signals")  # site-packages
+    assert not here.has_module("json")  # the standard library
+    assert not here.has_module("no.such.module")
+
+
+def _hidden_count(out: str) -> int:
+    found = re.search(r"Not listed: (\d+) receivers? of Django and installed packages", out)
+    assert found, out
+    return int(found.group(1))
+
+
+def test_signalmap_lists_only_the_projects_receivers_and_counts_the_others() -> None:
+    out, err, code = run("--no-color")
+    assert (err, code) == ("", 0)
+    assert "tests.dupapp.handlers.shared" in out
+    assert "django.contrib.auth.models.update_last_login" not in out
+    assert "django.test.signals" not in out
+    data = json.loads(run("--format", "json")[0])
+    receivers = [r for s in data["signals"] for r in s["receivers"]]
+    tools = ("signal_inspector.", "debug_toolbar.")
+    others = [r for r in receivers if not r["project"] and not r["receiver"].startswith(tools)]
+    assert others and all(r["module"].startswith("django.") for r in others)
+    assert _hidden_count(out) == len(others)
+    # Every project receiver is listed, by its row.
+    listed = re.findall(r"^  \d+ +\S.*?  (\S+)  ", out, re.M)
+    assert sorted(listed) == sorted(
+        r["receiver"] for r in receivers if r["project"] and not r["receiver"].startswith(tools)
+    )
+    everything, _, _ = run("--no-color", "--all")
+    assert "django.contrib.auth.models.update_last_login" in everything
+    assert "Not listed:" not in everything
+
+
+def test_a_filter_shows_what_it_names_whoever_wrote_it() -> None:
+    out, _, _ = run("--no-color", "--signal", "setting_changed")
+    assert "django.test.signals.root_urlconf_changed" in out
+    assert "Not listed:" not in out
+    out, _, _ = run("--no-color", "--app", "auth")
+    assert "django.contrib.auth.models.update_last_login" in out
+
+
+def test_text_wraps_to_the_width_asked_for() -> None:
+    plain, _, _ = run("--no-color")
+    assert max(len(line) for line in plain.splitlines()) > 100  # the reason for wrapping
+    wrapped, _, _ = run("--no-color", "--width", "80")
+    for line in wrapped.splitlines():
+        # Only a single word longer than the width (a long dotted name) may stick out.
+        assert len(line) <= 80 or " " not in line.strip(), line
+    # Nothing is lost: the same words, in the same order.
+    assert wrapped.split() == plain.split()
+    assert run("--no-color", "--width", "0")[0] == plain  # 0: never wrap; not a terminal: neither
+    with pytest.raises(CommandError, match="--width must be 0 or more"):
+        run("--width", "-1")
+
+
+def test_a_table_too_wide_for_the_terminal_puts_where_on_its_own_line() -> None:
+    out, _, _ = run("--no-color", "--width", "80", "--signal", "pong")
+    assert out.splitlines()[:5] == [
+        "tests.dupapp.signals.pong",
+        "  #  SENDER  RECEIVER",
+        "     DEFINED AT  CONNECTED AT  NOTES",
+        "  1  (any sender)  tests.dupapp.handlers.shared",
+        out.splitlines()[4],
+    ]
+    assert re.fullmatch(r"     tests/dupapp/handlers\.py:\d+  tests/dupapp/wiring\.py:\d+", out.splitlines()[4])
+    wide, _, _ = run("--no-color", "--width", "200", "--signal", "pong")
+    assert wide == run("--no-color", "--signal", "pong")[0]
