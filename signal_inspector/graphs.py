@@ -309,15 +309,18 @@ def cascade_dot(recording: Mapping[str, Any], *, title: str = "signaltrace") -> 
     time. Walked without recursion: a runaway loop leaves a very deep tree."""
     dot = _Dot("signaltrace")
     root = "run"
+    top = _nested(list(recording.get("sends", [])))
     dot.node(root, label=_clip(title, 100), shape="box", style="filled", fillcolor="#f5f5f5")
     sends: dict[str, tuple[str, str]] = {}
     receivers: dict[str, dict[str, Any]] = {}
     edges: dict[tuple[str, str], _Tally] = {}
-    pending: list[tuple[str, Mapping[str, Any]]] = [
-        (root, s) for s in reversed(list(recording.get("sends", [])))
-    ]
+    pending: list[tuple[str, Mapping[str, Any]]] = [(root, s) for s in reversed(top)]
+    walked: set[int] = set()  # a malformed export's cycle is drawn once, not forever
     while pending:
         parent, send = pending.pop()
+        if id(send) in walked:
+            continue
+        walked.add(id(send))
         signal, sender = str(send.get("signal", "?")), str(send.get("sender", ""))
         send_key = f"send {signal} {sender}"
         sends.setdefault(send_key, (signal, sender))
@@ -385,6 +388,29 @@ def cascade_dot(recording: Mapping[str, Any], *, title: str = "signaltrace") -> 
     if kept < total:
         summary.append(f"{total - kept} sends without receivers or past the limit not drawn")
     return dot.text(", ".join(summary), {})
+
+
+def _nested(sends: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The top-level sends, nested. The panel's stored form is flat (each send
+    with its ``parent`` send's id, each call's ``children`` as send ids); a
+    recording's ``to_dict()`` is already nested and is returned as it is."""
+    if not any("parent" in send for send in sends):
+        return sends
+    by_id = {send.get("id"): send for send in sends}
+    out = []
+    for send in sends:
+        calls = [
+            {**call, "children": [by_id[i] for i in call.get("children", []) if i in by_id]}
+            for call in send.get("receivers", [])
+        ]
+        by_id[send.get("id")] = {**send, "receivers": calls}
+    for send in sends:
+        nested = by_id[send.get("id")]
+        for call in nested["receivers"]:
+            call["children"] = [by_id[child.get("id")] for child in call["children"]]
+        if send.get("parent") is None:
+            out.append(nested)
+    return out
 
 
 def _ms(value: float) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.dispatch import Signal
+from django.test import Client
+from django.urls import reverse
 
 from signal_inspector import graphs
 from tests.test_signalmap import run
@@ -286,6 +288,36 @@ def test_signaltrace_html_is_one_escaped_page(tmp_path: Path) -> None:
     assert "<script" not in page and "src=" not in page and "href=" not in page
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     assert "refuse_hostile" in "".join(svg_texts(svg))
+
+
+@needs_dot
+@pytest.mark.django_db
+@pytest.mark.urls("tests.panel_urls")
+def test_the_panels_export_draws_the_requests_cascade(client: Client) -> None:
+    from debug_toolbar.store import get_store
+
+    from tests.test_panel import HOSTILE as NUMBER
+    from tests.test_panel import request_id_of
+    from tests.testapp.models import Order
+
+    get_store().clear()
+    order = Order.objects.create(number=NUMBER)
+    request_id = request_id_of(client.get(f"/pay/{order.pk}/"))
+    url = reverse("djdt:signal_inspector_export")
+    download = client.get(url, {"request_id": request_id, "format": "dot"})
+    assert download.status_code == 200
+    assert download["Content-Type"] == "text/vnd.graphviz; charset=utf-8"
+    assert download["Content-Disposition"] == f'attachment; filename="signals-{request_id}.dot"'
+    graph = graphviz_json(download.content.decode())
+    edges = {(t, h): attrs for t, h, attrs in graph["edges"]}
+    paid = "send tests.testapp.signals.order_paid testapp.Order"
+    mark = next(n for n in graph["nodes"] if n.startswith("receiver tests.testapp.receivers.mark_paid "))
+    saved = "send django.db.models.signals.post_save testapp.Order"
+    # The stored form is flat (parents by id): drawn nested as it ran.
+    assert edges[("run", paid)]["label"] == "1 send"
+    assert edges[(mark, saved)]["label"] == "1 send"
+    assert ("run", saved) not in edges
+    assert client.get(url, {"request_id": request_id, "format": "dot", "notoolbar": "1"}).status_code == 404
 
 
 def test_cascade_dot_walks_a_deep_tree_without_recursion() -> None:
