@@ -101,6 +101,32 @@ install_chromium() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
 }
 
+# Graphviz's dot renders the graphs (signalmap/signaltrace --format svg|png|html);
+# their tests draw with the real dot. apt-get may be locked briefly by another
+# process (unattended upgrades, a parallel install): retry a few times.
+install_graphviz() {
+    if command -v dot >/dev/null; then
+        dot -V
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "No Graphviz dot and no apt-get: install Graphviz by hand (brew install graphviz)." >&2
+        return 1
+    fi
+    local sudo="" attempt
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    for attempt in 1 2 3 4 5; do
+        if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install \
+            -y -qq --no-install-recommends -o DPkg::Lock::Timeout=60 graphviz; then
+            dot -V
+            return 0
+        fi
+        echo "apt-get failed (attempt $attempt): the dpkg lock may be held; retrying" >&2
+        sleep $((attempt * 10))
+    done
+    return 1
+}
+
 # Every check for one Django version.
 check_version() {
     local label=$1 venv=$2
@@ -120,6 +146,7 @@ check_version() {
 }
 
 step "Chromium for the browser test" install_chromium || true
+step "Graphviz for the graph tests" install_graphviz || true
 
 if PY311=$(find_python 10 python3.11 python3 python3.12 python3.13); then
     if step "venv .venv-test-dj52" make_venv .venv-test-dj52 "$PY311" 'Django>=5.2,<5.3'; then

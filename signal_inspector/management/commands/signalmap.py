@@ -573,6 +573,8 @@ class Hidden:
 
     def lines(self, root: Path, *, drawn: bool = False) -> list[str]:
         verb, listed = ("drawn", "draws") if drawn else ("listed", "lists")
+        # A picture is shared: it names the project's folder, not this machine's path.
+        where = f"{root.name}/" if drawn and root.name else str(root)
         out = []
         if self.others:
             among = (
@@ -585,7 +587,7 @@ class Hidden:
                 f"Not {verb}: {self.others} receiver{'s' if self.others != 1 else ''} of "
                 f"Django and installed packages, on {self.other_signals} "
                 f"signal{'s' if self.other_signals != 1 else ''}{among} (the project's "
-                f"own code is under {root}); --all {listed} them."
+                f"own code is under {where}); --all {listed} them."
             )
         if self.own:
             out.append(
