@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
+from django.dispatch import Signal
 from django.test import override_settings
 
 from signal_inspector.project import ProjectCode, project_root
@@ -71,6 +72,26 @@ def test_signalmap_lists_only_the_projects_receivers_and_counts_the_others() -> 
     everything, _, _ = run("--no-color", "--all")
     assert "django.contrib.auth.models.update_last_login" in everything
     assert "Not listed:" not in everything
+
+
+lost_sent = Signal()
+
+
+def test_weak_receivers_an_installed_package_lost_are_counted_not_listed() -> None:
+    """A package's weak receiver that was garbage-collected (the toolbar's templates
+    panel loses one per request) is the package's business: counted, not listed."""
+    import gc
+
+    # connect() run by code that is not the project's (a module outside its files).
+    package = {"__name__": "somepackage.wiring", "signal": lost_sent}
+    exec(compile("signal.connect(lambda **kw: None)", "/usr/lib/python3/dist-packages/"
+                 "somepackage/wiring.py", "exec"), package)
+    gc.collect()
+    everything, _, _ = run("--no-color", "--all")
+    assert "somepackage.wiring.<lambda> was connected weakly to tests.test_project.lost_sent" in everything
+    out, _, _ = run("--no-color")
+    assert "somepackage" not in out
+    assert re.search(r"and 1 of their weak receivers garbage-collected", out)
 
 
 def test_a_filter_shows_what_it_names_whoever_wrote_it() -> None:

@@ -288,8 +288,14 @@ class Command(BaseCommand):
             lines += self._unconnected_lines(never, "Receivers never connected")
         if later:
             lines += self._unconnected_lines(later, "Receivers not connected at startup")
-        if self.collected:
-            lines += self._collected_lines(self.collected)
+        collected = self.collected
+        if getattr(self, "project_only", False):
+            # Weak receivers an installed package lost (the toolbar's per-request
+            # ones): counted with the others, not listed.
+            collected = [c for c in collected if c.project]
+            hidden.other_collected = len(self.collected) - len(collected)
+        if collected:
+            lines += self._collected_lines(collected)
         count = len(sigmap.duplicates)
         summary = (
             f"{len(sigmap.signals)} signal{'s' if len(sigmap.signals) != 1 else ''}, "
@@ -570,23 +576,29 @@ class Hidden:
     others: int = 0
     other_signals: int = 0
     other_duplicates: int = 0
+    other_collected: int = 0
 
     def lines(self, root: Path, *, drawn: bool = False) -> list[str]:
         verb, listed = ("drawn", "draws") if drawn else ("listed", "lists")
         # A picture is shared: it names the project's folder, not this machine's path.
         where = f"{root.name}/" if drawn and root.name else str(root)
         out = []
-        if self.others:
+        if self.others or self.other_collected:
             among = (
                 f" ({self.other_duplicates} duplicate{'s' if self.other_duplicates != 1 else ''}"
                 " among them)"
                 if self.other_duplicates
                 else ""
             )
+            collected = (
+                f", and {self.other_collected} of their weak receivers garbage-collected"
+                if self.other_collected
+                else ""
+            )
             out.append(
                 f"Not {verb}: {self.others} receiver{'s' if self.others != 1 else ''} of "
                 f"Django and installed packages, on {self.other_signals} "
-                f"signal{'s' if self.other_signals != 1 else ''}{among} (the project's "
+                f"signal{'s' if self.other_signals != 1 else ''}{among}{collected} (the project's "
                 f"own code is under {where}); --all {listed} them."
             )
         if self.own:
