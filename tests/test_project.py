@@ -128,3 +128,43 @@ def test_a_table_too_wide_for_the_terminal_puts_where_on_its_own_line() -> None:
     assert re.fullmatch(r"     tests/dupapp/handlers\.py:\d+  tests/dupapp/wiring\.py:\d+", out.splitlines()[4])
     wide, _, _ = run("--no-color", "--width", "200", "--signal", "pong")
     assert wide == run("--no-color", "--signal", "pong")[0]
+
+
+def test_on_a_terminal_text_wraps_to_its_width() -> None:
+    """The default width is the terminal's (COLUMNS, as shutil reads it), and only
+    on a terminal: a pipe is left unwrapped."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "70", "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    leader, follower = pty.openpty()
+    try:
+        # Read while it writes: a terminal holds only a few kilobytes.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", "signalmap", "--no-color"],
+            cwd=REPO, env=env, stdout=follower, stderr=subprocess.DEVNULL,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        returncode = process.wait(timeout=120)
+    finally:
+        os.close(leader)
+    assert returncode == 0
+    lines = b"".join(chunks).decode().replace("\r\n", "\n").splitlines()
+    assert len(lines) > 20
+    assert all(len(line) <= 70 or " " not in line.strip() for line in lines), lines
+    piped = subprocess.run(
+        [sys.executable, "-m", "django", "signalmap", "--no-color"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert max(len(line) for line in piped.stdout.splitlines()) > 70
