@@ -215,7 +215,7 @@ def receiver_dot(data: Mapping[str, Any], *, title: str = "signalmap", note: str
     for item in data.get("unconnected", []):
         reach = str(item.get("reach", "never"))
         why = {
-            "never": "never imported: never connected",
+            "never": "never connected: nothing imports its module",
             "urlconf": "imported only by the URLconf",
             "migrate": "imported only by migrate",
         }.get(reach, reach)
