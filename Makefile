@@ -9,7 +9,7 @@ MANAGE := $(VENV)/bin/python example_project/manage.py
 # `make demo PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: demo demo-asgi demo-reset demo-test test docs bench lint dist-check clean distclean
+.PHONY: demo demo-asgi demo-reset demo-test test docs bench lint dist-check graphs clean distclean
 
 # The demo data is seeded once (while the database has no orders), so what you
 # did in the demo survives a restart; `make demo-reset` seeds it afresh.
@@ -53,6 +53,10 @@ docs: | $(VENV)/bin/python
 # Every nox session (`bash .ci/test.sh -s lint docs` runs some; `-l` lists them).
 test:
 	bash .ci/test.sh
+
+# Redraws docs/signalmap.png and docs/signaltrace.png from the example project (needs Graphviz).
+graphs: $(VENV)/.demo-installed
+	PYTHON=$(CURDIR)/$(VENV)/bin/python bash scripts/draw_graphs.sh
 
 # Every benchmark, side by side, into BENCHMARKS.md (under 10 minutes on 2 cores).
 bench: $(VENV)/.demo-installed

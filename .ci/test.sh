@@ -29,6 +29,32 @@ install_chromium() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
 }
 
+# Graphviz's dot renders the graphs (signalmap/signaltrace --format svg|png|html);
+# their tests draw with the real dot. apt-get may be locked briefly by another
+# process (unattended upgrades, a parallel install): retry a few times.
+install_graphviz() {
+    if command -v dot >/dev/null; then
+        dot -V
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "No Graphviz dot and no apt-get: install Graphviz by hand (brew install graphviz)." >&2
+        return 1
+    fi
+    local sudo="" attempt
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    for attempt in 1 2 3 4 5; do
+        if $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install \
+            -y -qq --no-install-recommends -o DPkg::Lock::Timeout=60 graphviz; then
+            dot -V
+            return 0
+        fi
+        echo "apt-get failed (attempt $attempt): the dpkg lock may be held; retrying" >&2
+        sleep $((attempt * 10))
+    done
+    return 1
+}
+
 # The first interpreter that is 3.10 or newer, for nox itself (sessions find their own).
 find_python() {
     local candidate exe
@@ -47,6 +73,10 @@ find_python() {
 say "Chromium for the browser test"
 CHROMIUM=PASS
 install_chromium || CHROMIUM=FAIL
+
+say "Graphviz for the graph tests"
+GRAPHVIZ=PASS
+install_graphviz || GRAPHVIZ=FAIL
 
 say "nox in .venv-nox"
 PYTHON=$(find_python) || { echo "No Python 3.10+ found: nothing can run." >&2; exit 1; }
@@ -68,8 +98,8 @@ NOX=0
 .venv-nox/bin/nox --no-error-on-missing-interpreters "$@" || NOX=$?
 
 say "Summary ($((SECONDS - STARTED))s)"
-echo "Chromium: $CHROMIUM; nox: $([[ $NOX -eq 0 ]] && echo PASS || echo "FAIL (exit $NOX)")"
-if [[ $NOX -ne 0 || $CHROMIUM != PASS ]]; then
+echo "Chromium: $CHROMIUM; Graphviz: $GRAPHVIZ; nox: $([[ $NOX -eq 0 ]] && echo PASS || echo "FAIL (exit $NOX)")"
+if [[ $NOX -ne 0 || $CHROMIUM != PASS || $GRAPHVIZ != PASS ]]; then
     echo "make test: FAILED"
     exit 1
 fi

@@ -13,7 +13,7 @@ from debug_toolbar.decorators import require_show_toolbar
 from debug_toolbar.panels import Panel
 from debug_toolbar.utils import get_csp_nonce
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.safestring import mark_safe
@@ -191,8 +191,9 @@ class SignalInspectorPanel(Panel):
 
 @login_not_required
 @require_show_toolbar
-def export_recording(request: HttpRequest) -> JsonResponse:
-    """The stored recording of one request, as a JSON download.
+def export_recording(request: HttpRequest) -> HttpResponse:
+    """The stored recording of one request, as a JSON download (``format=dot``:
+    its cascade as Graphviz DOT, see docs/graphs.md).
 
     Refused wherever the toolbar is refused, like the toolbar's ``render_panel``.
     """
@@ -205,8 +206,18 @@ def export_recording(request: HttpRequest) -> JsonResponse:
     if not stats:
         raise Http404("No recording for this request")
     data = {key: value for key, value in expand(stats).items() if key != "csp_nonce"}
-    response = JsonResponse(data, json_dumps_params={"indent": 1})
-    response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.json"'
+    if request.GET.get("format") == "dot":
+        from .graphs import cascade_dot
+
+        response: HttpResponse = HttpResponse(
+            cascade_dot(data, title=f"request {request_id}"),
+            content_type="text/vnd.graphviz; charset=utf-8",
+        )
+        extension = "dot"
+    else:
+        response = JsonResponse(data, json_dumps_params={"indent": 1})
+        extension = "json"
+    response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -26,7 +26,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CHOICES = r"\(choose from '?text'?, '?json'?, '?mermaid'?\)"
+CHOICES = r"\(choose from '?text'?, '?json'?, '?mermaid'?, '?dot'?, '?svg'?, '?png'?, '?html'?\)"
 
 # (arguments, exit status, the one error line; None: nothing more to say).
 SIGNALMAP_ERRORS: list[tuple[tuple[str, ...], int, str]] = [

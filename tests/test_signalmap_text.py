@@ -46,10 +46,10 @@ def test_columns_are_aligned_within_each_signal_not_across_all() -> None:
 def test_own_receivers_are_hidden_unless_asked_for() -> None:
     out, _, _ = run()
     assert "signal_inspector.conf" not in out
-    assert re.search(r"signal_inspector's own receivers? \(\d+\) not listed", out)
+    assert re.search(r"signal_inspector's and the toolbar's own receivers? \(\d+\) not listed", out)
     shown, _, _ = run("--include-inspector")
     assert "signal_inspector.conf._reset" in shown
-    assert "not listed" not in shown
+    assert "--include-inspector lists them" not in shown
     # JSON is the full map, as its schema says.
     data, _, _ = run("--format", "json")
     assert "signal_inspector.conf._reset" in data

@@ -3,14 +3,21 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.color import no_style
 
+from signal_inspector import graphs
 from signal_inspector.naming import class_label
+from signal_inspector.project import ProjectCode
 from signal_inspector.receivers import (
     CollectedReceiver,
     DuplicateGroup,
@@ -48,8 +55,28 @@ class Command(BaseCommand):
             "--format",
             dest="output_format",
             default="text",
-            choices=("text", "json", "mermaid"),
-            help="Output format: aligned text (default), JSON, or a Mermaid flowchart.",
+            choices=FORMATS,
+            help=(
+                "Output format: aligned text (default), JSON (the whole selection), a "
+                "Mermaid flowchart, Graphviz DOT, or the DOT rendered by Graphviz's dot "
+                "(svg, png), or one HTML page (the SVG, a legend and the text listing)."
+            ),
+        )
+        parser.add_argument(
+            "--output",
+            metavar="FILE",
+            default=None,
+            help="Write to FILE instead of standard output (png needs it on a terminal).",
+        )
+        parser.add_argument(
+            "--width",
+            type=int,
+            default=None,
+            metavar="COLUMNS",
+            help=(
+                "Text output: wrap lines to this many columns (default: the terminal's "
+                "width on a terminal, no wrapping otherwise; 0: never wrap)."
+            ),
         )
         parser.add_argument(
             "--signal",
@@ -83,9 +110,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--all",
-            dest="include_empty",
+            dest="show_all",
             action="store_true",
-            help="Also list signals that have no receivers.",
+            help=(
+                "Also list the receivers of Django and installed packages (without a "
+                "filter, only the project's own are listed), and signals that have no "
+                "receivers."
+            ),
         )
         parser.add_argument(
             "--duplicates",
@@ -102,7 +133,10 @@ class Command(BaseCommand):
             "--include-inspector",
             dest="include_inspector",
             action="store_true",
-            help="Text output: also list signal_inspector's own receivers (hidden by default).",
+            help=(
+                "Also list signal_inspector's and django-debug-toolbar's own receivers "
+                "(hidden by default; JSON always has them)."
+            ),
         )
 
     def handle(
@@ -112,12 +146,16 @@ class Command(BaseCommand):
         signal_names: list[str] | None,
         sender_labels: list[str] | None,
         app_labels: list[str] | None,
-        include_empty: bool,
+        show_all: bool,
         duplicates_only: bool,
         check: bool,
         include_inspector: bool = False,
+        output: str | None = None,
+        width: int | None = None,
         **options: Any,
     ) -> None:
+        if width is not None and width < 0:
+            raise CommandError(f"--width must be 0 or more, not {width}.")
         full = build_map()
         modules = len(sys.modules)
         senders = _resolve("sender", sender_labels, _sender_choices(full), _class_path)
@@ -130,7 +168,7 @@ class Command(BaseCommand):
             senders=senders,
             apps=_resolve("app", app_labels, _app_choices()),
             duplicates_only=duplicates_only,
-            include_empty=include_empty and not duplicates_only,
+            include_empty=show_all and not duplicates_only,
         )
         # Modules whose receivers nothing connected (W002): shown unless the
         # output is narrowed to duplicates or to particular signals or senders.
@@ -151,11 +189,23 @@ class Command(BaseCommand):
                 and (wanted_apps is None or c.app in wanted_apps)
             ]
         self.include_inspector = include_inspector
-        self.include_empty = include_empty
+        self.include_empty = show_all
+        self.project = ProjectCode()
+        # Without --all or a filter, text and pictures are the project's own
+        # receivers: a filter names what the user asked for, whoever wrote it.
+        self.project_only = not (
+            show_all or signal_names or sender_labels or app_labels or duplicates_only
+        )
+        self.output = output
+        self.width = width if width is not None else self._terminal_width()
         write: Callable[[SignalMap, bool], None] = {
             "text": self.write_text,
             "json": self.write_json,
             "mermaid": self.write_mermaid,
+            "dot": self.write_dot,
+            "svg": self.write_svg,
+            "png": self.write_png,
+            "html": self.write_html,
         }[output_format]
         write(selected, duplicates_only)
         if check and selected.duplicates:
@@ -165,44 +215,123 @@ class Command(BaseCommand):
             )
             sys.exit(1)
 
+    def _terminal_width(self) -> int:
+        if getattr(self, "output", None) is None and self.stdout.isatty():
+            return shutil.get_terminal_size().columns
+        return 0
+
+    def _emit(self, text: str) -> None:
+        """``text`` to --output, else to standard output (one write)."""
+        if getattr(self, "output", None) is None:
+            self.stdout.write(text)
+            return
+        self._emit_bytes((text + "\n").encode("utf-8"))
+
+    def _emit_bytes(self, data: bytes) -> None:
+        output = getattr(self, "output", None)
+        if output is not None:
+            try:
+                with open(output, "wb") as handle:
+                    handle.write(data)
+            except OSError as exc:
+                raise CommandError(f"Cannot write to {output}: {exc}") from exc
+            return
+        stream = getattr(self.stdout._out, "buffer", None)
+        if stream is None or self.stdout.isatty():
+            raise CommandError("--format png is binary: give --output FILE, or redirect the output.")
+        self.stdout.flush()
+        stream.write(data)
+        stream.flush()
+
+    def shown_unconnected(self) -> list[UnconnectedModule]:
+        """W002's modules, without the debugging tools' own unless --include-inspector
+        (an editable install of signal_inspector counts as the project's code)."""
+        if getattr(self, "include_inspector", True):
+            return self.unconnected
+        return [m for m in self.unconnected if not (m.module + ".").startswith(_OWN_PREFIXES)]
+
+    def shown(self, sigmap: SignalMap) -> tuple[SignalMap, Hidden]:
+        """What text and pictures show: without the debugging tools' receivers
+        unless --include-inspector, and only the project's own by default."""
+        hidden = Hidden()
+        include_empty = getattr(self, "include_empty", False)
+        if not getattr(self, "include_inspector", True):
+            sigmap, hidden.own, _, _ = _keep_receivers(
+                sigmap, lambda r: not r.receiver.startswith(_OWN_PREFIXES), include_empty
+            )
+        if getattr(self, "project_only", False):
+            project = self.project
+            sigmap, hidden.others, hidden.other_signals, hidden.other_duplicates = _keep_receivers(
+                # Asked-for tools' receivers stay, wherever they are installed.
+                sigmap,
+                lambda r: project.has_module(r.module) or r.receiver.startswith(_OWN_PREFIXES),
+                include_empty,
+            )
+        return sigmap, hidden
+
     # --- text ------------------------------------------------------------------
 
     def write_text(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        # One write: thousands of OutputWrapper.write() calls cost more than the map.
+        self._emit("\n".join(self._text_lines(sigmap, duplicates_only)))
+
+    def _text_lines(self, sigmap: SignalMap, duplicates_only: bool) -> list[str]:
         style = self.style
-        hidden = 0
-        if not getattr(self, "include_inspector", True):
-            sigmap, hidden = _without_own_receivers(sigmap, getattr(self, "include_empty", False))
+        sigmap, hidden = self.shown(sigmap)
         lines = [] if duplicates_only else self._signal_lines(sigmap.signals)
         if sigmap.duplicates:
             lines += self._duplicate_lines(sigmap.duplicates)
-        never = [item for item in self.unconnected if item.reach == NEVER]
-        later = [item for item in self.unconnected if item.reach != NEVER]
+        unconnected = self.shown_unconnected()
+        never = [item for item in unconnected if item.reach == NEVER]
+        later = [item for item in unconnected if item.reach != NEVER]
         if never:
             lines += self._unconnected_lines(never, "Receivers never connected")
         if later:
             lines += self._unconnected_lines(later, "Receivers not connected at startup")
-        if self.collected:
-            lines += self._collected_lines(self.collected)
+        collected = self.collected
+        if getattr(self, "project_only", False):
+            # Weak receivers an installed package lost (the toolbar's per-request
+            # ones): counted with the others, not listed.
+            collected = [c for c in collected if c.project]
+            hidden.other_collected = len(self.collected) - len(collected)
+        if collected:
+            lines += self._collected_lines(collected)
         count = len(sigmap.duplicates)
         summary = (
             f"{len(sigmap.signals)} signal{'s' if len(sigmap.signals) != 1 else ''}, "
             f"{sigmap.receiver_count} receiver{'s' if sigmap.receiver_count != 1 else ''}, "
             f"{count or 'no'} duplicate{'s' if count != 1 else ''}."
         )
-        lines.append(style.WARNING(summary) if count else style.SUCCESS(summary))
-        if hidden and not duplicates_only:
-            lines.append(
-                f"signal_inspector's own receiver{'s' if hidden != 1 else ''} ({hidden}) "
-                "not listed: --include-inspector lists them."
-            )
-        # One write: thousands of OutputWrapper.write() calls cost more than the map.
-        self.stdout.write("\n".join(lines))
+        lines += self._wrapped(summary, "", style.WARNING if count else style.SUCCESS)
+        if not duplicates_only:
+            for line in hidden.lines(self.project.root):
+                lines += self._wrapped(line, "")
+        return lines
+
+    def _wrapped(self, text: str, indent: str, style_func: Callable[[str], str] | None = None) -> list[str]:
+        """``text`` wrapped to --width (continuations indented by ``indent``
+        more than its own first line), each line styled."""
+        width = getattr(self, "width", 0)
+        if width and len(text) > width:
+            lead = text[: len(text) - len(text.lstrip())]
+            parts = textwrap.wrap(
+                text.lstrip(),
+                width,
+                initial_indent=lead,
+                subsequent_indent=lead + indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            ) or [text]
+        else:
+            parts = [text]
+        return [style_func(p) for p in parts] if style_func else parts
 
     def _signal_lines(self, signals: list[SignalInfo]) -> list[str]:
         style = self.style
         header = ("#", "SENDER", "RECEIVER", "DEFINED AT", "CONNECTED AT", "NOTES")
         rows = {id(r): _row(r) for info in signals for r in info.receivers}
         unknown: dict[str, int] = {}
+        width = getattr(self, "width", 0)
         lines = []
         for info in signals:
             lines.append(style.MIGRATE_HEADING(info.name))
@@ -215,28 +344,52 @@ class Command(BaseCommand):
                 max([len(header[i])] + [len(rows[id(r)][i]) for r in info.receivers])
                 for i in range(len(header) - 1)
             ]
+            widest = 2 + sum(widths) + 2 * len(widths) + max(
+                len(rows[id(r)][5]) for r in info.receivers
+            )
             indent = " " * (2 + widths[0] + 2)
-            lines.append(style.MIGRATE_LABEL(_line(header, widths).rstrip()))
+            stacked = bool(width) and widest > width
+            if stacked:
+                # Too wide for the terminal: where and how on a line of its own.
+                lines.append(style.MIGRATE_LABEL(f"  {'#'.ljust(widths[0])}  SENDER  RECEIVER"))
+                lines.append(style.MIGRATE_LABEL(f"{indent}DEFINED AT  CONNECTED AT  NOTES"))
+            else:
+                lines.append(style.MIGRATE_LABEL(_line(header, widths).rstrip()))
             for r in info.receivers:
-                padded = _pad(rows[id(r)], widths)
+                row = rows[id(r)]
                 if r.connected_at is None:
-                    padded[4] = style.WARNING(padded[4])
                     unknown[r.connect_note] = unknown.get(r.connect_note, 0) + 1
-                if r.duplicate_groups:
-                    padded[5] = style.ERROR(padded[5])
-                lines.append(("  " + "  ".join(padded)).rstrip())
+                if stacked:
+                    lines += self._wrapped(
+                        f"  {row[0].ljust(widths[0])}  {row[1]}  {row[2]}", indent[2:]
+                    )
+                    where = "  ".join(c for c in row[3:] if c)
+                    lines += self._wrapped(
+                        indent + where,
+                        "",
+                        style.ERROR if r.duplicate_groups
+                        else style.WARNING if r.connected_at is None else None,
+                    )
+                else:
+                    padded = _pad(row, widths)
+                    if r.connected_at is None:
+                        padded[4] = style.WARNING(padded[4])
+                    if r.duplicate_groups:
+                        padded[5] = style.ERROR(padded[5])
+                    lines.append(("  " + "  ".join(padded)).rstrip())
                 why = "same dispatch_uid" if r.dispatch_uid is not None else "already connected"
-                lines.extend(
-                    f"{indent}also connected at {ignored.connected_at} "
-                    f"({ignored.receiver}): ignored by Django, {why}"
-                    for ignored in r.ignored_connects
-                )
+                for ignored in r.ignored_connects:
+                    lines += self._wrapped(
+                        f"{indent}also connected at {ignored.connected_at} "
+                        f"({ignored.receiver}): ignored by Django, {why}",
+                        "  ",
+                    )
             lines.append("")
         for note, count in unknown.items():
-            lines.append(
-                style.WARNING(
-                    f"Connect site unknown for {count} receiver{'s' if count != 1 else ''}: {note}."
-                )
+            lines += self._wrapped(
+                f"Connect site unknown for {count} receiver{'s' if count != 1 else ''}: {note}.",
+                "  ",
+                style.WARNING,
             )
         if unknown:
             lines.append("")
@@ -246,14 +399,14 @@ class Command(BaseCommand):
         style = self.style
         lines = [style.MIGRATE_HEADING(f"Duplicate registrations ({len(groups)})")]
         for group in groups:
-            lines += [
-                style.ERROR(
-                    f"  #{group.id}  {group.signal}: {group.receiver} runs "
-                    f"up to {group.runs} times per send"
-                ),
-                f"      {style.MIGRATE_LABEL('cause:')} {group.message}",
-                f"      {style.MIGRATE_LABEL('fix:')}   {group.fix}",
-            ]
+            lines += self._wrapped(
+                f"  #{group.id}  {group.signal}: {group.receiver} runs "
+                f"up to {group.runs} times per send",
+                "    ",
+                style.ERROR,
+            )
+            lines += self._labelled("cause:", group.message)
+            lines += self._labelled("fix:  ", group.fix)
             cells = [
                 (
                     str(r.position),
@@ -265,9 +418,16 @@ class Command(BaseCommand):
                 for r in group.registrations
             ]
             widths = [max(len(c[i]) for c in cells) for i in range(4)]
-            lines += [("      " + _line(c, widths)).rstrip() for c in cells]
+            for c in cells:
+                lines += self._wrapped(("      " + _line(c, widths)).rstrip(), "    ")
             lines.append("")
         return lines
+
+    def _labelled(self, label: str, text: str) -> list[str]:
+        """``      label text``, wrapped under the text, the label styled."""
+        parts = self._wrapped(f"      {label} {text}", " " * (len(label) + 1))
+        parts[0] = parts[0].replace(label, self.style.MIGRATE_LABEL(label.strip()) + label[len(label.strip()):], 1)
+        return parts
 
     def _unconnected_lines(self, modules: list[UnconnectedModule], title: str) -> list[str]:
         style = self.style
@@ -287,11 +447,10 @@ class Command(BaseCommand):
                 )
             else:
                 head = f"{item.file}: nothing imports {item.module}, so these never run:"
-            lines.append(style.WARNING(f"  {head}"))
-            lines += [
-                f"      {r['name']} ({r['signal']}) line {r['line']}" for r in item.receivers
-            ]
-            lines.append(f"      {style.MIGRATE_LABEL('fix:')} {describe_fix(item)}")
+            lines += self._wrapped(f"  {head}", "    ", style.WARNING)
+            for r in item.receivers:
+                lines += self._wrapped(f"      {r['name']} ({r['signal']}) line {r['line']}", "  ")
+            lines += self._labelled("fix:", describe_fix(item))
             lines.append("")
         return lines
 
@@ -304,22 +463,67 @@ class Command(BaseCommand):
         )
         lines = [style.MIGRATE_HEADING(f"{title} ({len(collected)})")]
         for c in collected:
-            lines.append(style.WARNING(f"  {c.message}"))
-            lines.append(f"      {style.MIGRATE_LABEL('fix:')} {c.fix}")
+            lines += self._wrapped(f"  {c.message}", "    ", style.WARNING)
+            lines += self._labelled("fix:", c.fix)
         lines.append("")
         return lines
 
     # --- json ------------------------------------------------------------------
 
     def write_json(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        self._emit(json.dumps(self._data(sigmap), indent=2))
+
+    def _data(self, sigmap: SignalMap) -> dict[str, Any]:
+        """The map as plain data: what --format json writes and the pictures draw.
+        Each receiver says whether it is the project's own (``project``)."""
         data = sigmap.to_dict()
+        project = getattr(self, "project", None) or ProjectCode()
+        for info, info_data in zip(sigmap.signals, data["signals"], strict=True):
+            for r, r_data in zip(info.receivers, info_data["receivers"], strict=True):
+                r_data["project"] = project.has_module(r.module)
         data["unconnected"] = [item.to_dict() for item in self.unconnected]
         data["collected"] = [c.to_dict() for c in self.collected]
-        self.stdout.write(json.dumps(data, indent=2))
+        return data
+
+    # --- graphviz ---------------------------------------------------------------
+
+    def _dot(self, sigmap: SignalMap) -> str:
+        shown, hidden = self.shown(sigmap)
+        data = self._data(shown)
+        data["unconnected"] = [item.to_dict() for item in self.shown_unconnected()]
+        return graphs.receiver_dot(
+            data, note="\n".join(hidden.lines(self.project.root, drawn=True))
+        )
+
+    def write_dot(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        self._emit(self._dot(sigmap).rstrip("\n"))
+
+    def _render(self, sigmap: SignalMap, fmt: str) -> bytes:
+        try:
+            return graphs.render(self._dot(sigmap), fmt)
+        except graphs.GraphvizError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def write_svg(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        self._emit(self._render(sigmap, "svg").decode("utf-8").rstrip("\n"))
+
+    def write_png(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        self._emit_bytes(self._render(sigmap, "png"))
+
+    def write_html(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        svg = graphs.inline_svg(self._render(sigmap, "svg"))
+        style, self.style = self.style, no_style()
+        try:
+            listing = "\n".join(self._text_lines(sigmap, duplicates_only))
+        finally:
+            self.style = style
+        title = f"Signal receivers of {self.project.root.name or self.project.root}"
+        self._emit(graphs.html_page(title, svg, graphs.LEGEND["receiver"], listing).rstrip("\n"))
 
     # --- mermaid ---------------------------------------------------------------
 
     def write_mermaid(self, sigmap: SignalMap, duplicates_only: bool) -> None:
+        sigmap, _ = self.shown(sigmap)
         lines = ["flowchart LR"]
         ids: dict[tuple[str, str], str] = {}
 
@@ -352,27 +556,85 @@ class Command(BaseCommand):
         if duplicate_nodes:
             lines.append("    classDef duplicate stroke:#d33,stroke-width:3px")
             lines.append(f"    class {','.join(dict.fromkeys(duplicate_nodes))} duplicate")
-        self.stdout.write("\n".join(lines))
+        self._emit("\n".join(lines))
 
 
 # --- helpers -------------------------------------------------------------------
 
-_OWN_PREFIX = "signal_inspector."
+FORMATS = ("text", "json", "mermaid", "dot", "svg", "png", "html")
+
+# Debugging tools' own receivers (signal_inspector's setting_changed resets, the
+# toolbar's): not what a map of the project is for.
+_OWN_PREFIXES = ("signal_inspector.", "debug_toolbar.")
 
 
-def _without_own_receivers(sigmap: SignalMap, include_empty: bool) -> tuple[SignalMap, int]:
-    """The map without signal_inspector's own receivers (its setting_changed
-    resets), and how many were left out; a signal left with none is dropped
-    unless empty signals were asked for."""
+@dataclass
+class Hidden:
+    """What text and pictures left out, to say so in one line each."""
+
+    own: int = 0
+    others: int = 0
+    other_signals: int = 0
+    other_duplicates: int = 0
+    other_collected: int = 0
+
+    def lines(self, root: Path, *, drawn: bool = False) -> list[str]:
+        verb, listed = ("drawn", "draws") if drawn else ("listed", "lists")
+        # A picture is shared: it names the project's folder, not this machine's path.
+        where = f"{root.name}/" if drawn and root.name else str(root)
+        out = []
+        if self.others or self.other_collected:
+            among = (
+                f" ({self.other_duplicates} duplicate{'s' if self.other_duplicates != 1 else ''}"
+                " among them)"
+                if self.other_duplicates
+                else ""
+            )
+            collected = (
+                f", and {self.other_collected} of their weak receivers garbage-collected"
+                if self.other_collected
+                else ""
+            )
+            out.append(
+                f"Not {verb}: {self.others} receiver{'s' if self.others != 1 else ''} of "
+                f"Django and installed packages, on {self.other_signals} "
+                f"signal{'s' if self.other_signals != 1 else ''}{among}{collected} (the project's "
+                f"own code is under {where}); --all {listed} them."
+            )
+        if self.own:
+            out.append(
+                f"signal_inspector's and the toolbar's own receiver{'s' if self.own != 1 else ''} "
+                f"({self.own}) not {verb}: --include-inspector {listed} them."
+            )
+        return out
+
+
+def _keep_receivers(
+    sigmap: SignalMap, keep: Callable[[Registration], bool], include_empty: bool
+) -> tuple[SignalMap, int, int, int]:
+    """The map with only the receivers ``keep`` accepts; how many were left out,
+    on how many signals, and how many duplicate groups went with them. A signal
+    left with none is dropped unless empty signals were asked for; a duplicate
+    group stays while any of its registrations does."""
     hidden = 0
+    touched = 0
     signals = []
+    kept_groups: set[int] = set()
     for info in sigmap.signals:
-        kept = [r for r in info.receivers if not r.receiver.startswith(_OWN_PREFIX)]
+        kept = [r for r in info.receivers if keep(r)]
         hidden += len(info.receivers) - len(kept)
+        touched += len(kept) < len(info.receivers)
+        for r in kept:
+            kept_groups.update(r.duplicate_groups)
         if kept or include_empty or not info.receivers:
             signals.append(dataclasses.replace(info, receivers=kept))
-    return dataclasses.replace(sigmap, signals=signals), hidden
-
+    duplicates = [d for d in sigmap.duplicates if d.id in kept_groups]
+    return (
+        dataclasses.replace(sigmap, signals=signals, duplicates=duplicates),
+        hidden,
+        touched,
+        len(sigmap.duplicates) - len(duplicates),
+    )
 
 
 def _sender_cell(r: Registration) -> str:

@@ -14,6 +14,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import signal_inspector
+from signal_inspector import graphs
 from signal_inspector.naming import safe_message
 from signal_inspector.text import printable
 
@@ -36,8 +37,12 @@ class Command(BaseCommand):
             "--format",
             dest="output_format",
             default="text",
-            choices=("text", "json"),
-            help="Output format: a text tree (default) or the recording as JSON.",
+            choices=tuple(_WRITERS),
+            help=(
+                "Output format: a text tree (default), the recording as JSON, or the "
+                "cascade as a graph: Graphviz DOT, SVG (rendered by Graphviz's dot), or "
+                "one HTML page (the SVG, a legend and the text tree)."
+            ),
         )
         parser.add_argument(
             "--output",
@@ -95,6 +100,8 @@ class Command(BaseCommand):
             raise CommandError(f"--max-lines must be 1 or more, not {max_lines}.")
         if max_sends is not None and max_sends < 0:
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
+        if output_format in _NEEDS_DOT and graphs.dot_path() is None:
+            raise CommandError(graphs.INSTALL_HINT)  # before the command runs, not after
         command = self._load(traced_command)
         if output is not None:
             _check_writable(output)
@@ -241,11 +248,7 @@ def _exit_status(exc: SystemExit) -> int:
 
 
 def _text(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
-    command = " ".join(argv)
-    if len(command) > 200:
-        command = command[:199] + "…"
-    header = printable(f"signaltrace: {command} ({ending})")
-    return f"{header}\n{recording.to_text(max_lines=max_lines)}\n"
+    return f"{_title(argv, ending)}\n{recording.to_text(max_lines=max_lines)}\n"
 
 
 def _json(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
@@ -258,7 +261,35 @@ def _json(recording: Recording, argv: list[str], status: int | None, ending: str
     return json.dumps(data, indent=2, default=str) + "\n"
 
 
+def _title(argv: list[str], ending: str) -> str:
+    command = " ".join(argv)
+    if len(command) > 200:
+        command = command[:199] + "…"
+    return printable(f"signaltrace: {command} ({ending})")
+
+
+def _dot(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    return graphs.cascade_dot(recording.to_dict(), title=_title(argv, ending))
+
+
+def _svg(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    try:
+        return graphs.render(_dot(recording, argv, status, ending, max_lines), "svg").decode("utf-8")
+    except graphs.GraphvizError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _html(recording: Recording, argv: list[str], status: int | None, ending: str, max_lines: int) -> str:
+    svg = graphs.inline_svg(_svg(recording, argv, status, ending, max_lines).encode("utf-8"))
+    listing = _text(recording, argv, status, ending, max_lines)
+    return graphs.html_page(_title(argv, ending), svg, graphs.LEGEND["cascade"], listing)
+
+
 _WRITERS: dict[str, Callable[[Recording, list[str], int | None, str, int], str]] = {
     "text": _text,
     "json": _json,
+    "dot": _dot,
+    "svg": _svg,
+    "html": _html,
 }
+_NEEDS_DOT = ("svg", "html")
