@@ -25,8 +25,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
 
 import signal_inspector
+from signal_inspector.drawing.rows import MAX_RENDERED_BYTES
 from signal_inspector.naming import TRIGGERS_QUERY
-from signal_inspector.panels import MAX_RENDERED_BYTES, MAX_STORED_BYTES
+from signal_inspector.panels import MAX_STORED_BYTES
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
