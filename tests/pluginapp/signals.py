@@ -32,3 +32,5 @@ plugin_hook = PluginSignal()  # receivers in handlers.py, connected z..a
 channel_types = PluginSignal()  # sent only by channels.py, which holds its receiver
 export_types = PluginSignal()  # sent by views.py and tasks.py, which import exports.py
 periodic = PluginSignal()  # never sent: a command calls its receivers itself
+shred_types = PluginSignal()  # sent by registry.py, whose callers import shredders.py
+badge_types = PluginSignal()  # sent by tasks.py, which does not import badges.py
