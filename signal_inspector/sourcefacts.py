@@ -24,9 +24,9 @@ FACTS_VERSION = 2
 
 SEND_METHODS = frozenset({"send", "send_robust", "asend", "asend_robust", "send_chained"})
 
-# One import statement: (from-import?, level, module, [(name, asname)], at import time?,
-# enclosing function's qualified name or "", line).
-ImportFact = tuple[bool, int, str, list[tuple[str, str]], bool, str, int]
+# One import statement: [from-import?, level, module, [[name, asname]], at import time?,
+# enclosing function's qualified name or "", line]; lists, as JSON gives them back.
+ImportFact = list[Any]
 
 
 def _decorator_name(node: ast.expr) -> str:
@@ -104,19 +104,19 @@ class _Scopes(ast.NodeVisitor):
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _function  # noqa: N815
 
-    def _add(self, node: ast.Import | ast.ImportFrom, names: list[tuple[str, str]]) -> None:
+    def _add(self, node: ast.Import | ast.ImportFrom, names: list[list[str]]) -> None:
         is_from = isinstance(node, ast.ImportFrom)
         level = node.level if isinstance(node, ast.ImportFrom) else 0
         module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
         self.imports.append(
-            (is_from, level, module, names, id(node) in self.top, ".".join(self.scope), node.lineno)
+            [is_from, level, module, names, id(node) in self.top, ".".join(self.scope), node.lineno]
         )
 
     def visit_Import(self, node: ast.Import) -> None:  # noqa: N802
-        self._add(node, [(a.name, a.asname or "") for a in node.names])
+        self._add(node, [[a.name, a.asname or ""] for a in node.names])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:  # noqa: N802
-        self._add(node, [(a.name, a.asname or "") for a in node.names])
+        self._add(node, [[a.name, a.asname or ""] for a in node.names])
 
     def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
         if _decorator_name(node) == "include" and node.args:
