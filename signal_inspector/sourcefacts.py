@@ -252,6 +252,8 @@ class SourceCache:
         return [stat.st_mtime_ns, stat.st_size]
 
     def _entry(self, path: str) -> dict[str, Any] | None:
+        if path in self.used:  # stat once per run: files do not change during one
+            return self.entries.get(path)
         stamp = self._stamp(path)
         if stamp is None:
             return None

@@ -13,7 +13,6 @@ import inspect
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -57,22 +56,13 @@ def is_project_app(app_config: AppConfig) -> bool:
     return is_project_file(os.path.join(app_config.path, "__init__.py"))
 
 
-def _is_test_file(path: Path) -> bool:
-    name = path.name
+def _is_test_file(name: str) -> bool:
     return name in {"tests.py", "conftest.py"} or name.startswith("test_") or name.endswith("_tests.py")
 
 
 def find_receivers(source: str) -> list[dict[str, Any]]:
     """``@receiver`` functions and module-level ``.connect()`` calls in ``source``."""
     return sourcefacts.find_receivers(ast.parse(source))
-
-
-def _module_name(app_config: AppConfig, path: Path) -> str:
-    relative = path.relative_to(app_config.path).with_suffix("")
-    parts = list(relative.parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    return ".".join([app_config.name, *parts])
 
 
 def _ready_location(app_config: AppConfig) -> str:
@@ -110,9 +100,21 @@ def _project_file(name: str, cache: sourcefacts.SourceCache) -> str | None:
     key = ("file", name)
     if key not in cache.memo:
         file = _module_file(name, cache.memo)
-        cache.memo[key] = file if file is not None and is_project_file(file) else None
+        cache.memo[key] = file if file is not None and _is_project_path(file, cache) else None
     found: str | None = cache.memo[key]
     return found
+
+
+def _is_project_path(file: str, cache: sourcefacts.SourceCache) -> bool:
+    """:func:`is_project_file`, resolving each directory's symlinks once per run."""
+    if os.path.islink(file):
+        return is_project_file(file)
+    directory, base = os.path.split(file)
+    key = ("project dir", directory)
+    if key not in cache.memo:
+        cache.memo[key] = is_project_file(os.path.join(directory, "__init__.py"))
+    known: bool = cache.memo[key]
+    return known
 
 
 def _module_file(name: str, memo: dict[Any, Any] | None = None) -> str | None:
@@ -257,19 +259,23 @@ def _project_key(configs: list[AppConfig]) -> str:
     return "\n".join([str(name), *sorted(c.path for c in configs)])
 
 
-def _source_files(root: Path) -> list[Path]:
-    """The ``.py`` files of the packages under ``root``, tests and migrations left out."""
+def _source_files(root: str, package: str) -> list[tuple[str, str]]:
+    """(module, path) of the ``.py`` files of package ``package`` at ``root`` and
+    its subpackages, tests and migrations left out."""
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(
             d for d in dirnames
             if d not in _SKIP_DIRS and not d.startswith(".")
-            and (Path(dirpath, d, "__init__.py").exists())
+            and os.path.exists(os.path.join(dirpath, d, "__init__.py"))
         )
+        relative = os.path.relpath(dirpath, root)
+        prefix = package if relative == os.curdir else f"{package}.{relative.replace(os.sep, '.')}"
         for filename in sorted(filenames):
-            path = Path(dirpath, filename)
-            if filename.endswith(".py") and not _is_test_file(path):
-                files.append(path)
+            if filename.endswith(".py") and not _is_test_file(filename):
+                stem = filename[:-3]
+                module = prefix if stem == "__init__" else f"{prefix}.{stem}"
+                files.append((module, os.path.join(dirpath, filename)))
     return files
 
 
@@ -326,15 +332,14 @@ def _find_unconnected(
     for app_config in configs:
         if not is_project_app(app_config) or _is_own(app_config):
             continue
-        for path in _source_files(Path(app_config.path)):
-            module = _module_name(app_config, path)
+        for module, path in _source_files(app_config.path, app_config.name):
             management = f"{app_config.name}.management"
             if module.startswith(management + ".commands"):
                 continue
             loaded = module in sys.modules and is_executed(sys.modules[module])
             if loaded and module != management and not isinstance(urlconf, str):
                 continue
-            facts = cache.facts(str(path))
+            facts = cache.facts(path)
             receivers = facts["receivers"] if facts is not None else []
             if not receivers:
                 continue
@@ -347,7 +352,7 @@ def _find_unconnected(
                     continue  # imported by something else than the URLconf
                 receivers = [
                     r for r in receivers
-                    if not senders.always_imported_first(module, str(path), r["signal"])
+                    if not senders.always_imported_first(module, path, r["signal"])
                 ]
                 if not receivers:
                     continue
@@ -360,7 +365,7 @@ def _find_unconnected(
                 UnconnectedModule(
                     app_label=app_config.label,
                     module=module,
-                    file=display_path(str(path)),
+                    file=display_path(path),
                     receivers=receivers,
                     ready=_ready_location(app_config),
                     fix=_fix_line(app_config, module),
@@ -418,22 +423,17 @@ class _Senders:
     def files(self) -> list[tuple[str, str]]:
         """(module, path) of every source file of the project's top-level packages."""
         if self._files is None:
-            tops: dict[str, Path] = {}
+            tops: dict[str, str] = {}
             for config in self.project:
                 parts = config.name.split(".")
-                root = Path(config.path)
+                root = config.path
                 for _ in parts[1:]:
-                    root = root.parent
-                if (root / "__init__.py").exists():
+                    root = os.path.dirname(root)
+                if os.path.exists(os.path.join(root, "__init__.py")):
                     tops.setdefault(parts[0], root)
             self._files = []
             for top, root in sorted(tops.items()):
-                for path in _source_files(root):
-                    relative = path.relative_to(root).with_suffix("")
-                    names = [top, *relative.parts]
-                    if names[-1] == "__init__":
-                        names.pop()
-                    self._files.append((".".join(names), str(path)))
+                self._files += _source_files(root, top)
         return self._files
 
     def closure(self, module: str) -> set[str]:
