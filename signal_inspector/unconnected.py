@@ -376,6 +376,11 @@ def _find_unconnected(
     return found
 
 
+def _urlconf(settings: Any) -> str | None:
+    urlconf = getattr(settings, "ROOT_URLCONF", None) if settings.configured else None
+    return urlconf if isinstance(urlconf, str) else None
+
+
 def display_path(filename: str) -> str:
     """``filename`` as messages show it: relative to the ``sys.path`` entry that
     holds it (as connect sites are), else to ``BASE_DIR`` or the working directory."""
@@ -421,8 +426,11 @@ class _Senders:
         self._closures: dict[str, set[str]] = {}
 
     def files(self) -> list[tuple[str, str]]:
-        """(module, path) of every source file of the project's top-level packages."""
+        """(module, path) of every source file of the project's top-level packages
+    (of its apps, its settings and its URLconf)."""
         if self._files is None:
+            from django.conf import settings
+
             tops: dict[str, str] = {}
             for config in self.project:
                 parts = config.name.split(".")
@@ -431,6 +439,12 @@ class _Senders:
                     root = os.path.dirname(root)
                 if os.path.exists(os.path.join(root, "__init__.py")):
                     tops.setdefault(parts[0], root)
+            # The packages of the settings and the URLconf: project code outside apps.
+            for name in (getattr(settings, "SETTINGS_MODULE", None), _urlconf(settings)):
+                top = name.partition(".")[0] if isinstance(name, str) else ""
+                file = _project_file(top, self.cache) if top else None
+                if file is not None and file.endswith("__init__.py"):
+                    tops.setdefault(top, os.path.dirname(file))
             self._files = []
             for top, root in sorted(tops.items()):
                 self._files += _source_files(root, top)

@@ -333,3 +333,27 @@ def test_paths_are_relative_through_a_symlinked_sys_path_entry(tmp_path, monkeyp
             del sys.modules[name]
     assert item.file == "symapp/handlers.py"
     assert item.ready == "symapp/apps.py:7"
+
+
+def test_a_send_in_the_urlconfs_package_outside_any_app_counts(tmp_path, monkeypatch, settings):
+    """Project code that is no app (the package of the URLconf, of the settings) is
+    read for sends too: one there that does not import channels.py keeps its W004."""
+    package = tmp_path / "siteconf"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "urls.py").write_text("from tests.pluginapp.urls import urlpatterns  # noqa\n")
+    (package / "jobs.py").write_text(
+        "from tests.pluginapp.signals import channel_types\n\n\n"
+        "def nightly():\n    return channel_types.send(None)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _KEPT.extend(sys.modules.pop(n) for n in PLUGIN_URLCONF_MODULES if n in sys.modules)
+    settings.INSTALLED_APPS = [*INSTALLED_APPS, "tests.pluginapp"]
+    settings.ROOT_URLCONF = "siteconf.urls"
+    try:
+        found = [item.module for item in find_unconnected([apps.get_app_config("pluginapp")])]
+    finally:
+        for name in [n for n in sys.modules if n == "siteconf" or n.startswith("siteconf.")]:
+            del sys.modules[name]
+    assert "tests.pluginapp.channels" in found
+    assert "tests.pluginapp.exports" not in found
