@@ -226,7 +226,7 @@ class SourceCache:
     ``save()`` writes what changed, and drops the entries of files that are gone.
     """
 
-    def __init__(self, key: str, directory: str | None = None) -> None:
+    def __init__(self, key: str, directory: str | None = None, *, load: bool = True) -> None:
         digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
         directory = cache_dir() if directory is None else directory
         self.path = os.path.join(directory, f"sources-{digest}.json") if directory else ""
@@ -236,7 +236,7 @@ class SourceCache:
         self.parsed = 0
         self.memo: dict[Any, Any] = {}  # the caller's lookups, for this run only
         with contextlib.suppress(Exception):
-            if not self.path:
+            if not self.path or not load:
                 return
             with open(self.path, encoding="utf-8") as stream:
                 data = json.load(stream)

@@ -303,9 +303,15 @@ def find_unconnected(app_configs: list[AppConfig] | None = None) -> list[Unconne
     project = [c for c in apps.get_app_configs() if is_project_app(c) and not _is_own(c)]
     cache = sourcefacts.SourceCache(_project_key(project))
     try:
-        return _find_unconnected(configs, project, cache, settings)
-    finally:
-        cache.save()
+        found = _find_unconnected(configs, project, cache, settings)
+    except Exception:
+        if not cache.entries:
+            raise
+        # A cache file someone else wrote (or a bug of ours): read the sources afresh.
+        cache = sourcefacts.SourceCache(_project_key(project), load=False)
+        found = _find_unconnected(configs, project, cache, settings)
+    cache.save()
+    return found
 
 
 def _find_unconnected(

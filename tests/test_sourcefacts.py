@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 from pathlib import Path
 
@@ -91,3 +92,16 @@ def test_a_second_check_parses_nothing(tmp_path: Path, monkeypatch) -> None:
     parsed.clear()
     assert find_unconnected(configs) == first
     assert parsed == []
+
+
+def test_a_cache_file_of_the_wrong_shape_is_read_afresh(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SIGNAL_INSPECTOR_CACHE_DIR", str(tmp_path))
+    configs = [apps.get_app_config("testapp")]
+    expected = find_unconnected(configs)
+    (cache_file,) = tmp_path.iterdir()
+    data = json.loads(cache_file.read_text())
+    for entry in data["files"].values():
+        entry["facts"] = {"receivers": 5, "imports": None, "includes": 7}
+    cache_file.write_text(json.dumps(data))
+    assert find_unconnected(configs) == expected
+    assert json.loads(cache_file.read_text())["files"] != data["files"]  # rewritten
