@@ -4,7 +4,8 @@
 - ``signal_inspector.W002``: a project module defines receivers but nothing imports it.
 - ``signal_inspector.W003``: a weakly connected receiver was garbage-collected.
 - ``signal_inspector.W004``: a project module defines receivers that only the URLconf
-  imports: not connected in management commands, the shell, workers, before a request.
+  imports, of a signal that may be sent where nothing loaded it (``skip_checks``, the
+  shell, task workers, scripts).
 - ``signal_inspector.W005``: the ``SIGNAL_INSPECTOR`` setting is broken (was ``E001``:
   recording goes on with the defaults, so it must not stop ``migrate`` or ``runserver``).
 - ``signal_inspector.W006``: the toolbar lists our panel but the app is not installed.

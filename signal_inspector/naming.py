@@ -346,15 +346,18 @@ def code_identity(code: types.CodeType) -> str:
 
 
 _short_paths: dict[str, str] = {}
+_OWN_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def short_path(filename: str) -> str:
-    """``filename`` relative to the longest ``sys.path`` entry that holds it."""
+    """``filename`` relative to the longest ``sys.path`` entry that holds it (or
+    to the directory holding signal_inspector, for its own files)."""
     cached = _short_paths.get(filename)
     if cached is not None:
         return cached
     best = ""
-    for entry in sys.path:
+    # Our own package's parent too: installed editable, it is on no sys.path entry.
+    for entry in (*sys.path, _OWN_ROOT):
         entry = os.path.abspath(entry or os.curdir)
         if filename.startswith(entry + os.sep) and len(entry) > len(best):
             best = entry

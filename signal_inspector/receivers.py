@@ -118,6 +118,17 @@ class Registration:
         }
 
 
+# Where the order of a signal's receivers (their positions) comes from.
+ORDER_DJANGO = "django"  # Django's: the sync ones in connect order, then the async ones
+ORDER_SIGNAL = "signal"  # the order the signal's own _live_receivers() returns them in
+ORDER_CLASS = "class"  # its class orders them itself, differently per sender: shown as connected
+
+ORDER_CLASS_NOTE = (
+    "{cls} overrides _live_receivers() and decides the order of its receivers for each "
+    "sender; they are listed in the order they were connected."
+)
+
+
 @dataclass
 class SignalInfo:
     name: str
@@ -125,11 +136,19 @@ class SignalInfo:
     receivers: list[Registration]
     # Django sends it with model classes: what --sender app_label.Model selects.
     model_signal: bool = field(default=False, repr=False, compare=False)
+    order: str = ORDER_DJANGO
+
+    @property
+    def order_note(self) -> str:
+        """Why the positions may not be the order the receivers run in, else ``""``."""
+        return ORDER_CLASS_NOTE.format(cls=self.kind) if self.order == ORDER_CLASS else ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "class": self.kind,
+            "order": self.order,
+            "order_note": self.order_note or None,
             "receivers": [r.to_dict() for r in self.receivers],
         }
 
@@ -227,7 +246,7 @@ class SignalMap:
                 kept_groups.update(r.duplicate_groups)
             if receivers or include_empty:
                 kept_signals.append(
-                    SignalInfo(info.name, info.kind, receivers, info.model_signal)
+                    SignalInfo(info.name, info.kind, receivers, info.model_signal, info.order)
                 )
         return SignalMap(kept_signals, [d for d in self.duplicates if d.id in kept_groups])
 
@@ -257,15 +276,18 @@ def build_map(signals: Iterable[tuple[str, Signal]] | None = None) -> SignalMap:
     """The live receivers of ``signals`` ((name, signal) pairs; by default every
     signal :func:`discover_signals` finds), and the duplicate groups among them."""
     context = _Context()
-    infos = [
-        SignalInfo(
-            name,
-            _class_path(type(signal)),
-            _registrations(name, signal, context),
-            model_signal=isinstance(signal, ModelSignal),
+    infos = []
+    for name, signal in discover_signals() if signals is None else signals:
+        registrations, order = _registrations(name, signal, context)
+        infos.append(
+            SignalInfo(
+                name,
+                _class_path(type(signal)),
+                registrations,
+                model_signal=isinstance(signal, ModelSignal),
+                order=order,
+            )
         )
-        for name, signal in (discover_signals() if signals is None else signals)
-    ]
     return SignalMap(infos, find_duplicates(infos))
 
 
@@ -347,12 +369,50 @@ def _live_entries(signal: Signal) -> list[tuple[Any, Any, Any, bool, bool]]:
     return [e for e in live if not e[3]] + [e for e in live if e[3]]
 
 
-def _registrations(name: str, signal: Signal, context: _Context) -> list[Registration]:
+def _call_order(
+    signal: Signal, live: list[tuple[Any, Any, Any, bool, bool]]
+) -> tuple[list[tuple[Any, Any, Any, bool, bool]], str]:
+    """``live`` in the order ``signal`` calls its receivers, and where that order
+    comes from (``ORDER_*``).
+
+    A class that overrides ``_live_receivers()`` (pretix's plugin signals sort
+    theirs by module) is asked for its order, for "any sender", as each of its
+    sends asks it; only when every live receiver is connected for any sender, none
+    is async, and the signal caches nothing per sender (so the call fills no
+    cache). Otherwise, or if it raises or returns other receivers than those live,
+    its class decides per sender and the connect order is shown.
+    """
+    method = getattr(type(signal), "_live_receivers", None)
+    if method is None or method is Signal._live_receivers:
+        return live, ORDER_DJANGO
+    if (
+        getattr(signal, "use_caching", False)
+        or any(entry[3] for entry in live)
+        or any(entry[0][1] != _NONE_ID for entry in live)
+    ):
+        return live, ORDER_CLASS
+    make_id = _dispatcher._make_id  # type: ignore[attr-defined]
+    try:
+        result = signal._live_receivers(None)
+        called = list(result[0] if isinstance(result, tuple) else result)
+        rank = {make_id(receiver): index for index, receiver in enumerate(called)}
+        del result, called
+    except Exception:
+        return live, ORDER_CLASS
+    keys = [make_id(entry[1]) for entry in live]
+    if len(rank) != len(live) or set(rank) != set(keys):
+        return live, ORDER_CLASS
+    ordered = sorted(zip(keys, live, strict=True), key=lambda pair: rank[pair[0]])
+    return [entry for _, entry in ordered], ORDER_SIGNAL
+
+
+def _registrations(
+    name: str, signal: Signal, context: _Context
+) -> tuple[list[Registration], str]:
     sites = connect_sites(signal)
     out = []
-    for position, (key, receiver, sender, is_async, weak) in enumerate(
-        _live_entries(signal), 1
-    ):
+    entries, order = _call_order(signal, _live_entries(signal))
+    for position, (key, receiver, sender, is_async, weak) in enumerate(entries, 1):
         rname = receiver_name(receiver)
         recorded = sites.get(key, [])
         site: ConnectSite | None = recorded[0] if recorded else None
@@ -404,7 +464,7 @@ def _registrations(name: str, signal: Signal, context: _Context) -> list[Registr
                 sender_key=None if key[1] == _NONE_ID else _sender_id(key[1]),
             )
         )
-    return out
+    return out, order
 
 
 _RECEIVER_DECORATOR = re.compile(r"\s*@\s*(?:[\w.]+\.)?receiver\s*\(")

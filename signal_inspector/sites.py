@@ -106,6 +106,19 @@ def _weak_ref(receiver: Any) -> Any:
         return None
 
 
+def _in_connect_override(frame: FrameType) -> bool:
+    """Whether ``frame`` runs a ``connect()`` defined by a ``Signal`` subclass (as
+    pretix's plugin signals define one that checks the receiver's app, then calls
+    ``super().connect()``): the caller of the override is the connect site."""
+    code = frame.f_code
+    if code.co_name != "connect" or not code.co_argcount or code.co_varnames[0] != "self":
+        return False
+    try:
+        return isinstance(frame.f_locals.get("self"), Signal)
+    except Exception:
+        return False
+
+
 def _connect_site(
     dispatch_uid: Any, weak: bool, receiver: Any = None, sender: Any = None
 ) -> ConnectSite:
@@ -121,7 +134,7 @@ def _connect_site(
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         code = frame.f_code
-        if not in_modules(module, _CONNECT_SKIP):
+        if not in_modules(module, _CONNECT_SKIP) and not _in_connect_override(frame):
             return ConnectSite(
                 short_path(code.co_filename),
                 frame.f_lineno,

@@ -166,3 +166,21 @@ def test_a_signal_no_module_holds_is_not_looked_up_again_on_every_send(monkeypat
     module.late_signal = made_at_run_time  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "tests.made_later", module)
     assert naming.signal_name(made_at_run_time) == "tests.made_later.late_signal"
+
+
+def test_our_own_files_are_relative_even_off_sys_path(monkeypatch) -> None:
+    """Installed editable, signal_inspector is on no sys.path entry (a finder
+    imports it): its files must still read signal_inspector/..., not absolute."""
+    import os
+    import sys
+
+    import signal_inspector
+    from signal_inspector import naming
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(signal_inspector.__file__)))
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if os.path.abspath(p or ".") != root])
+    monkeypatch.setattr(naming, "_short_paths", {})
+    monkeypatch.chdir("/")
+    assert naming.short_path(os.path.join(root, "signal_inspector", "conf.py")) == (
+        "signal_inspector/conf.py"
+    )

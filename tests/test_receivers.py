@@ -551,3 +551,59 @@ def test_signal_inspectors_own_receivers_have_their_connect_line() -> None:
         [line] = [n for n, text in enumerate(source, 1) if text.startswith(f"setting_changed.connect({name}")]
         connected_at = by_name[f"{module.__name__}.{name}"].connected_at
         assert connected_at is not None and connected_at.endswith(f"{module.__name__.replace('.', '/')}.py:{line}")
+
+
+# --- a Signal subclass that orders its receivers itself (pretix's plugin signals) ---
+
+
+def test_receivers_are_listed_in_the_order_a_signal_subclass_calls_them() -> None:
+    from tests.pluginapp.handlers import alpha, mike, zulu
+    from tests.pluginapp.signals import plugin_hook
+
+    info = build_map([("tests.pluginapp.signals.plugin_hook", plugin_hook)]).signals[0]
+    called = [receiver for receiver, _ in plugin_hook.send(None)]
+    assert called == [alpha, mike, zulu]  # sorted by name; connected zulu, alpha, mike
+    assert [(r.position, r.receiver.rpartition(".")[2]) for r in info.receivers] == [
+        (1, "alpha"), (2, "mike"), (3, "zulu"),
+    ]
+    assert info.order == receivers.ORDER_SIGNAL
+    assert info.to_dict()["order"] == "signal" and info.to_dict()["order_note"] is None
+
+
+def test_a_subclass_ordering_per_sender_is_said_to_decide_its_order() -> None:
+    from tests.pluginapp.signals import PluginSignal
+
+    signal = PluginSignal()
+    signal.connect(handlers.second, weak=False)
+    signal.connect(handlers.first, sender=Thing, weak=False)
+    info = one(signal).signals[0]
+    assert info.order == receivers.ORDER_CLASS
+    assert [r.receiver.rpartition(".")[2] for r in info.receivers] == ["second", "first"]
+    assert info.order_note == (
+        "tests.pluginapp.signals.PluginSignal overrides _live_receivers() and decides the "
+        "order of its receivers for each sender; they are listed in the order they were "
+        "connected."
+    )
+
+
+def test_a_subclass_whose_order_cannot_be_asked_keeps_the_connect_order() -> None:
+    from tests.pluginapp.signals import PluginSignal
+
+    class Failing(PluginSignal):
+        def _live_receivers(self, sender: Any) -> Any:
+            raise RuntimeError("no")
+
+    signal = Failing()
+    signal.connect(handlers.second, weak=False)
+    signal.connect(handlers.first, weak=False)
+    info = one(signal).signals[0]
+    assert info.order == receivers.ORDER_CLASS
+    assert [r.position for r in info.receivers] == [1, 2]
+
+
+def test_plain_signals_keep_djangos_order() -> None:
+    signal = Signal()
+    signal.connect(handlers.second, weak=False)
+    signal.connect(handlers.first, weak=False)
+    info = one(signal).signals[0]
+    assert info.order == receivers.ORDER_DJANGO and info.order_note == ""

@@ -50,3 +50,33 @@ def test_the_receiver_map_still_lists_the_ignored_connects() -> None:
     assert [c.connected_at for c in registration.ignored_connects] == [
         "generated_connects.py:2", "generated_connects.py:3",
     ]
+
+
+def test_a_connect_override_is_not_the_connect_site() -> None:
+    """pretix's EventPluginSignal.connect() checks the receiver, then calls
+    super().connect(): the site is the @receiver or connect() line that called it."""
+    from tests.pluginapp import handlers
+    from tests.pluginapp.signals import plugin_hook
+
+    sites = {
+        r.receiver.rpartition(".")[2]: r.connected_at
+        for r in build_map([("plugin_hook", plugin_hook)]).signals[0].receivers
+    }
+    assert sites == {
+        "zulu": "tests/pluginapp/handlers.py:10",
+        "alpha": "tests/pluginapp/handlers.py:15",
+        "mike": "tests/pluginapp/handlers.py:24",
+    }
+    assert handlers.mike in {r for r, _ in plugin_hook.send(None)}
+
+
+def test_a_method_named_connect_outside_a_signal_is_a_connect_site() -> None:
+    signal = Signal()
+
+    class Wiring:
+        def connect(self, receiver: object) -> None:
+            signal.connect(receiver, weak=False)
+
+    Wiring().connect(handler)
+    (site,) = _sites(signal)
+    assert site.function == "connect" and site.file == "tests/test_sites.py"

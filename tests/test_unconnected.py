@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -171,8 +172,10 @@ def test_w004_through_manage_py_check_the_same_before_and_after_the_urlconf(view
         "tests.viewsapp.views: (signal_inspector.W004) tests/viewsapp/views.py defines "
         "receivers on_login (user_logged_in), but the module tests.viewsapp.views is "
         "imported only through the URLconf (tests.viewsapp.root_urls): they are "
-        "connected once the first request loads it, and not in management commands, "
-        "the shell, task workers, or before the first request."
+        "connected once something loads it (the system checks that runserver, migrate "
+        "and most management commands run first, or the first request), and not where "
+        "nothing does: call_command(..., skip_checks=True) and --skip-checks, the shell, "
+        "task workers, scripts that only call django.setup(), tests before any request."
     ) in first
     assert "HINT: Move the receivers to a module of their own (such as signals.py)" in first
     assert "never imported" not in first
@@ -218,3 +221,139 @@ def test_an_admin_module_the_admin_autodiscovers_is_connected_at_startup(viewsap
     assert ("tests.viewsapp.admin", "urlconf") in reported("viewsapp")
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.contrib.admin"]
     assert "tests.viewsapp.admin" not in [module for module, _ in reported("viewsapp")]
+
+
+# --- pretix's patterns: signals sent only by code that imports the receivers ------
+
+PLUGINAPP = override_settings(
+    INSTALLED_APPS=[*INSTALLED_APPS, "tests.pluginapp"], ROOT_URLCONF="tests.pluginapp.urls"
+)
+PLUGIN_URLCONF_MODULES = (
+    "tests.pluginapp.urls", "tests.pluginapp.views", "tests.pluginapp.channels",
+    "tests.pluginapp.exports", "tests.pluginapp.waitinglist", "tests.pluginapp.shredders",
+    "tests.pluginapp.badges",
+)
+
+
+@pytest.fixture
+def pluginapp():
+    _KEPT.extend(sys.modules.pop(n) for n in PLUGIN_URLCONF_MODULES if n in sys.modules)
+    with PLUGINAPP:
+        yield
+    _KEPT.extend(sys.modules.pop(n) for n in PLUGIN_URLCONF_MODULES if n in sys.modules)
+
+
+def test_w004_only_where_a_send_can_miss_the_receivers(pluginapp):
+    """pretix: 5 W004, 4 false (channels.py, pdf.py, devicesecurity.py send their own
+    signal; shredder.py's is sent by Event.get_data_shredders(), whose callers all
+    import it). What stays: a signal sent by code that does not import the
+    receivers' module, and one whose receivers are called directly (runperiodic)."""
+    found = {item.module: item for item in find_unconnected([apps.get_app_config("pluginapp")])}
+    assert set(found) == {"tests.pluginapp.waitinglist", "tests.pluginapp.badges"}
+    assert {item.reach for item in found.values()} == {"urlconf"}
+    assert found["tests.pluginapp.waitinglist"].receivers == [
+        {"name": "process_waitinglist", "line": 14, "signal": "periodic"}
+    ]
+
+
+def test_w004_says_where_the_receivers_are_missing(pluginapp, capsys):
+    call_command("check", "pluginapp")
+    err = capsys.readouterr().err
+    assert err.count("signal_inspector.W004") == 2
+    assert (
+        "tests/pluginapp/waitinglist.py defines receivers process_waitinglist (periodic), "
+        "but the module tests.pluginapp.waitinglist is imported only through the URLconf "
+        "(tests.pluginapp.urls): they are connected once something loads it (the system "
+        "checks that runserver, migrate and most management commands run first, or the "
+        "first request), and not where nothing does: call_command(..., skip_checks=True) "
+        "and --skip-checks, the shell, task workers"
+    ) in err
+    assert "not in management commands" not in err
+
+
+def test_the_true_gap_is_real():
+    """What W004 still says happens, in a fresh process: without a check or a
+    request, a send by code that does not import the receivers' module reaches none
+    of them, and a command run without checks misses the periodic receiver."""
+    import subprocess
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from tests.pluginapp import tasks\n"
+        "print(len(tasks.badges()), len(tasks.run_exports()), len(tasks.registry.get_shredders()))\n"
+        "call_command('pluginapp_periodic')\n"  # call_command skips checks by default
+        "print('--')\n"
+        "call_command('pluginapp_periodic', skip_checks=False)\n"
+        "print(len(tasks.badges()))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.pluginapp.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    # registry.get_shredders(): no caller imported shredders.py yet, so nothing.
+    assert out.splitlines() == [
+        "0 1 0", "--", "tests.pluginapp.waitinglist.process_waitinglist", "1",
+    ]
+
+
+def test_receiver_keyword_form_names_its_signal():
+    source = "@receiver(signal=periodic_task)\ndef f(sender, **kw): pass\n"
+    assert find_receivers(source) == [{"name": "f", "line": 2, "signal": "periodic_task"}]
+
+
+def test_signal_inspectors_own_modules_are_never_reported(monkeypatch):
+    """Installed editable (the README's route), signal_inspector is "project code";
+    its conf.py connects setting_changed and is imported lazily."""
+    monkeypatch.delitem(sys.modules, "signal_inspector.conf")
+    assert find_unconnected([apps.get_app_config("signal_inspector")]) == []
+
+
+def test_paths_are_relative_through_a_symlinked_sys_path_entry(tmp_path, monkeypatch, settings):
+    real = tmp_path / "real"
+    package = real / "symapp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "apps.py").write_text(
+        "from django.apps import AppConfig\n\n\nclass SymConfig(AppConfig):\n"
+        "    name = 'symapp'\n\n    def ready(self):\n        pass\n"
+    )
+    (package / "handlers.py").write_text(
+        "from django.core.signals import request_started\nfrom django.dispatch import receiver\n\n"
+        "@receiver(request_started)\ndef on_start(sender, **kw):\n    pass\n"
+    )
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.syspath_prepend(str(link))
+    config = AppConfig.create("symapp")
+    try:
+        (item,) = find_unconnected([config])
+    finally:
+        for name in [n for n in sys.modules if n == "symapp" or n.startswith("symapp.")]:
+            del sys.modules[name]
+    assert item.file == "symapp/handlers.py"
+    assert item.ready == "symapp/apps.py:7"
+
+
+def test_a_send_in_the_urlconfs_package_outside_any_app_counts(tmp_path, monkeypatch, settings):
+    """Project code that is no app (the package of the URLconf, of the settings) is
+    read for sends too: one there that does not import channels.py keeps its W004."""
+    package = tmp_path / "siteconf"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "urls.py").write_text("from tests.pluginapp.urls import urlpatterns  # noqa\n")
+    (package / "jobs.py").write_text(
+        "from tests.pluginapp.signals import channel_types\n\n\n"
+        "def nightly():\n    return channel_types.send(None)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _KEPT.extend(sys.modules.pop(n) for n in PLUGIN_URLCONF_MODULES if n in sys.modules)
+    settings.INSTALLED_APPS = [*INSTALLED_APPS, "tests.pluginapp"]
+    settings.ROOT_URLCONF = "siteconf.urls"
+    try:
+        found = [item.module for item in find_unconnected([apps.get_app_config("pluginapp")])]
+    finally:
+        for name in [n for n in sys.modules if n == "siteconf" or n.startswith("siteconf.")]:
+            del sys.modules[name]
+    assert "tests.pluginapp.channels" in found
+    assert "tests.pluginapp.exports" not in found
