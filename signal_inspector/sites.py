@@ -131,13 +131,17 @@ def _connect_site(
     lazy = False
     ref = _weak_ref(receiver) if weak else None
     frame: FrameType | None = sys._getframe(2)
+    callee = ""
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         code = frame.f_code
         if not in_modules(module, _CONNECT_SKIP) and not _in_connect_override(frame):
+            line = frame.f_lineno
+            if _DEF_LINE_FOR_DECORATORS and callee == "_decorator":
+                line = _decorator_line(code.co_filename, line)
             return ConnectSite(
                 short_path(code.co_filename),
-                frame.f_lineno,
+                line,
                 code.co_name,
                 module,
                 uid,
@@ -152,8 +156,39 @@ def _connect_site(
             # Deferred until the model's class statement ran: the frames below
             # are that statement, not the connect() call, which is gone.
             return ConnectSite("", 0, "", "", uid, weak, *facts, True, ref)
+        callee = code.co_name if module == "django.dispatch.dispatcher" else ""
         frame = frame.f_back
     return ConnectSite("", 0, "", "", uid, weak, *facts, lazy, ref)
+
+
+# Python 3.10 reports the ``def`` line while a decorator is applied; 3.11 and
+# later the decorator's own line, which is where ``@receiver`` connected it.
+_DEF_LINE_FOR_DECORATORS = sys.version_info < (3, 11)
+# (file, def line) -> decorators applied so far (bottom-up, as Python applies them).
+_applied: dict[tuple[str, int], int] = {}
+
+
+def _decorator_line(filename: str, def_line: int) -> int:
+    """On 3.10: the line of the ``@receiver`` being applied to the function defined
+    at ``def_line`` (the first application is the decorator nearest the ``def``)."""
+    import linecache
+
+    decorators = []
+    for number in range(def_line - 1, max(def_line - 40, 0), -1):
+        text = linecache.getline(filename, number).strip()
+        if text.startswith("@"):
+            if "receiver" in text:
+                decorators.append(number)
+        elif text and not text.startswith(("#", ")", "]", "}")) and not text.endswith((",", "(", "[", "{")):
+            break  # past the decorators (a continuation line of one is skipped)
+    if not decorators:
+        return def_line
+    key = (filename, def_line)
+    index = _applied.get(key, 0)
+    if len(_applied) > 10_000:
+        _applied.clear()
+    _applied[key] = index + 1
+    return decorators[min(index, len(decorators) - 1)]
 
 
 def _lookup_key(receiver: Any, sender: Any, dispatch_uid: Any) -> Any:
