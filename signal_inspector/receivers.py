@@ -693,7 +693,12 @@ def _only_in_signature_cache(func: Any) -> bool:
     del referrer
     probe = object()
     # func: the caller's variable, this parameter, _refcount's; probe: the last two.
-    return keys > 0 and _refcount(func) == _refcount(probe) + 1 + keys
+    # Python 3.10 also holds each argument on the caller's stack during a call: func
+    # is one call deeper here than probe.
+    return keys > 0 and _refcount(func) == _refcount(probe) + 1 + keys + _STACK_REF
+
+
+_STACK_REF = 1 if sys.version_info < (3, 11) else 0
 
 
 def _refcount(value: Any) -> int:
