@@ -43,6 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Fail the session (exit status 1) if a receiver is registered twice "
         "(signal_inspector.W001).",
     )
+    group.addoption(
+        "--signals-snapshot-update",
+        action="store_true",
+        default=False,
+        help="Rewrite the signal snapshots that assert_matches_snapshot() compares with.",
+    )
 
 
 def _django_configured() -> bool:
@@ -68,6 +74,23 @@ def capture_signals() -> Callable[..., Any]:
     from .testing import capture_signals as capture
 
     return capture
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Tell assert_matches_snapshot() which test runs, and where its file lives."""
+    from .snapshots import SnapshotTarget, running_test
+
+    cls = getattr(item, "cls", None)
+    target = SnapshotTarget(
+        directory=item.path.parent,
+        module=item.path.stem,
+        test=item.name if cls is None else f"{cls.__qualname__}.{item.name}",
+        update=bool(item.config.getoption("signals_snapshot_update")),
+        owner=item,
+    )
+    with running_test(target):
+        return (yield)
 
 
 def pytest_configure(config: pytest.Config) -> None:

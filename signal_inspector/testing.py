@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .recording import ReceiverCall, Recording, SendRecord
 
 __all__ = ["SignalCapture", "capture_signals"]
+__unittest = True  # unittest: a failure shows the test's line, not this module's
 
 # Tests count sends: keep them all unless told otherwise (a test is short).
 DEFAULT_MAX_SENDS = 100_000
@@ -239,6 +240,16 @@ class SignalCapture:
                 return
         what = f" {wanted}" if wanted else ""
         self._fail(f"{self._describe_receiver(receiver, None, None)} did not raise{what}.")
+
+    def assert_matches_snapshot(
+        self, *, name: str | None = None, path: Any = None, update: bool | None = None
+    ) -> Any:
+        """The recording matches the test's snapshot file (written on the first run);
+        see :func:`signal_inspector.snapshots.assert_matches_snapshot`."""
+        __tracebackhide__ = True
+        from .snapshots import assert_matches_snapshot
+
+        return assert_matches_snapshot(self.recording, name=name, path=path, update=update)
 
     # --- helpers -------------------------------------------------------------
 
