@@ -23,12 +23,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
+from .connections import assert_connected, assert_not_connected
 from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED
 
 if TYPE_CHECKING:
     from .recording import ReceiverCall, Recording, SendRecord
 
-__all__ = ["SignalCapture", "capture_signals"]
+__all__ = ["SignalCapture", "assert_connected", "assert_not_connected", "capture_signals"]
 __unittest = True  # unittest: a failure shows the test's line, not this module's
 
 # Tests count sends: keep them all unless told otherwise (a test is short).
