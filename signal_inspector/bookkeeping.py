@@ -333,6 +333,8 @@ def open_send(
         recording.kept_calls += calls
         if named:
             record.kwargs = kwargs_reprs(named, recording.max_repr_length)
+        if recording.keep_kwargs:  # capture_signals(): held until end() (matching.py)
+            recording._live_kwargs[number] = dict(named)
         fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, depth)
         record.fired_at = fired_at
         if stack:

@@ -43,16 +43,19 @@ _finished: list[Callable[[Recording], None]] = []
 
 @contextmanager
 def capture_signals(
-    *, max_sends: int = DEFAULT_MAX_SENDS, stacks: bool = False
+    *, max_sends: int = DEFAULT_MAX_SENDS, stacks: bool = False, keep_kwargs: bool = True
 ) -> Iterator[SignalCapture]:
     """Record the signals sent inside the block; yields a :class:`SignalCapture`.
 
     Like pytest-django's ``django_capture_on_commit_callbacks``: assert on the
     capture after the block (or inside it, on what was sent so far).
+    ``keep_kwargs``: hold the sends' real keyword arguments until the block
+    ends, for ``assert_sent(..., order=order)`` inside it.
     """
     from . import record
 
     with record(max_sends=max_sends, stacks=stacks) as recording:
+        recording.keep_kwargs = keep_kwargs
         capture = SignalCapture(recording)
         try:
             yield capture
@@ -141,10 +144,19 @@ class SignalCapture:
 
     # --- assertions ----------------------------------------------------------
 
-    def assert_sent(self, signal: Any, sender: Any = None, *, times: int | None = None) -> None:
-        """``signal`` was sent (by ``sender``): at least once, or exactly ``times``."""
+    def assert_sent(
+        self, signal: Any, sender: Any = None, *, times: int | None = None, **kwargs: Any
+    ) -> None:
+        """``signal`` was sent (by ``sender``): at least once, or exactly ``times``.
+
+        Keyword arguments select the sends whose own match: by equality or, given
+        a callable, by what it returns for the argument (see matching.py).
+        """
         __tracebackhide__ = True  # pytest: show the test, not this helper
         _check_times(times)
+        if kwargs:
+            self._assert_sent_with(signal, sender, times, kwargs)
+            return
         count = self.count(signal, sender)
         if (count >= 1) if times is None else (count == times):
             return
@@ -154,9 +166,12 @@ class SignalCapture:
             f"expected {expected}."
         )
 
-    def assert_not_sent(self, signal: Any, sender: Any = None) -> None:
-        """``signal`` was never sent (by ``sender``), with or without a receiver."""
+    def assert_not_sent(self, signal: Any, sender: Any = None, **kwargs: Any) -> None:
+        """``signal`` was never sent (by ``sender``; with these keyword arguments)."""
         __tracebackhide__ = True
+        if kwargs:
+            self._assert_sent_with(signal, sender, 0, kwargs)
+            return
         count = self.count(signal, sender)
         if count:
             self._fail(
@@ -253,6 +268,27 @@ class SignalCapture:
         return assert_matches_snapshot(self.recording, name=name, path=path, update=update)
 
     # --- helpers -------------------------------------------------------------
+
+    def _assert_sent_with(
+        self, signal: Any, sender: Any, times: int | None, expected: dict[str, Any]
+    ) -> None:
+        __tracebackhide__ = True
+        from . import matching
+
+        matching.check_expected(self, expected)
+        sends = self.sends(signal, sender)
+        hits = [send for send in sends if matching.matches(self, send, expected)]
+        count = len(hits)
+        if (count >= 1) if times is None else (count == times):
+            return
+        silent = self.count(signal, sender) - len(sends)
+        wanted = "at least once" if times is None else ("never" if times == 0 else _times(times))
+        lines = [
+            f"{self._describe_signal(signal, sender)} with {matching.describe(expected)} "
+            f"was sent {_times(count)}, expected {wanted}."
+        ]
+        lines += matching.recorded_lines(hits if times == 0 else sends, silent if times != 0 else 0)
+        self._fail("\n".join(lines))
 
     def _fail(self, message: str) -> None:
         __tracebackhide__ = True
