@@ -25,6 +25,7 @@ from django.dispatch import Signal
 from .conf import get_config
 from .context import parent_var
 from .frames import same_stack
+from .isolation import ARRANGING, arrange
 from .naming import (
     code_identity,
     code_of,
@@ -366,6 +367,8 @@ def start_send(
     method should run it (an ignored signal, a failure here). Called past the
     send methods' early return (no receivers at all: see silent())."""
     sync_receivers, async_receivers = signal._live_receivers(sender)
+    if ARRANGING:  # issue 22: mute/shuffle (isolation.py)
+        sync_receivers, async_receivers = arrange(recording, signal, sender, sync_receivers, async_receivers)
     if sync_receivers or async_receivers:
         # 0 _fired_at, 1 open_send, 2 start_send, 3 the send method, 4 its caller
         record = open_send(

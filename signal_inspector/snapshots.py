@@ -64,10 +64,20 @@ def normalise(recording: Recording | dict[str, Any]) -> str:
         lines.extend(
             f"  {_clean(signal)} was sent by {_clean(sender)} {_times(count)}." for signal, sender, count in silent
         )
+    muted = sorted(
+        (str(item.get("receiver", "")), str(item.get("signal", "")), str(item.get("sender", "")), int(item.get("count", 0)))
+        for item in data.get("muted", ()) or ()
+    )
+    if muted:
+        lines.append("Muted (not run):")
+        lines.extend(
+            f"  {_clean(receiver)} for {_clean(signal)} sent by {_clean(sender)}, {_times(count)}."
+            for receiver, signal, sender, count in muted
+        )
     dropped = int(data.get("dropped_sends", 0) or 0)
     if dropped:
         lines.append(f"{dropped} more sends past max_sends were counted, not recorded.")
-    if not sends and not silent and not dropped:
+    if not sends and not silent and not muted and not dropped:
         lines.append("No signal was sent.")
     return "\n".join(lines) + "\n"
 

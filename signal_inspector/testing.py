@@ -24,12 +24,13 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from .connections import assert_connected, assert_not_connected
+from .isolation import muted
 from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED
 
 if TYPE_CHECKING:
     from .recording import ReceiverCall, Recording, SendRecord
 
-__all__ = ["SignalCapture", "assert_connected", "assert_not_connected", "capture_signals"]
+__all__ = ["SignalCapture", "assert_connected", "assert_not_connected", "capture_signals", "muted"]
 __unittest = True  # unittest: a failure shows the test's line, not this module's
 
 # Tests count sends: keep them all unless told otherwise (a test is short).
@@ -43,14 +44,19 @@ _finished: list[Callable[[Recording], None]] = []
 
 @contextmanager
 def capture_signals(
-    *, max_sends: int = DEFAULT_MAX_SENDS, stacks: bool = False, keep_kwargs: bool = True
+    *,
+    max_sends: int = DEFAULT_MAX_SENDS,
+    stacks: bool = False,
+    keep_kwargs: bool = True,
+    mute: Iterable[Any] = (),
 ) -> Iterator[SignalCapture]:
     """Record the signals sent inside the block; yields a :class:`SignalCapture`.
 
     Like pytest-django's ``django_capture_on_commit_callbacks``: assert on the
     capture after the block (or inside it, on what was sent so far).
     ``keep_kwargs``: hold the sends' real keyword arguments until the block
-    ends, for ``assert_sent(..., order=order)`` inside it.
+    ends, for ``assert_sent(..., order=order)`` inside it. ``mute``: receivers
+    (or their dotted names) that do not run inside the block (see :func:`muted`).
     """
     from . import record
 
@@ -58,7 +64,8 @@ def capture_signals(
         recording.keep_kwargs = keep_kwargs
         capture = SignalCapture(recording)
         try:
-            yield capture
+            with muted(*mute):
+                yield capture
         finally:
             for listener in list(_finished):
                 with suppress(Exception):
