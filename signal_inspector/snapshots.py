@@ -123,9 +123,9 @@ def top_level_sends(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _blocks(sends: list[dict[str, Any]], depth: int) -> list[str]:
     """The sends' lines, runs of identical sends written once with their count."""
-    if depth >= MAX_DEPTH:
+    if depth >= 2 * MAX_DEPTH:  # ``depth`` counts indents: two per level of sends
         total = _count(sends)
-        return [f"… {total} more sends nested deeper than {MAX_DEPTH} levels."] if total else []
+        return [f"{'  ' * depth}… {total} more sends nested deeper than {MAX_DEPTH} levels."]
     out: list[str] = []
     previous: list[str] | None = None
     run = 0

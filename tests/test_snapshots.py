@@ -302,3 +302,25 @@ def test_outside_a_test_the_assertion_asks_for_a_path():
         finally:
             snapshots._current.extend(saved)
         raise errors[0]
+
+
+def test_a_deep_cascade_is_cut_at_max_depth():
+    from django.dispatch import Signal
+
+    from signal_inspector.snapshots import MAX_DEPTH
+
+    again = Signal()
+
+    def resend(sender, depth, **kwargs):
+        if depth < 40:
+            again.send(sender=None, depth=depth + 1)
+
+    again.connect(resend)
+    with record() as recording:
+        again.send(sender=None, depth=1)
+    lines = normalise(recording).splitlines()
+    # A send nested in a receiver is indented twice (4 spaces) under its parent send.
+    sends = [line for line in lines if line.endswith("<unnamed Signal> was sent by None with send():")]
+    assert len(sends) == MAX_DEPTH
+    assert sends[-1] == "    " * (MAX_DEPTH - 1) + "<unnamed Signal> was sent by None with send():"
+    assert lines[-1] == "    " * MAX_DEPTH + "… 8 more sends nested deeper than 32 levels."
