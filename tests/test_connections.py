@@ -18,6 +18,7 @@ from tests.testapp.receivers import audit_order_saved, mark_paid
 from tests.testapp.signals import order_paid
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
 AUDIT = "tests.testapp.receivers.audit_order_saved"
 
 
@@ -149,3 +150,34 @@ def test_a_receiver_only_the_urlconf_imports():
         "is not loaded in this process yet"
     )
     assert lines[-1] == "connected after the URLconf loaded"
+
+
+def test_through_pytest(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+    pytester.makepyfile(
+        test_wiring="""
+from django.db.models.signals import post_save
+from signal_inspector.testing import assert_connected
+from tests.testapp.models import AuditLog, Order
+
+
+def test_wired():
+    assert_connected(post_save, "tests.testapp.receivers.audit_order_saved", sender=Order)
+
+
+def test_wrong_sender():
+    assert_connected(post_save, "tests.testapp.receivers.audit_order_saved", sender=AuditLog)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*assert_connected(post_save, "tests.testapp.receivers.audit_order_saved", sender=AuditLog)',
+            "E   *AssertionError: tests.testapp.receivers.audit_order_saved is not connected to "
+            "django.db.models.signals.post_save for sender testapp.AuditLog.",
+            "E   *Likely cause: wrong sender: it is connected for testapp.Order only*",
+            "test_wiring.py:11: AssertionError",
+        ]
+    )

@@ -204,3 +204,20 @@ def test_reading_in_small_chunks_gives_what_json_load_gives(tmp_path, monkeypatc
     monkeypatch.setattr(diff, "_CHUNK", 7)
     assert diff.load(path) == whole
     assert whole.sends and whole.errors and whole.silent
+
+
+def test_findings_new_and_gone(tmp_path):
+    def recording(**flags: object) -> dict:
+        call = {"name": "shop.audit", "outcome": "returned", "children": [], **flags}
+        return {"sends": [{"signal": "post_save", "sender": "shop.Order", "receivers": [call]}]}
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(recording(hints=["Checks created on an update"])))
+    b.write_text(json.dumps(recording(duplicate=True)))
+    done = cli(a, b)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[1:] == [
+        "post_save from shop.Order:",
+        "  new finding: shop.audit ran twice for one send (registered twice), once.",
+        f"  finding gone: shop.audit: Checks created on an update (once) in {a}.",
+    ]
