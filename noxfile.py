@@ -67,6 +67,7 @@ TEST_DEPS = [
     "coverage>=7.10",
     "pyyaml",
     "sentry-sdk",
+    "django-simple-history",
 ]
 # lint, docs, workflows and coverage run on the Python that runs nox: always there.
 LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -25,6 +25,7 @@ from django.dispatch import Signal
 from .conf import get_config
 from .context import parent_var
 from .frames import same_stack
+from .isolation import ARRANGING, arrange
 from .naming import (
     code_identity,
     code_of,
@@ -360,6 +361,8 @@ def open_send(
         recording.kept_calls += calls
         if named:
             record.kwargs = kwargs_reprs(named, recording.max_repr_length)
+        if recording.keep_kwargs:  # capture_signals(): held until end() (matching.py)
+            recording._live_kwargs[number] = dict(named)
         fired_at, stack, inside = _fired_at(config.skip_modules, recording.capture_stacks, depth)
         record.fired_at = fired_at
         if stack:
@@ -419,6 +422,8 @@ def start_send(
     method should run it (an ignored signal, a failure here). Called past the
     send methods' early return (no receivers at all: see silent())."""
     sync_receivers, async_receivers = signal._live_receivers(sender)
+    if ARRANGING:  # issue 22: mute/shuffle (isolation.py)
+        sync_receivers, async_receivers = arrange(recording, signal, sender, sync_receivers, async_receivers)
     if sync_receivers or async_receivers:
         # 0 _fired_at, 1 open_send, 2 start_send, 3 the send method, 4 its caller
         record = open_send(

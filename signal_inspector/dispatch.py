@@ -46,6 +46,7 @@ from .bookkeeping import (
     start_send,
 )
 from .context import parent_var, recording_var
+from .isolation import ARRANGING, arrange
 from .naming import safe_repr
 from .recording import ReceiverCall, Recording, SendRecord
 from .slots import OPEN, heal
@@ -314,6 +315,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         silent(recording, self, sender)
         return []  # no receiver heard it: Django's answer
     sync_receivers, async_receivers = self._live_receivers(sender)
+    if ARRANGING:  # issue 22: mute/shuffle (isolation.py)
+        sync_receivers, async_receivers = arrange(recording, self, sender, sync_receivers, async_receivers)
     if not sync_receivers and not async_receivers:
         silent(recording, self, sender)
         return []
@@ -395,6 +398,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         silent(recording, self, sender)
         return []  # no receiver heard it: Django's answer
     sync_receivers, async_receivers = self._live_receivers(sender)
+    if ARRANGING:  # issue 22: mute/shuffle (isolation.py)
+        sync_receivers, async_receivers = arrange(recording, self, sender, sync_receivers, async_receivers)
     if not sync_receivers and not async_receivers:
         silent(recording, self, sender)
         return []

@@ -48,6 +48,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Fail the session (exit status 1) if a receiver is registered twice "
         "(signal_inspector.W001).",
     )
+    group.addoption(
+        "--signals-snapshot-update",
+        action="store_true",
+        default=False,
+        help="Rewrite the signal snapshots that assert_matches_snapshot() compares with.",
+    )
+    group.addoption(
+        "--signals-shuffle",
+        nargs="?",
+        const="random",
+        default=None,
+        metavar="SEED",
+        help="Run each send's receivers in a seeded random order (a new seed unless given), "
+        "to find receivers that depend on registration order.",
+    )
 
 
 def _django_configured() -> bool:
@@ -75,7 +90,86 @@ def capture_signals() -> Callable[..., Any]:
     return capture
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Tell assert_matches_snapshot() which test runs, and where its file lives."""
+    from .snapshots import SnapshotTarget, running_test
+
+    cls = getattr(item, "cls", None)
+    target = SnapshotTarget(
+        directory=item.path.parent,
+        module=item.path.stem,
+        test=item.name if cls is None else f"{cls.__qualname__}.{item.name}",
+        update=bool(item.config.getoption("signals_snapshot_update")),
+        owner=item,
+    )
+    seed = _shuffle_seed(item.config)
+    if seed is None or not _django_configured():
+        with running_test(target):
+            return (yield)
+    import random
+    from contextlib import ExitStack
+
+    from . import record
+    from .context import current
+    from .isolation import shuffled
+
+    with ExitStack() as stack:
+        stack.enter_context(running_test(target))
+        # Seeded per test: a failing test fails the same way run alone.
+        stack.enter_context(shuffled(random.Random(f"{seed}:{item.nodeid}")))
+        if current() is None:  # the send loop that shuffles runs only while recording
+            stack.enter_context(record(max_sends=0))
+        return (yield)
+
+
+_SEED = pytest.StashKey[int]()
+
+
+def _shuffle_seed(config: pytest.Config) -> int | None:
+    """The --signals-shuffle seed (chosen once per run when not given), or None."""
+    value = config.getoption("signals_shuffle", None)
+    if value is None:
+        return None
+    if _SEED not in config.stash:
+        if value == "random":
+            import random
+
+            config.stash[_SEED] = random.randrange(10**6)
+        else:
+            try:
+                config.stash[_SEED] = int(value)
+            except ValueError:
+                raise pytest.UsageError(
+                    f"--signals-shuffle: the seed must be a whole number, not {value!r}"
+                ) from None
+    return config.stash[_SEED]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = _shuffle_seed(config)
+    if seed is None:
+        return None
+    return f"signal_inspector: receivers shuffled, --signals-shuffle={seed}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, Any]:
+    report = yield
+    seed = _shuffle_seed(item.config)
+    if seed is not None and report.failed:
+        report.sections.append(
+            (
+                "signal_inspector",
+                f"Receivers ran in a shuffled order: rerun with --signals-shuffle={seed} "
+                "to repeat it.",
+            )
+        )
+    return report
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _shuffle_seed(config)  # a bad seed is a usage error before any test runs
     if config.getoption("signals_report") or config.getoption("signals_fail_on_duplicates"):
         config.pluginmanager.register(SignalsReport(config), "signal_inspector_report")
 

@@ -56,6 +56,7 @@ def end(recording: Recording) -> Recording:
     recording._silent_keys = {}  # held signals: let them go
     recording._last_error = None
     recording._send_keys = {}
+    recording._live_kwargs = {}  # capture_signals()'s real keyword arguments: let them go
     settle(recording)
     tokens: tuple[Token[Recording | None], Token[object]] | None = getattr(recording, "_tokens", None)
     if tokens is None:

@@ -309,6 +309,12 @@ class Recording:
     max_calls: int = 5000
     max_repr_length: int = 200
     capture_stacks: bool = False
+    # capture_signals() only: the real keyword arguments of the detailed sends, by
+    # send id, until the recording ends (see matching.py; never the panel's).
+    keep_kwargs: bool = False
+    _live_kwargs: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    # (signal, sender, receiver) -> times a muted receiver was left out (isolation.py).
+    muted: dict[tuple[str, str, str], int] = field(default_factory=dict)
     ignore_modules: tuple[str, ...] = ()
     started_at: float = field(default_factory=time.time)
     origin: float = field(default_factory=time.perf_counter)
@@ -418,6 +424,10 @@ class Recording:
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
+            ],
+            "muted": [
+                {"signal": signal, "sender": sender, "receiver": receiver, "count": count}
+                for (signal, sender, receiver), count in self.muted.items()
             ],
         }
 

@@ -23,12 +23,15 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
+from .connections import assert_connected, assert_not_connected
+from .isolation import muted
 from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED
 
 if TYPE_CHECKING:
     from .recording import ReceiverCall, Recording, SendRecord
 
-__all__ = ["SignalCapture", "capture_signals"]
+__all__ = ["SignalCapture", "assert_connected", "assert_not_connected", "capture_signals", "muted"]
+__unittest = True  # unittest: a failure shows the test's line, not this module's
 
 # Tests count sends: keep them all unless told otherwise (a test is short).
 DEFAULT_MAX_SENDS = 100_000
@@ -41,19 +44,28 @@ _finished: list[Callable[[Recording], None]] = []
 
 @contextmanager
 def capture_signals(
-    *, max_sends: int = DEFAULT_MAX_SENDS, stacks: bool = False
+    *,
+    max_sends: int = DEFAULT_MAX_SENDS,
+    stacks: bool = False,
+    keep_kwargs: bool = True,
+    mute: Iterable[Any] = (),
 ) -> Iterator[SignalCapture]:
     """Record the signals sent inside the block; yields a :class:`SignalCapture`.
 
     Like pytest-django's ``django_capture_on_commit_callbacks``: assert on the
     capture after the block (or inside it, on what was sent so far).
+    ``keep_kwargs``: hold the sends' real keyword arguments until the block
+    ends, for ``assert_sent(..., order=order)`` inside it. ``mute``: receivers
+    (or their dotted names) that do not run inside the block (see :func:`muted`).
     """
     from . import record
 
     with record(max_sends=max_sends, stacks=stacks) as recording:
+        recording.keep_kwargs = keep_kwargs
         capture = SignalCapture(recording)
         try:
-            yield capture
+            with muted(*mute):
+                yield capture
         finally:
             for listener in list(_finished):
                 with suppress(Exception):
@@ -161,10 +173,19 @@ class SignalCapture:
 
     # --- assertions ----------------------------------------------------------
 
-    def assert_sent(self, signal: Any, sender: Any = None, *, times: int | None = None) -> None:
-        """``signal`` was sent (by ``sender``): at least once, or exactly ``times``."""
+    def assert_sent(
+        self, signal: Any, sender: Any = None, *, times: int | None = None, **kwargs: Any
+    ) -> None:
+        """``signal`` was sent (by ``sender``): at least once, or exactly ``times``.
+
+        Keyword arguments select the sends whose own match: by equality or, given
+        a callable, by what it returns for the argument (see matching.py).
+        """
         __tracebackhide__ = True  # pytest: show the test, not this helper
         _check_times(times)
+        if kwargs:
+            self._assert_sent_with(signal, sender, times, kwargs)
+            return
         count, maybe, unseen = self._counts(signal, sender)
         if count >= 1 if times is None else (count == times and not maybe and not unseen):
             return
@@ -174,9 +195,12 @@ class SignalCapture:
             f"expected {expected}.{self._unsure_note(sender, maybe, unseen)}"
         )
 
-    def assert_not_sent(self, signal: Any, sender: Any = None) -> None:
-        """``signal`` was never sent (by ``sender``), with or without a receiver."""
+    def assert_not_sent(self, signal: Any, sender: Any = None, **kwargs: Any) -> None:
+        """``signal`` was never sent (by ``sender``; with these keyword arguments)."""
         __tracebackhide__ = True
+        if kwargs:
+            self._assert_sent_with(signal, sender, 0, kwargs)
+            return
         count, maybe, unseen = self._counts(signal, sender)
         if count or maybe or unseen:
             self._fail(
@@ -287,7 +311,38 @@ class SignalCapture:
         what = f" {wanted}" if wanted else ""
         self._fail(f"{self._describe_receiver(receiver, None, None)} did not raise{what}.")
 
+    def assert_matches_snapshot(
+        self, *, name: str | None = None, path: Any = None, update: bool | None = None
+    ) -> Any:
+        """The recording matches the test's snapshot file (written on the first run);
+        see :func:`signal_inspector.snapshots.assert_matches_snapshot`."""
+        __tracebackhide__ = True
+        from .snapshots import assert_matches_snapshot
+
+        return assert_matches_snapshot(self.recording, name=name, path=path, update=update)
+
     # --- helpers -------------------------------------------------------------
+
+    def _assert_sent_with(
+        self, signal: Any, sender: Any, times: int | None, expected: dict[str, Any]
+    ) -> None:
+        __tracebackhide__ = True
+        from . import matching
+
+        matching.check_expected(self, expected)
+        sends = self.sends(signal, sender)
+        hits = [send for send in sends if matching.matches(self, send, expected)]
+        count = len(hits)
+        if (count >= 1) if times is None else (count == times):
+            return
+        silent = self.count(signal, sender) - len(sends)
+        wanted = "at least once" if times is None else ("never" if times == 0 else _times(times))
+        lines = [
+            f"{self._describe_signal(signal, sender)} with {matching.describe(expected)} "
+            f"was sent {_times(count)}, expected {wanted}."
+        ]
+        lines += matching.recorded_lines(hits if times == 0 else sends, silent if times != 0 else 0)
+        self._fail("\n".join(lines))
 
     def _fail(self, message: str) -> None:
         __tracebackhide__ = True
