@@ -95,6 +95,10 @@ fi
 say "nox (sessions: nox -l)"
 NOX=0
 # --no-error-on-missing-interpreters: skip (with nox's message), even where CI is set.
+# Without arguments: the sessions tagged "ci" (see CI_MATRIX in noxfile.py).
+if [[ $# -eq 0 ]]; then
+    set -- -t ci
+fi
 .venv-nox/bin/nox --no-error-on-missing-interpreters "$@" || NOX=$?
 
 say "Summary ($((SECONDS - STARTED))s)"
