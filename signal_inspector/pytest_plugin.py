@@ -200,6 +200,8 @@ class SignalsReport:
 
     def fold(self, sends: list[SendRecord]) -> None:
         """Add the receiver calls of ``sends`` and the sends they caused."""
+        from .recording import STAND_IN
+
         receivers = self.receivers
         pending = list(sends)
         while pending:
@@ -216,6 +218,9 @@ class SignalsReport:
                     children: Any = ()
                 else:
                     call = send._call(entry) if type(entry) is tuple else entry
+                    if call.name == STAND_IN:  # not a receiver: what ran inside an untimed send
+                        pending.extend(call.children)
+                        continue
                     name, duration, outcome = call.name, call.duration_ms, call.outcome
                     children = call.children
                 row = receivers.get(name)

@@ -22,6 +22,9 @@ OUTCOME_RETURNED = "returned"
 OUTCOME_RAISED = "raised"
 OUTCOME_CAUGHT = "caught"  # raised, and send_robust()/asend_robust() caught it
 OUTCOME_RUNNING = "running"  # still running when the recording stopped
+# The call that holds what ran inside a send recorded "sends only" (sends_only.py):
+# not a receiver, and never counted as one.
+STAND_IN = "(inside this send: its receivers are not timed)"
 
 _MAX_TRACEBACK_FRAMES = 40
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -20,12 +20,26 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .bookkeeping import begin_call, close, open_send, raised, returned
+from .bookkeeping import begin_call, close, open_send, raised, returned, silent
 from .context import parent_var, recording_var
-from .recording import ReceiverCall, Recording, SendRecord
+from .recording import STAND_IN, ReceiverCall, Recording, SendRecord
 from .slots import OPEN, heal
 
-STAND_IN = "(inside this send: its receivers are not timed)"
+
+def _withdraw(recording: Recording, record: SendRecord) -> bool:
+    """Take ``record`` back out of the recording (a kept top-level or nested send
+    that turned out silent); False when it cannot be found there."""
+    if not record.kept:
+        recording.total_sends -= 1
+        return True
+    siblings = recording.sends if record.parent is None else record.parent.children
+    for index in range(len(siblings) - 1, -1, -1):
+        if siblings[index] is record:
+            del siblings[index]
+            recording.total_sends -= 1
+            recording.kept_sends -= 1
+            return True
+    return False
 
 
 def _binder(below: Any) -> Callable[[Any], Any] | None:
@@ -86,12 +100,28 @@ def sends_only(
         return record
 
     def _finish(
-        recording: Recording, record: SendRecord, responses: Any, error: BaseException | None
+        recording: Recording, record: SendRecord, responses: Any, error: BaseException | None,
+        signal: Signal, args: tuple[Any, ...], named: dict[str, Any],
     ) -> None:
         stand_in = record.current
         record.current = None
         if record.claimed:
             return  # a send method we record in full took it over
+        try:
+            if (
+                error is None
+                and not responses
+                and type(stand_in) is ReceiverCall
+                and not (stand_in.children or stand_in.queries or stand_in.on_commit)
+                and _withdraw(recording, record)
+            ):
+                # No receiver ran (pretix's plugin signals skip inactive plugins'):
+                # a silent send, as Django's own would be counted.
+                sender = args[0] if args else named.get("sender")
+                silent(recording, signal, sender)
+                return
+        except Exception:
+            pass
         try:
             if type(stand_in) is ReceiverCall and (
                 stand_in.children or stand_in.queries or stand_in.on_commit
@@ -136,11 +166,11 @@ def sends_only(
             try:
                 responses = await method(*args, **named)
             except BaseException as err:
-                _finish(recording, record, (), err)
+                _finish(recording, record, (), err, self, args, named)
                 raise
             finally:
                 parent_var.reset(token)
-            _finish(recording, record, responses, None)
+            _finish(recording, record, responses, None, self, args, named)
             return responses
 
     else:
@@ -166,11 +196,11 @@ def sends_only(
                 else:
                     responses = bind(self)(*args, **named)
             except BaseException as err:
-                _finish(recording, record, (), err)
+                _finish(recording, record, (), err, self, args, named)
                 raise
             finally:
                 parent_var.reset(token)
-            _finish(recording, record, responses, None)
+            _finish(recording, record, responses, None, self, args, named)
             return responses
 
     wrapper.__name__ = name

@@ -362,3 +362,41 @@ def test_signals_report_adds_up_the_pytest_xdist_workers(pytester, run):
     ours = {name: row for name, row in plain_calls.items() if name.startswith("tests.testapp.")}
     assert len(ours) == 3
     assert {name: spread_calls.get(name) for name in ours} == ours
+
+
+def test_the_stand_in_of_an_untimed_send_is_not_counted_as_a_receiver(pytester, run):
+    pytester.makepyfile(
+        test_plugin_signal="""
+from django.dispatch import Signal
+
+
+class PluginSignal(Signal):
+    def send(self, sender, **named):
+        return [(r, r(signal=self, sender=sender, **named)) for r in self._live_receivers(sender)[0]]
+
+
+plugin = PluginSignal()
+inner = Signal()
+
+
+def outer_receiver(sender, **kwargs):
+    inner.send(sender=None)
+
+
+def inner_receiver(sender, **kwargs):
+    return 1
+
+
+plugin.connect(outer_receiver, weak=False)
+inner.connect(inner_receiver, weak=False)
+
+
+def test_sends():
+    plugin.send(sender="x")
+"""
+    )
+    result = run("--signals-report")
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "inner_receiver" in text and "outer_receiver" in text
+    assert "(inside this send" not in text

@@ -145,3 +145,24 @@ def test_a_subclasss_other_send_method_is_recorded_as_a_send():
     (send,) = signals.recording.to_dict()["sends"]
     assert send["method"] == "send_chained"
     assert any("send_chained() calls receivers in its own way" in n for n in signals.recording.limitations)
+
+
+def test_a_subclass_send_no_receiver_ran_for_is_a_silent_send():
+    class FilteringSignal(Signal):
+        """Runs no receiver for an inactive plugin, as pretix's plugin signals do."""
+
+        def send(self, sender, **named):
+            if sender == "inactive":
+                return []
+            return [(r, r(signal=self, sender=sender, **named)) for r in self._live_receivers(sender)[0]]
+
+    signal = FilteringSignal()
+    signal.connect(second_plugin_receiver, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender="inactive")
+        signal.send(sender="active")
+    assert recording.total_sends == 1
+    assert sum(recording.silent.values()) == 1
+    (send,) = recording.to_dict()["sends"]
+    assert [r["name"].rsplit(".", 1)[-1] for r in send["receivers"]] == ["second_plugin_receiver"]
+

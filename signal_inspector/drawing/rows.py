@@ -14,6 +14,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ..conf import get_config
+from ..recording import STAND_IN
 from ..stored import COMPACT, expand, top_level_intervals
 from .flame import flame_chart
 from .timing import format_ms, own_time, union_length
@@ -618,6 +619,8 @@ def _by_receiver(
         around = enclosing.get(send["id"], (frozenset(), frozenset()))[0]
         for call in send.get("receivers", []):
             name = call.get("name", "")
+            if name == STAND_IN:
+                continue  # not a receiver: what ran inside a send we could not time
             entry = table.setdefault(
                 name,
                 {
