@@ -140,7 +140,8 @@ def tests(session: nox.Session, django: str, toolbar: str, heavy: tuple[str, ...
         "COVERAGE_FILE": str(COVERAGE_DIR / "data"),
         "COVERAGE_RCFILE": str(ROOT / "pyproject.toml"),
     }
-    session.run("coverage", "run", "-m", "pytest", "-q", *session.posargs, env=env)
+    # Two workers (pytest-xdist) on CI's two cores: the suite's wall time halves.
+    session.run("coverage", "run", "-m", "pytest", "-q", "-n", "2", *session.posargs, env=env)
     if "django" in heavy:
         session.run("python", "tests/django_suites.py")
         session.run("python", "tests/django_suites.py", "--idle")
