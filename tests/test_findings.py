@@ -299,3 +299,155 @@ def test_findings_can_be_turned_off_and_the_setting_is_checked():
     assert validate({"FINDINGS": False, "REPEATED_QUERY_THRESHOLD": True}) == [
         "SIGNAL_INSPECTOR['REPEATED_QUERY_THRESHOLD'] must be int, not bool."
     ]
+
+
+# --- installed packages' receivers and helpers (tried on real apps: see
+# scripts/try_findings_realapps.py) -------------------------------------------
+
+LIBRARY_SOURCE = '''
+from django.db import transaction
+
+from tests.testapp.models import AuditLog, Order
+
+
+def read_old_row(sender, instance, **kwargs):
+    """As auditlog's log_update: the old row, read on every save."""
+    AuditLog.objects.filter(message=f"old {instance.pk}").exists()
+
+
+def set_locale(sender, instance, **kwargs):
+    """As Wagtail's set_locale_on_new_instance: for every model, acts on few."""
+
+
+def write_history(sender, instance, **kwargs):
+    """As simple-history's post_save receiver."""
+
+
+def bulk_create_with_history(objs):
+    """As simple-history's helper: bulk_create, then the history rows itself."""
+    return Order.objects.bulk_create(objs)
+
+
+def enqueue_index(sender, instance, **kwargs):
+    """As Wagtail's update_reference_index_on_save: a task on every save."""
+    from tests.testapp.backport_tasks import reindex
+
+    reindex.enqueue()
+
+
+def sync(queryset):
+    """A library's own bulk write, not named for one (Wagtail's move())."""
+    return queryset.update(paid=True)
+'''
+
+
+@pytest.fixture
+def library():
+    """An installed package: a real module in this venv's site-packages, removed
+    afterwards (as tests/test_diagnosis.py does)."""
+    import importlib
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    path = Path(sysconfig.get_paths()["purelib"]) / "si_test_fake_library.py"
+    path.write_text(LIBRARY_SOURCE)
+    try:
+        yield importlib.import_module("si_test_fake_library")
+    finally:
+        path.unlink()
+        sys.modules.pop("si_test_fake_library", None)
+
+
+@pytest.mark.django_db
+def test_an_installed_packages_receiver_repeating_a_read_is_not_reported(library):
+    """auditlog's log_update, Wagtail's reference index and modelsearch read per
+    save by design: on the real apps they made 7 repeated_query findings the
+    project could not act on."""
+    def own_read(sender, instance, **kwargs):
+        AuditLog.objects.filter(message=f"own {instance.pk}").exists()
+
+    post_save.connect(library.read_old_row, sender=Order, weak=False)
+    post_save.connect(own_read, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            for number in range(6):
+                Order.objects.create(number=str(number))
+    finally:
+        post_save.disconnect(library.read_old_row, sender=Order)
+        post_save.disconnect(own_read, sender=Order)
+    assert [(f.kind, f.receiver.rpartition(".")[2]) for f in recording.findings] == [
+        ("repeated_query", "own_read")
+    ]
+
+
+@pytest.mark.django_db
+def test_an_installed_packages_receiver_for_every_model_is_not_a_bypassed_one(library):
+    """Wagtail connects set_locale_on_new_instance to pre_save for every model and
+    returns for models that are not translatable: an update() of any model was
+    reported as bypassing it."""
+    from django.db.models.signals import pre_save
+
+    AuditLog.objects.create(message="x")
+    Order.objects.create(number="1")
+    pre_save.connect(library.set_locale, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            AuditLog.objects.update(message="y")
+            Order.objects.update(paid=True)
+    finally:
+        pre_save.disconnect(library.set_locale)
+    (finding,) = recording.findings
+    assert "testapp.Order.objects.update()" in finding.title
+    assert not any("set_locale" in detail for detail in finding.details)
+
+
+@pytest.mark.django_db
+def test_a_bulk_helper_of_an_installed_package_called_by_the_project_is_named(library):
+    """simple-history's bulk_create_with_history bypasses every other receiver
+    (an audit log, the project's own): it was not reported, the first frame being
+    the library's. Its own package's receivers are left out (it does their work);
+    a library's bulk write not named for one stays the library's."""
+    post_save.connect(library.write_history, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            library.bulk_create_with_history([Order(number="h1"), Order(number="h2")])
+            library.sync(Order.objects.all())
+    finally:
+        post_save.disconnect(library.write_history, sender=Order)
+    (finding,) = recording.findings
+    assert "bulk_create()" in finding.title
+    assert finding.where.startswith("tests/test_findings.py:")
+    assert "through si_test_fake_library.bulk_create_with_history()" in finding.details
+    assert any("audit_order_saved" in detail for detail in finding.details)
+    assert not any("write_history" in detail for detail in finding.details)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backport_task_enqueued_before_commit_is_named_for_project_receivers(library):
+    """The django-tasks backport (Wagtail enqueues through it on Django 5.2) was not
+    hooked. An installed package's receiver enqueueing (Wagtail's reference index
+    on every save) is its design, not reported."""
+    pytest.importorskip("django_tasks", reason="needs the django-tasks backport from PyPI")
+    from tests.testapp.backport_tasks import reindex
+
+    def own(sender, instance, **kwargs):
+        reindex.enqueue()
+
+    tasks = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    post_save.connect(library.enqueue_index, sender=Order, weak=False)
+    try:
+        with override_settings(TASKS=tasks):
+            with signal_inspector.record() as library_only, transaction.atomic():
+                Order.objects.create(number="1")
+            post_save.connect(own, sender=Order, weak=False)
+            with signal_inspector.record() as recording, transaction.atomic():
+                Order.objects.create(number="2")
+    finally:
+        post_save.disconnect(library.enqueue_index, sender=Order)
+        post_save.disconnect(own, sender=Order)
+    assert library_only.findings == []
+    (finding,) = recording.findings
+    assert finding.kind == "before_commit"
+    assert "own" in finding.receiver and "enqueued task" in finding.title
+    assert "reindex" in finding.details[0]
