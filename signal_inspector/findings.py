@@ -516,13 +516,28 @@ def _task_name(task: Any) -> str:
     return name
 
 
-def _enqueue(what: str) -> Any:
+# Set while one hand-over runs: Celery's apply_async() calls send_task() itself.
+_handing: ContextVar[bool] = ContextVar("signal_inspector_handing_over", default=False)
+
+
+def _sent_task_name(app: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    name = args[0] if args else kwargs.get("name")
+    return name if isinstance(name, str) else "?"
+
+
+def _enqueue(what: str, name_of: Any = None) -> Any:
     def make(below: Any) -> Any:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if recording_var.get() is not None:
-                with contextlib.suppress(Exception):
-                    _handed_over(what, _task_name(self))
-            return below(self, *args, **kwargs)
+            if recording_var.get() is None or _handing.get():
+                return below(self, *args, **kwargs)
+            with contextlib.suppress(Exception):
+                target = name_of(self, args, kwargs) if name_of else _task_name(self)
+                _handed_over(what, target)
+            token = _handing.set(True)
+            try:
+                return below(self, *args, **kwargs)
+            finally:
+                _handing.reset(token)
 
         wrapper.__name__ = wrapper.__qualname__ = getattr(below, "__name__", "enqueue")
         wrapper.__doc__ = getattr(below, "__doc__", None)
@@ -575,6 +590,11 @@ def _slots() -> list[tuple[type, str, Any]]:
     celery_task = sys.modules.get("celery.app.task")
     if celery_task is not None and hasattr(getattr(celery_task, "Task", None), "apply_async"):
         out.append((celery_task.Task, "apply_async", _enqueue("queued Celery task")))
+    celery_app = sys.modules.get("celery.app.base")
+    if celery_app is not None and hasattr(getattr(celery_app, "Celery", None), "send_task"):
+        out.append(
+            (celery_app.Celery, "send_task", _enqueue("queued Celery task", _sent_task_name))
+        )
     return out
 
 

@@ -451,3 +451,56 @@ def test_a_backport_task_enqueued_before_commit_is_named_for_project_receivers(l
     assert finding.kind == "before_commit"
     assert "own" in finding.receiver and "enqueued task" in finding.title
     assert "reindex" in finding.details[0]
+
+
+@pytest.fixture
+def celery_app():
+    """A real Celery app on its in-memory broker (no worker: messages stay queued)."""
+    celery = pytest.importorskip("celery", reason="needs Celery from PyPI")
+    app = celery.Celery("si_tests", broker="memory://", backend="cache+memory://")
+    app.conf.task_always_eager = False
+
+    @app.task(name="si_tests.reindex")
+    def reindex(pk=None):
+        return pk
+
+    yield app, reindex
+    app.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("eager", [False, True])
+def test_celery_tasks_queued_before_commit_are_named_once_each(celery_app, eager):
+    """delay(), apply_async() (which calls send_task() itself: counted once) and
+    app.send_task() by name, which went unseen; in eager mode too (the code is
+    the production code). Autocommit and on_commit() are where they belong."""
+    from celery.app.base import Celery
+    from celery.app.task import Task
+
+    app, reindex = celery_app
+    app.conf.task_always_eager = eager
+    own_apply, own_send = Task.__dict__["apply_async"], Celery.__dict__["send_task"]
+    signal = Signal()
+
+    def queue(sender, **kwargs):
+        reindex.delay(1)
+        if not eager:
+            app.send_task("si_tests.by_name", args=[1])
+
+    def queue_later(sender, **kwargs):
+        transaction.on_commit(lambda: reindex.delay(2))
+
+    signal.connect(queue, weak=False)
+    signal.connect(queue_later, weak=False)
+    with signal_inspector.record() as inside, transaction.atomic():
+        signal.send(sender=None)
+    with signal_inspector.record() as autocommit:
+        signal.send(sender=None)
+    (finding,) = inside.findings
+    assert finding.kind == "before_commit" and "queue" in finding.receiver
+    assert finding.count == (1 if eager else 2)
+    expected = ["si_tests.reindex"] if eager else ["si_tests.reindex", "si_tests.by_name"]
+    assert finding.details == expected
+    assert autocommit.findings == []
+    assert Task.__dict__["apply_async"] is own_apply
+    assert Celery.__dict__["send_task"] is own_send
