@@ -78,7 +78,7 @@ make_venv() {
         rm -f "$venv/.installed"
         "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
             pytest pytest-django hypothesis playwright ruff uvicorn mypy django-stubs \
-            django-csp django-tasks celery build twine || return
+            django-csp django-tasks celery pymemcache build twine || return
         touch "$venv/.installed"
     fi
     "$venv/bin/python" -c 'import sys, django, debug_toolbar; print(

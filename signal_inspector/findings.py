@@ -392,6 +392,51 @@ def _local_database_addresses() -> set[tuple[str, str]]:
     return out
 
 
+def _cache_addresses() -> set[tuple[str, str]]:
+    """(host, port) of the configured cache servers (memcached, Redis): a cache is
+    meant to be used while the request waits, as the database is."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    out = set()
+    for config in getattr(settings, "CACHES", {}).values():
+        locations = config.get("LOCATION") or []
+        if isinstance(locations, str):
+            locations = locations.split(";") if "://" not in locations else [locations]
+        for location in locations:
+            location = str(location).strip()
+            try:
+                if "://" in location:
+                    parts = urlsplit(location)
+                    host, port = parts.hostname, parts.port
+                else:
+                    host, _, number = location.rpartition(":")
+                    port = int(number)
+            except ValueError:
+                continue
+            if host and port:
+                out.add((host.strip("[]"), str(port)))
+    return out
+
+
+_resolved: dict[str, frozenset[str]] = {}
+
+
+def _names(host: str) -> frozenset[str]:
+    """``host`` and the addresses it resolves to (socket.connect() sees addresses)."""
+    names = _resolved.get(host)
+    if names is None:
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError):
+            found = set()
+        if len(_resolved) > 200:
+            _resolved.clear()
+        names = _resolved[host] = frozenset({host, *found})
+    return names
+
+
 def _address(address: Any) -> tuple[str, str] | None:
     """(host, port) of an AF_INET/AF_INET6 address; None for anything else."""
     if isinstance(address, tuple) and len(address) >= 2:
@@ -407,9 +452,16 @@ def _is_database(host: str, port: str) -> bool:
     for db_host, db_port in _local_database_addresses():
         same_port = port == db_port or (not db_port and port in _DEFAULT_PORTS)
         same_host = host == db_host or (host in _LOOPBACK and db_host in _LOOPBACK)
-        if same_port and same_host:
+        if same_port and (same_host or host in _names(db_host)):
             return True
     return False
+
+
+def _is_cache(host: str, port: str) -> bool:
+    return any(
+        port == cache_port and (host == cache_host or host in _names(cache_host))
+        for cache_host, cache_port in _cache_addresses()
+    )
 
 
 def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
@@ -422,7 +474,7 @@ def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
     if parts is None:
         return
     host, port = parts
-    if _is_database(host, port):
+    if _is_database(host, port) or _is_cache(host, port):
         return
     target = f"{host}:{port}"
     _note(

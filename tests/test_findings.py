@@ -504,3 +504,75 @@ def test_celery_tasks_queued_before_commit_are_named_once_each(celery_app, eager
     assert autocommit.findings == []
     assert Task.__dict__["apply_async"] is own_apply
     assert Celery.__dict__["send_task"] is own_send
+
+
+@pytest.fixture
+def memcached():
+    """A memcached speaking just enough of the text protocol for get/set/delete,
+    on a free local port; the client is the real pymemcache."""
+    pytest.importorskip("pymemcache", reason="needs pymemcache from PyPI")
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    replies = {b"get": b"END\r\n", b"set": b"STORED\r\n", b"delete": b"NOT_FOUND\r\n"}
+
+    def serve():
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            buffered = b""
+            while chunk := conn.recv(4096):
+                buffered += chunk
+                while b"\r\n" in buffered:
+                    line, _, buffered = buffered.partition(b"\r\n")
+                    command = line.split(b" ", 1)[0]
+                    if command == b"set":  # its data line follows
+                        _, _, buffered = buffered.partition(b"\r\n")
+                    conn.sendall(replies.get(command, b"ERROR\r\n"))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    server.close()
+    thread.join(5)
+
+
+@pytest.mark.django_db
+def test_a_receiver_using_the_configured_cache_server_is_not_a_network_finding(memcached):
+    """A cache is meant to be used while the request waits (Wagtail clears its
+    site root paths from the cache in a post_save receiver): the first call
+    connects, and that connection was reported."""
+    from django.core.cache import caches
+
+    location = f"127.0.0.1:{memcached}"
+    cache_settings = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": location,
+        },
+    }
+    signal = Signal()
+
+    def clear_cache(sender, **kwargs):
+        caches["shared"].delete("site_root_paths")
+
+    signal.connect(clear_cache, weak=False)
+    with override_settings(CACHES=cache_settings):
+        try:
+            with signal_inspector.record() as recording:
+                signal.send(sender=None)
+                signal.send(sender=None)
+        finally:
+            caches["shared"].close()
+    assert recording.findings == []
+    with override_settings(CACHES={"default": cache_settings["default"]}):
+        other = Signal()
+        other.connect(
+            lambda sender, **kw: socket.create_connection(("127.0.0.1", memcached)).close(),
+            weak=False,
+        )
+        with signal_inspector.record() as unconfigured:
+            other.send(sender=None)
+    assert kinds(unconfigured) == ["network"]  # the same server, not a configured cache
