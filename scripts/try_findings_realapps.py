@@ -11,7 +11,8 @@ Usage (the venv needs the apps and signal_inspector installed)::
 
     python3 -m venv /tmp/realproj/venv
     /tmp/realproj/venv/bin/pip install -e . django-simple-history django-auditlog \
-        django-cleanup django-taggit wagtail celery django-anymail django-debug-toolbar
+        django-cleanup django-taggit wagtail celery django-anymail django-debug-toolbar \
+        pymemcache
     /tmp/realproj/venv/bin/python scripts/try_findings_realapps.py
 
 Each flow runs under ``signal_inspector.record()`` and prints its findings, one a
@@ -150,6 +151,12 @@ def book_saved(sender, instance, created, **kwargs):
 from proj.celery import app
 @app.task
 def reindex(pk):
+    return pk
+""",
+    "books/backport_tasks.py": """\
+from django_tasks import task
+@task()
+def notify(pk):
     return pk
 """,
     "books/views.py": """\
@@ -296,6 +303,8 @@ def flows() -> None:
         EmailMessage("msg", "b", "a@example.com", ["b@example.com"]).send()
     show("anymail: mail from the view's own code inside a transaction (no receiver)", r)
 
+    more_flows(author)
+
     if "debug_toolbar" in sys.modules or _has("debug_toolbar"):
         from django.test import Client
 
@@ -312,6 +321,105 @@ def flows() -> None:
         assert socket.socket.__dict__.get(name) is method, f"socket.{name} is not its own"
     print("\nidle: QuerySet.update/bulk_create, EmailMessage.send, celery Task.apply_async,"
           " socket.connect/connect_ex are their own again")
+
+
+def fake_memcached() -> int:
+    """A local server speaking just enough memcached for get/set/delete."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    replies = {b"get": b"END\r\n", b"set": b"STORED\r\n", b"delete": b"NOT_FOUND\r\n"}
+
+    def serve_one(conn):
+        with conn:
+            buffered = b""
+            while chunk := conn.recv(4096):
+                buffered += chunk
+                while b"\r\n" in buffered:
+                    line, _, buffered = buffered.partition(b"\r\n")
+                    command = line.split(b" ", 1)[0]
+                    if command == b"set":
+                        _, _, buffered = buffered.partition(b"\r\n")
+                    conn.sendall(replies.get(command, b"ERROR\r\n"))
+
+    def serve():
+        while True:
+            conn, _ = server.accept()
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server.getsockname()[1]
+
+
+def more_flows(author) -> None:
+    import socket
+
+    from books.models import Book
+    from django.core.cache import caches
+    from django.db import transaction
+    from django.db.models.signals import post_save
+    from django.test import override_settings
+    from wagtail.models import Page, Site
+
+    import signal_inspector
+
+    if _has("pymemcache"):
+        port = fake_memcached()
+        memcached = {"default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": f"localhost:{port}"}}
+        with override_settings(CACHES=memcached):
+            with signal_inspector.record() as r:
+                site, _ = Site.objects.get_or_create(
+                    hostname="cached", defaults={"root_page": Page.get_first_root_node()})
+                site.site_name = "renamed"
+                site.save()  # Wagtail's post_save clears its cache: connects to memcached
+                site.delete()
+            caches["default"].close()
+        show("wagtail Site save/delete with a memcached cache (Wagtail's receivers)", r)
+
+        def webhook(sender, instance, **kwargs):
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+
+        post_save.connect(webhook, sender=Book, weak=False)
+        try:
+            with signal_inspector.record() as r:
+                Book.objects.create(title="webhooked", author=author)
+        finally:
+            post_save.disconnect(webhook, sender=Book)
+        show("a project receiver connecting out (not a configured cache)", r)
+
+    if _has("django_tasks"):
+        from books.backport_tasks import notify
+
+        def enqueue(sender, instance, **kwargs):
+            notify.enqueue(instance.pk)
+
+        post_save.connect(enqueue, sender=Book, weak=False)
+        try:
+            with signal_inspector.record() as r, transaction.atomic():
+                Book.objects.create(title="tasked", author=author)
+        finally:
+            post_save.disconnect(enqueue, sender=Book)
+        show("a project receiver enqueueing a django-tasks (backport) task in atomic()", r)
+
+    from proj.celery import app
+
+    app.conf.task_always_eager = False
+
+    def by_name(sender, instance, **kwargs):
+        app.send_task("books.tasks.reindex", args=[instance.pk])
+
+    post_save.connect(by_name, sender=Book, weak=False)
+    try:
+        with signal_inspector.record() as r, transaction.atomic():
+            Book.objects.create(title="sent", author=author)
+    finally:
+        post_save.disconnect(by_name, sender=Book)
+        app.conf.task_always_eager = True
+    show("Celery not eager (memory broker): delay() and app.send_task() in atomic()", r)
 
 
 def _has(module: str) -> bool:
