@@ -226,6 +226,13 @@ def flows() -> None:
         (EmailMessage, "send"): EmailMessage.__dict__["send"],
         (CeleryTask, "apply_async"): CeleryTask.__dict__["apply_async"],
     }
+    from celery.app.base import Celery
+
+    own[(Celery, "send_task")] = Celery.__dict__["send_task"]
+    if _has("django_tasks"):
+        from django_tasks.base import Task as BackportTask
+
+        own[(BackportTask, "enqueue")] = BackportTask.__dict__["enqueue"]
     socket_own = {name: __import__("socket").socket.__dict__.get(name)
                   for name in ("connect", "connect_ex")}
 
@@ -319,8 +326,9 @@ def flows() -> None:
 
     for name, method in socket_own.items():
         assert socket.socket.__dict__.get(name) is method, f"socket.{name} is not its own"
-    print("\nidle: QuerySet.update/bulk_create, EmailMessage.send, celery Task.apply_async,"
-          " socket.connect/connect_ex are their own again")
+    print("\nidle: QuerySet.update/bulk_create, EmailMessage.send, Celery's Task.apply_async"
+          " and send_task, django-tasks' Task.enqueue, socket.connect/connect_ex are their"
+          " own again")
 
 
 def fake_memcached() -> int:
