@@ -148,14 +148,15 @@ def _is_project(filename: str) -> bool:
 _MAX_HELPER_FRAMES = 4
 
 
-def _caller(depth: int) -> tuple[str, bool, str]:
+def _caller(depth: int, operation: str = "") -> tuple[str, bool, str]:
     """(file:line, whether it is the project's own code, helper) of the first
     frame above ``depth`` outside Django's ORM/mail/tasks, Celery and this package.
 
     An installed package's function named for a bulk operation (simple-history's
-    ``bulk_create_with_history``) called from the project's code is the project's
-    bulk operation: then the project's line is given, and ``helper`` names the
-    function (``module.qualname``)."""
+    ``bulk_create_with_history``, a QuerySet subclass's own ``update()`` calling
+    Django's) called from the project's code is the project's bulk operation:
+    then the project's line is given, and ``helper`` names the function
+    (``module.qualname``)."""
     frame: Any = sys._getframe(depth)
     first = ""
     helper = ""
@@ -176,7 +177,8 @@ def _caller(depth: int) -> tuple[str, bool, str]:
         if not first:
             first = where
         name = frame.f_code.co_name
-        if "bulk" not in name.lower() or walked >= _MAX_HELPER_FRAMES:
+        named = "bulk" in name.lower() or name == operation
+        if not named or walked >= _MAX_HELPER_FRAMES:
             break
         if not helper:
             helper = f"{module}.{getattr(frame.f_code, 'co_qualname', name)}"
@@ -239,7 +241,7 @@ def _bypassed(recording: Recording, operation: str, queryset: Any, result: Any) 
     if model is None or meta is None:
         return
     label = str(meta.label)
-    where, project, helper = _caller(3)
+    where, project, helper = _caller(3, operation)
     if not project:
         return  # a library bypassing by design: not the user's to change
     acknowledged = get_config().acknowledged_bypasses

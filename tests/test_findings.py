@@ -305,7 +305,7 @@ def test_findings_can_be_turned_off_and_the_setting_is_checked():
 # scripts/try_findings_realapps.py) -------------------------------------------
 
 LIBRARY_SOURCE = '''
-from django.db import transaction
+from django.db.models.query import QuerySet
 
 from tests.testapp.models import AuditLog, Order
 
@@ -333,6 +333,13 @@ def enqueue_index(sender, instance, **kwargs):
     from tests.testapp.backport_tasks import reindex
 
     reindex.enqueue()
+
+
+class ArchivingQuerySet(QuerySet):
+    """As a package's QuerySet subclass with its own update() (calling Django's)."""
+
+    def update(self, **kwargs):
+        return super().update(**kwargs)
 
 
 def sync(queryset):
@@ -576,3 +583,16 @@ def test_a_receiver_using_the_configured_cache_server_is_not_a_network_finding(m
         with signal_inspector.record() as unconfigured:
             other.send(sender=None)
     assert kinds(unconfigured) == ["network"]  # the same server, not a configured cache
+
+
+@pytest.mark.django_db
+def test_an_update_through_a_packages_queryset_subclass_is_the_projects(library):
+    """A package's QuerySet subclass overriding update() (calling Django's) made
+    the project's own update() invisible: the first frame was the package's."""
+    Order.objects.create(number="1")
+    with signal_inspector.record() as recording:
+        library.ArchivingQuerySet(Order).filter(number="1").update(paid=True)
+    (finding,) = recording.findings
+    assert "testapp.Order.objects.update()" in finding.title
+    assert finding.where.startswith("tests/test_findings.py:")
+    assert "through si_test_fake_library.ArchivingQuerySet.update()" in finding.details
