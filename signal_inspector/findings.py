@@ -92,6 +92,16 @@ class Finding:
 _NEVER_PREFIXES = tuple(p + "." for p in _NEVER_REPORTED)
 
 
+# Code typed to ``manage.py shell -c`` (or piped to it) runs in the shell
+# command's globals: its functions are the user's, not Django's.
+_TYPED_TO_SHELL = "django.core.management.commands.shell."
+
+
+def _projects(name: str) -> bool:
+    """Whether the receiver named ``name`` is the project's code, its fix the user's."""
+    return is_project_code(name) or name.startswith(_TYPED_TO_SHELL)
+
+
 def _ours(name: str) -> bool:
     return name.startswith(_NEVER_PREFIXES) or name in _NEVER_REPORTED
 
@@ -219,7 +229,7 @@ def _save_receivers(model: type, recording: Recording) -> list[str]:
             module = getattr(receiver, "__module__", "") or ""
             if _ours(module) or in_modules(module, recording.ignore_modules):
                 continue
-            if key[1] == NONE_ID and not is_project_code(name):
+            if key[1] == NONE_ID and not _projects(name):
                 # An installed package's receiver for every model picks its models
                 # itself (Wagtail's set_locale_on_new_instance returns at once for
                 # a model that is not translatable): not known to act on this one.
@@ -349,7 +359,7 @@ def _query_findings(recording: Recording) -> list[Finding]:
     for (name, sql), (count, ms, signal, send_id) in list(shapes.items()):
         if _ours(name) or in_modules(name, recording.ignore_modules):
             continue
-        if not is_project_code(name):
+        if not _projects(name):
             # An installed package's receiver (auditlog's log_update reading the
             # old row, Wagtail's reference index, modelsearch's index) queries per
             # save by design, and its fix is not in the project's code.
@@ -539,7 +549,7 @@ def _handed_over(what: str, target: str) -> None:
     recording = recording_var.get()
     if call is None or recording is None or in_callback.get() or _ours(call.name):
         return
-    if in_modules(call.name, recording.ignore_modules) or not is_project_code(call.name):
+    if in_modules(call.name, recording.ignore_modules) or not _projects(call.name):
         # Wagtail's update_reference_index_on_save enqueues on every save: its
         # fix is not in the project's code.
         return

@@ -596,3 +596,30 @@ def test_an_update_through_a_packages_queryset_subclass_is_the_projects(library)
     assert "testapp.Order.objects.update()" in finding.title
     assert finding.where.startswith("tests/test_findings.py:")
     assert "through si_test_fake_library.ArchivingQuerySet.update()" in finding.details
+
+
+SHELL_CODE = """
+from django.dispatch import Signal
+from tests.testapp.models import AuditLog
+
+def count_audits(sender, **kwargs):
+    AuditLog.objects.filter(message=str(sender)).count()
+
+typed = Signal()
+typed.connect(count_audits, weak=False)
+for number in range(6):
+    typed.send(sender=number)
+"""
+
+
+@pytest.mark.django_db
+def test_a_receiver_typed_to_shell_c_is_the_users():
+    """Code given to `manage.py shell -c` runs in Django's shell module's globals:
+    its receivers looked like Django's and their findings were dropped."""
+    from django.core.management import call_command
+
+    with signal_inspector.record() as recording:
+        call_command("shell", command=SHELL_CODE)
+    (finding,) = recording.findings
+    assert finding.kind == "repeated_query" and finding.count == 6
+    assert finding.receiver == "django.core.management.commands.shell.count_audits"
