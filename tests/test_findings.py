@@ -436,7 +436,11 @@ def test_a_backport_task_enqueued_before_commit_is_named_for_project_receivers(l
     hooked. An installed package's receiver enqueueing (Wagtail's reference index
     on every save) is its design, not reported."""
     pytest.importorskip("django_tasks", reason="needs the django-tasks backport from PyPI")
+    from django_tasks.base import Task
+
     from tests.testapp.backport_tasks import reindex
+
+    own_enqueue = Task.__dict__["enqueue"]
 
     def own(sender, instance, **kwargs):
         reindex.enqueue()
@@ -458,6 +462,7 @@ def test_a_backport_task_enqueued_before_commit_is_named_for_project_receivers(l
     assert finding.kind == "before_commit"
     assert "own" in finding.receiver and "enqueued task" in finding.title
     assert "reindex" in finding.details[0]
+    assert Task.__dict__["enqueue"] is own_enqueue  # idle: the backport's own again
 
 
 @pytest.fixture
