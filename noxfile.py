@@ -73,6 +73,10 @@ TEST_DEPS = [
     "sentry-sdk",
     "django-simple-history",
     "pytest-xdist",
+    # Real apps the findings tests use (each test skips with a reason without its app).
+    "celery",
+    "django-tasks",
+    "pymemcache",
 ]
 # lint, docs, workflows and coverage run on the Python that runs nox: always there.
 LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

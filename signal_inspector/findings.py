@@ -32,7 +32,7 @@ from time import perf_counter
 from typing import Any
 
 from .context import current_call, recording_var
-from .naming import in_modules, is_project_file, receiver_name, short_path
+from .naming import in_modules, is_project_code, is_project_file, receiver_name, short_path
 from .recording import ReceiverCall, Recording
 from .slots import put, take_off
 
@@ -92,6 +92,16 @@ class Finding:
 _NEVER_PREFIXES = tuple(p + "." for p in _NEVER_REPORTED)
 
 
+# Code typed to ``manage.py shell -c`` (or piped to it) runs in the shell
+# command's globals: its functions are the user's, not Django's.
+_TYPED_TO_SHELL = "django.core.management.commands.shell."
+
+
+def _projects(name: str) -> bool:
+    """Whether the receiver named ``name`` is the project's code, its fix the user's."""
+    return is_project_code(name) or name.startswith(_TYPED_TO_SHELL)
+
+
 def _ours(name: str) -> bool:
     return name.startswith(_NEVER_PREFIXES) or name in _NEVER_REPORTED
 
@@ -134,25 +144,57 @@ _TYPED = ("<string>", "<stdin>", "<console>")
 _project_files: dict[str, bool] = {}
 
 
-def _caller(depth: int) -> tuple[str, bool]:
-    """(file:line, whether it is the project's own code) of the first frame above
-    ``depth`` outside Django's ORM/mail/tasks, Celery and this package."""
+def _is_project(filename: str) -> bool:
+    project = _project_files.get(filename)
+    if project is None:
+        if len(_project_files) > 5000:
+            _project_files.clear()
+        # shell -c and the interactive shell: code the user typed is theirs.
+        project = _project_files[filename] = filename in _TYPED or is_project_file(filename)
+    return project
+
+
+# How many frames of an installed package's bulk helper are walked through.
+_MAX_HELPER_FRAMES = 4
+
+
+def _caller(depth: int, operation: str = "") -> tuple[str, bool, str]:
+    """(file:line, whether it is the project's own code, helper) of the first
+    frame above ``depth`` outside Django's ORM/mail/tasks, Celery and this package.
+
+    An installed package's function named for a bulk operation (simple-history's
+    ``bulk_create_with_history``, a QuerySet subclass's own ``update()`` calling
+    Django's) called from the project's code is the project's bulk operation:
+    then the project's line is given, and ``helper`` names the function
+    (``module.qualname``)."""
     frame: Any = sys._getframe(depth)
+    first = ""
+    helper = ""
+    walked = 0
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         filename = frame.f_code.co_filename
-        if not module.startswith("signal_inspector") and not any(
+        if module.startswith("signal_inspector") or any(
             part in filename.replace("\\", "/") for part in _SKIP_FILES
         ):
-            project = _project_files.get(filename)
-            if project is None:
-                if len(_project_files) > 5000:
-                    _project_files.clear()
-                # shell -c and the interactive shell: code the user typed is theirs.
-                project = _project_files[filename] = filename in _TYPED or is_project_file(filename)
-            return f"{short_path(filename)}:{frame.f_lineno}", project
+            if first:
+                break  # a library's own receiver, task or model method: its design
+            frame = frame.f_back
+            continue
+        where = f"{short_path(filename)}:{frame.f_lineno}"
+        if _is_project(filename):
+            return where, True, helper if first else ""
+        if not first:
+            first = where
+        name = frame.f_code.co_name
+        named = "bulk" in name.lower() or name == operation
+        if not named or walked >= _MAX_HELPER_FRAMES:
+            break
+        if not helper:
+            helper = f"{module}.{getattr(frame.f_code, 'co_qualname', name)}"
+        walked += 1
         frame = frame.f_back
-    return "", False
+    return first, False, ""
 
 
 # --- bypassed receivers --------------------------------------------------------
@@ -162,6 +204,7 @@ def _save_receivers(model: type, recording: Recording) -> list[str]:
     """"name (connected at file:line)" of the pre_save/post_save receivers a
     save() of ``model`` would run, ours, the toolbar's and ignored ones left out."""
     from django.db.models.signals import post_save, pre_save
+    from django.dispatch.dispatcher import NONE_ID
 
     from .sites import connect_sites, entry_parts
 
@@ -186,6 +229,11 @@ def _save_receivers(model: type, recording: Recording) -> list[str]:
             module = getattr(receiver, "__module__", "") or ""
             if _ours(module) or in_modules(module, recording.ignore_modules):
                 continue
+            if key[1] == NONE_ID and not _projects(name):
+                # An installed package's receiver for every model picks its models
+                # itself (Wagtail's set_locale_on_new_instance returns at once for
+                # a model that is not translatable): not known to act on this one.
+                continue
             site = sites.get(key)
             where = f" (connected at {site[-1].describe()})" if site else ""
             out.append(f"{label}: {name}{where}")
@@ -203,15 +251,19 @@ def _bypassed(recording: Recording, operation: str, queryset: Any, result: Any) 
     if model is None or meta is None:
         return
     label = str(meta.label)
-    where, project = _caller(3)
+    where, project, helper = _caller(3, operation)
     if not project:
         return  # a library bypassing by design: not the user's to change
     acknowledged = get_config().acknowledged_bypasses
     if label in acknowledged:
         return
+    # The helper does what its own package's receivers would (simple-history's
+    # bulk_create_with_history writes the history rows).
+    package = helper.split(".", 1)[0] + "." if helper else "\0"
     receivers = [
         r for r in _save_receivers(model, recording)
         if r.split(": ", 1)[1].split(" (", 1)[0] not in acknowledged
+        and not r.split(": ", 1)[1].startswith(package)
     ]
     if not receivers:
         return
@@ -232,6 +284,8 @@ def _bypassed(recording: Recording, operation: str, queryset: Any, result: Any) 
     )
     if finding is not None:
         finding.details = receivers[:_MAX_DETAILS]
+        if helper:
+            finding.details.append(f"through {helper}()")
         rows_line = f"rows: {rows}"
         if finding.count > 1:
             rows_line = f"rows: {rows} (last of {finding.count} calls)"
@@ -305,6 +359,11 @@ def _query_findings(recording: Recording) -> list[Finding]:
     for (name, sql), (count, ms, signal, send_id) in list(shapes.items()):
         if _ours(name) or in_modules(name, recording.ignore_modules):
             continue
+        if not _projects(name):
+            # An installed package's receiver (auditlog's log_update reading the
+            # old row, Wagtail's reference index, modelsearch's index) queries per
+            # save by design, and its fix is not in the project's code.
+            continue
         group = grouped.setdefault((name, shape(sql)), [0, 0.0, signal, send_id])
         group[0] += count
         group[1] += ms
@@ -345,6 +404,51 @@ def _local_database_addresses() -> set[tuple[str, str]]:
     return out
 
 
+def _cache_addresses() -> set[tuple[str, str]]:
+    """(host, port) of the configured cache servers (memcached, Redis): a cache is
+    meant to be used while the request waits, as the database is."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    out = set()
+    for config in getattr(settings, "CACHES", {}).values():
+        locations = config.get("LOCATION") or []
+        if isinstance(locations, str):
+            locations = locations.split(";") if "://" not in locations else [locations]
+        for location in locations:
+            location = str(location).strip()
+            try:
+                if "://" in location:
+                    parts = urlsplit(location)
+                    host, port = parts.hostname, parts.port
+                else:
+                    host, _, number = location.rpartition(":")
+                    port = int(number)
+            except ValueError:
+                continue
+            if host and port:
+                out.add((host.strip("[]"), str(port)))
+    return out
+
+
+_resolved: dict[str, frozenset[str]] = {}
+
+
+def _names(host: str) -> frozenset[str]:
+    """``host`` and the addresses it resolves to (socket.connect() sees addresses)."""
+    names = _resolved.get(host)
+    if names is None:
+        try:
+            found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+        except (OSError, UnicodeError):
+            found = set()
+        if len(_resolved) > 200:
+            _resolved.clear()
+        names = _resolved[host] = frozenset({host, *found})
+    return names
+
+
 def _address(address: Any) -> tuple[str, str] | None:
     """(host, port) of an AF_INET/AF_INET6 address; None for anything else."""
     if isinstance(address, tuple) and len(address) >= 2:
@@ -360,9 +464,16 @@ def _is_database(host: str, port: str) -> bool:
     for db_host, db_port in _local_database_addresses():
         same_port = port == db_port or (not db_port and port in _DEFAULT_PORTS)
         same_host = host == db_host or (host in _LOOPBACK and db_host in _LOOPBACK)
-        if same_port and same_host:
+        if same_port and (same_host or host in _names(db_host)):
             return True
     return False
+
+
+def _is_cache(host: str, port: str) -> bool:
+    return any(
+        port == cache_port and (host == cache_host or host in _names(cache_host))
+        for cache_host, cache_port in _cache_addresses()
+    )
 
 
 def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
@@ -375,7 +486,7 @@ def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
     if parts is None:
         return
     host, port = parts
-    if _is_database(host, port):
+    if _is_database(host, port) or _is_cache(host, port):
         return
     target = f"{host}:{port}"
     _note(
@@ -438,7 +549,9 @@ def _handed_over(what: str, target: str) -> None:
     recording = recording_var.get()
     if call is None or recording is None or in_callback.get() or _ours(call.name):
         return
-    if in_modules(call.name, recording.ignore_modules):
+    if in_modules(call.name, recording.ignore_modules) or not _projects(call.name):
+        # Wagtail's update_reference_index_on_save enqueues on every save: its
+        # fix is not in the project's code.
         return
     alias = _open_transaction()
     if alias is None:
@@ -467,13 +580,28 @@ def _task_name(task: Any) -> str:
     return name
 
 
-def _enqueue(what: str) -> Any:
+# Set while one hand-over runs: Celery's apply_async() calls send_task() itself.
+_handing: ContextVar[bool] = ContextVar("signal_inspector_handing_over", default=False)
+
+
+def _sent_task_name(app: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    name = args[0] if args else kwargs.get("name")
+    return name if isinstance(name, str) else "?"
+
+
+def _enqueue(what: str, name_of: Any = None) -> Any:
     def make(below: Any) -> Any:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if recording_var.get() is not None:
-                with contextlib.suppress(Exception):
-                    _handed_over(what, _task_name(self))
-            return below(self, *args, **kwargs)
+            if recording_var.get() is None or _handing.get():
+                return below(self, *args, **kwargs)
+            with contextlib.suppress(Exception):
+                target = name_of(self, args, kwargs) if name_of else _task_name(self)
+                _handed_over(what, target)
+            token = _handing.set(True)
+            try:
+                return below(self, *args, **kwargs)
+            finally:
+                _handing.reset(token)
 
         wrapper.__name__ = wrapper.__qualname__ = getattr(below, "__name__", "enqueue")
         wrapper.__doc__ = getattr(below, "__doc__", None)
@@ -514,9 +642,23 @@ def _slots() -> list[tuple[type, str, Any]]:
     tasks = sys.modules.get("django.tasks.base")
     if tasks is not None and hasattr(getattr(tasks, "Task", None), "enqueue"):
         out.append((tasks.Task, "enqueue", _enqueue("enqueued task")))
+    # The django-tasks backport (Django 5.2; Wagtail 7+ enqueues through it).
+    backport = sys.modules.get("django_tasks.base")
+    backport_task = getattr(backport, "Task", None)
+    if (
+        isinstance(backport_task, type)
+        and hasattr(backport_task, "enqueue")
+        and backport_task is not getattr(tasks, "Task", None)
+    ):
+        out.append((backport_task, "enqueue", _enqueue("enqueued task")))
     celery_task = sys.modules.get("celery.app.task")
     if celery_task is not None and hasattr(getattr(celery_task, "Task", None), "apply_async"):
         out.append((celery_task.Task, "apply_async", _enqueue("queued Celery task")))
+    celery_app = sys.modules.get("celery.app.base")
+    if celery_app is not None and hasattr(getattr(celery_app, "Celery", None), "send_task"):
+        out.append(
+            (celery_app.Celery, "send_task", _enqueue("queued Celery task", _sent_task_name))
+        )
     return out
 
 

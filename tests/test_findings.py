@@ -299,3 +299,332 @@ def test_findings_can_be_turned_off_and_the_setting_is_checked():
     assert validate({"FINDINGS": False, "REPEATED_QUERY_THRESHOLD": True}) == [
         "SIGNAL_INSPECTOR['REPEATED_QUERY_THRESHOLD'] must be int, not bool."
     ]
+
+
+# --- installed packages' receivers and helpers (tried on real apps: see
+# scripts/try_findings_realapps.py) -------------------------------------------
+
+LIBRARY_SOURCE = '''
+from django.db.models.query import QuerySet
+
+from tests.testapp.models import AuditLog, Order
+
+
+def read_old_row(sender, instance, **kwargs):
+    """As auditlog's log_update: the old row, read on every save."""
+    AuditLog.objects.filter(message=f"old {instance.pk}").exists()
+
+
+def set_locale(sender, instance, **kwargs):
+    """As Wagtail's set_locale_on_new_instance: for every model, acts on few."""
+
+
+def write_history(sender, instance, **kwargs):
+    """As simple-history's post_save receiver."""
+
+
+def bulk_create_with_history(objs):
+    """As simple-history's helper: bulk_create, then the history rows itself."""
+    return Order.objects.bulk_create(objs)
+
+
+def enqueue_index(sender, instance, **kwargs):
+    """As Wagtail's update_reference_index_on_save: a task on every save."""
+    from tests.testapp.backport_tasks import reindex
+
+    reindex.enqueue()
+
+
+class ArchivingQuerySet(QuerySet):
+    """As a package's QuerySet subclass with its own update() (calling Django's)."""
+
+    def update(self, **kwargs):
+        return super().update(**kwargs)
+
+
+def sync(queryset):
+    """A library's own bulk write, not named for one (Wagtail's move())."""
+    return queryset.update(paid=True)
+'''
+
+
+@pytest.fixture
+def library():
+    """An installed package: a real module in this venv's site-packages, removed
+    afterwards (as tests/test_diagnosis.py does)."""
+    import importlib
+    import sys
+    import sysconfig
+    from pathlib import Path
+
+    path = Path(sysconfig.get_paths()["purelib"]) / "si_test_fake_library.py"
+    path.write_text(LIBRARY_SOURCE)
+    try:
+        yield importlib.import_module("si_test_fake_library")
+    finally:
+        path.unlink()
+        sys.modules.pop("si_test_fake_library", None)
+
+
+@pytest.mark.django_db
+def test_an_installed_packages_receiver_repeating_a_read_is_not_reported(library):
+    """auditlog's log_update, Wagtail's reference index and modelsearch read per
+    save by design: on the real apps they made 7 repeated_query findings the
+    project could not act on."""
+    def own_read(sender, instance, **kwargs):
+        AuditLog.objects.filter(message=f"own {instance.pk}").exists()
+
+    post_save.connect(library.read_old_row, sender=Order, weak=False)
+    post_save.connect(own_read, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            for number in range(6):
+                Order.objects.create(number=str(number))
+    finally:
+        post_save.disconnect(library.read_old_row, sender=Order)
+        post_save.disconnect(own_read, sender=Order)
+    assert [(f.kind, f.receiver.rpartition(".")[2]) for f in recording.findings] == [
+        ("repeated_query", "own_read")
+    ]
+
+
+@pytest.mark.django_db
+def test_an_installed_packages_receiver_for_every_model_is_not_a_bypassed_one(library):
+    """Wagtail connects set_locale_on_new_instance to pre_save for every model and
+    returns for models that are not translatable: an update() of any model was
+    reported as bypassing it."""
+    from django.db.models.signals import pre_save
+
+    AuditLog.objects.create(message="x")
+    Order.objects.create(number="1")
+    pre_save.connect(library.set_locale, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            AuditLog.objects.update(message="y")
+            Order.objects.update(paid=True)
+    finally:
+        pre_save.disconnect(library.set_locale)
+    (finding,) = recording.findings
+    assert "testapp.Order.objects.update()" in finding.title
+    assert not any("set_locale" in detail for detail in finding.details)
+
+
+@pytest.mark.django_db
+def test_a_bulk_helper_of_an_installed_package_called_by_the_project_is_named(library):
+    """simple-history's bulk_create_with_history bypasses every other receiver
+    (an audit log, the project's own): it was not reported, the first frame being
+    the library's. Its own package's receivers are left out (it does their work);
+    a library's bulk write not named for one stays the library's."""
+    post_save.connect(library.write_history, sender=Order, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            library.bulk_create_with_history([Order(number="h1"), Order(number="h2")])
+            library.sync(Order.objects.all())
+    finally:
+        post_save.disconnect(library.write_history, sender=Order)
+    (finding,) = recording.findings
+    assert "bulk_create()" in finding.title
+    assert finding.where.startswith("tests/test_findings.py:")
+    assert "through si_test_fake_library.bulk_create_with_history()" in finding.details
+    assert any("audit_order_saved" in detail for detail in finding.details)
+    assert not any("write_history" in detail for detail in finding.details)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backport_task_enqueued_before_commit_is_named_for_project_receivers(library):
+    """The django-tasks backport (Wagtail enqueues through it on Django 5.2) was not
+    hooked. An installed package's receiver enqueueing (Wagtail's reference index
+    on every save) is its design, not reported."""
+    pytest.importorskip("django_tasks", reason="needs the django-tasks backport from PyPI")
+    from django_tasks.base import Task
+
+    from tests.testapp.backport_tasks import reindex
+
+    own_enqueue = Task.__dict__["enqueue"]
+
+    def own(sender, instance, **kwargs):
+        reindex.enqueue()
+
+    tasks = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    post_save.connect(library.enqueue_index, sender=Order, weak=False)
+    try:
+        with override_settings(TASKS=tasks):
+            with signal_inspector.record() as library_only, transaction.atomic():
+                Order.objects.create(number="1")
+            post_save.connect(own, sender=Order, weak=False)
+            with signal_inspector.record() as recording, transaction.atomic():
+                Order.objects.create(number="2")
+    finally:
+        post_save.disconnect(library.enqueue_index, sender=Order)
+        post_save.disconnect(own, sender=Order)
+    assert library_only.findings == []
+    (finding,) = recording.findings
+    assert finding.kind == "before_commit"
+    assert "own" in finding.receiver and "enqueued task" in finding.title
+    assert "reindex" in finding.details[0]
+    assert Task.__dict__["enqueue"] is own_enqueue  # idle: the backport's own again
+
+
+@pytest.fixture
+def celery_app():
+    """A real Celery app on its in-memory broker (no worker: messages stay queued)."""
+    celery = pytest.importorskip("celery", reason="needs Celery from PyPI")
+    app = celery.Celery("si_tests", broker="memory://", backend="cache+memory://")
+    app.conf.task_always_eager = False
+
+    @app.task(name="si_tests.reindex")
+    def reindex(pk=None):
+        return pk
+
+    yield app, reindex
+    app.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("eager", [False, True])
+def test_celery_tasks_queued_before_commit_are_named_once_each(celery_app, eager):
+    """delay(), apply_async() (which calls send_task() itself: counted once) and
+    app.send_task() by name, which went unseen; in eager mode too (the code is
+    the production code). Autocommit and on_commit() are where they belong."""
+    from celery.app.base import Celery
+    from celery.app.task import Task
+
+    app, reindex = celery_app
+    app.conf.task_always_eager = eager
+    own_apply, own_send = Task.__dict__["apply_async"], Celery.__dict__["send_task"]
+    signal = Signal()
+
+    def queue(sender, **kwargs):
+        reindex.delay(1)
+        if not eager:
+            app.send_task("si_tests.by_name", args=[1])
+
+    def queue_later(sender, **kwargs):
+        transaction.on_commit(lambda: reindex.delay(2))
+
+    signal.connect(queue, weak=False)
+    signal.connect(queue_later, weak=False)
+    with signal_inspector.record() as inside, transaction.atomic():
+        signal.send(sender=None)
+    with signal_inspector.record() as autocommit:
+        signal.send(sender=None)
+    (finding,) = inside.findings
+    assert finding.kind == "before_commit" and "queue" in finding.receiver
+    assert finding.count == (1 if eager else 2)
+    expected = ["si_tests.reindex"] if eager else ["si_tests.reindex", "si_tests.by_name"]
+    assert finding.details == expected
+    assert autocommit.findings == []
+    assert Task.__dict__["apply_async"] is own_apply
+    assert Celery.__dict__["send_task"] is own_send
+
+
+@pytest.fixture
+def memcached():
+    """A memcached speaking just enough of the text protocol for get/set/delete,
+    on a free local port; the client is the real pymemcache."""
+    pytest.importorskip("pymemcache", reason="needs pymemcache from PyPI")
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    replies = {b"get": b"END\r\n", b"set": b"STORED\r\n", b"delete": b"NOT_FOUND\r\n"}
+
+    def serve():
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            buffered = b""
+            while chunk := conn.recv(4096):
+                buffered += chunk
+                while b"\r\n" in buffered:
+                    line, _, buffered = buffered.partition(b"\r\n")
+                    command = line.split(b" ", 1)[0]
+                    if command == b"set":  # its data line follows
+                        _, _, buffered = buffered.partition(b"\r\n")
+                    conn.sendall(replies.get(command, b"ERROR\r\n"))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    server.close()
+    thread.join(5)
+
+
+@pytest.mark.django_db
+def test_a_receiver_using_the_configured_cache_server_is_not_a_network_finding(memcached):
+    """A cache is meant to be used while the request waits (Wagtail clears its
+    site root paths from the cache in a post_save receiver): the first call
+    connects, and that connection was reported."""
+    from django.core.cache import caches
+
+    location = f"127.0.0.1:{memcached}"
+    cache_settings = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "shared": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": location,
+        },
+    }
+    signal = Signal()
+
+    def clear_cache(sender, **kwargs):
+        caches["shared"].delete("site_root_paths")
+
+    signal.connect(clear_cache, weak=False)
+    with override_settings(CACHES=cache_settings):
+        try:
+            with signal_inspector.record() as recording:
+                signal.send(sender=None)
+                signal.send(sender=None)
+        finally:
+            caches["shared"].close()
+    assert recording.findings == []
+    with override_settings(CACHES={"default": cache_settings["default"]}):
+        other = Signal()
+        other.connect(
+            lambda sender, **kw: socket.create_connection(("127.0.0.1", memcached)).close(),
+            weak=False,
+        )
+        with signal_inspector.record() as unconfigured:
+            other.send(sender=None)
+    assert kinds(unconfigured) == ["network"]  # the same server, not a configured cache
+
+
+@pytest.mark.django_db
+def test_an_update_through_a_packages_queryset_subclass_is_the_projects(library):
+    """A package's QuerySet subclass overriding update() (calling Django's) made
+    the project's own update() invisible: the first frame was the package's."""
+    Order.objects.create(number="1")
+    with signal_inspector.record() as recording:
+        library.ArchivingQuerySet(Order).filter(number="1").update(paid=True)
+    (finding,) = recording.findings
+    assert "testapp.Order.objects.update()" in finding.title
+    assert finding.where.startswith("tests/test_findings.py:")
+    assert "through si_test_fake_library.ArchivingQuerySet.update()" in finding.details
+
+
+SHELL_CODE = """
+from django.dispatch import Signal
+from tests.testapp.models import AuditLog
+
+def count_audits(sender, **kwargs):
+    AuditLog.objects.filter(message=str(sender)).count()
+
+typed = Signal()
+typed.connect(count_audits, weak=False)
+for number in range(6):
+    typed.send(sender=number)
+"""
+
+
+@pytest.mark.django_db
+def test_a_receiver_typed_to_shell_c_is_the_users():
+    """Code given to `manage.py shell -c` runs in Django's shell module's globals:
+    its receivers looked like Django's and their findings were dropped."""
+    from django.core.management import call_command
+
+    with signal_inspector.record() as recording:
+        call_command("shell", command=SHELL_CODE)
+    (finding,) = recording.findings
+    assert finding.kind == "repeated_query" and finding.count == 6
+    assert finding.receiver == "django.core.management.commands.shell.count_audits"
