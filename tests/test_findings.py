@@ -4,6 +4,7 @@ work handed over before commit, through record(), capture_signals and the text."
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 
@@ -357,13 +358,15 @@ def library():
     import sysconfig
     from pathlib import Path
 
-    path = Path(sysconfig.get_paths()["purelib"]) / "si_test_fake_library.py"
+    # One module per process: pytest-xdist's workers share the venv.
+    name = f"si_test_fake_library_{os.getpid()}"
+    path = Path(sysconfig.get_paths()["purelib"]) / f"{name}.py"
     path.write_text(LIBRARY_SOURCE)
     try:
-        yield importlib.import_module("si_test_fake_library")
+        yield importlib.import_module(name)
     finally:
         path.unlink()
-        sys.modules.pop("si_test_fake_library", None)
+        sys.modules.pop(name, None)
 
 
 @pytest.mark.django_db
@@ -425,7 +428,7 @@ def test_a_bulk_helper_of_an_installed_package_called_by_the_project_is_named(li
     (finding,) = recording.findings
     assert "bulk_create()" in finding.title
     assert finding.where.startswith("tests/test_findings.py:")
-    assert "through si_test_fake_library.bulk_create_with_history()" in finding.details
+    assert f"through {library.__name__}.bulk_create_with_history()" in finding.details
     assert any("audit_order_saved" in detail for detail in finding.details)
     assert not any("write_history" in detail for detail in finding.details)
 
@@ -600,7 +603,7 @@ def test_an_update_through_a_packages_queryset_subclass_is_the_projects(library)
     (finding,) = recording.findings
     assert "testapp.Order.objects.update()" in finding.title
     assert finding.where.startswith("tests/test_findings.py:")
-    assert "through si_test_fake_library.ArchivingQuerySet.update()" in finding.details
+    assert f"through {library.__name__}.ArchivingQuerySet.update()" in finding.details
 
 
 SHELL_CODE = """
