@@ -96,6 +96,12 @@ def _calls(record: SendRecord) -> list[tuple[str, str, float, float | None, Rece
     return out
 
 
+def _bounded(signal: str) -> str:
+    """A signal's name as a metric attribute: one value for every signal no
+    module names (their names hold an address)."""
+    return "<unnamed Signal>" if signal.startswith("<unnamed ") else signal
+
+
 def _count_spans(record: SendRecord) -> int:
     """Spans a send and everything it caused would take (no recursion)."""
     count = 0
@@ -185,7 +191,7 @@ class SpanExporter:
                 if finished is not None:
                     histogram.record(
                         finished - start,
-                        {"django.signal.name": send.signal, "code.function.name": name},
+                        {"django.signal.name": _bounded(send.signal), "code.function.name": name},
                     )
                 if call is not None:
                     pending.extend(call.children)
