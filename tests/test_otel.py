@@ -164,9 +164,12 @@ def test_a_propagated_error_and_the_receivers_it_skipped(traced):
     signal = Signal()
     signal.connect(fail, weak=False)
     signal.connect(never, weak=False)
-    with trace.get_tracer("test").start_as_current_span("job"), otel.exporting():
-        with pytest.raises(RuntimeError):
-            signal.send(sender=None)
+    with (
+        trace.get_tracer("test").start_as_current_span("job"),
+        otel.exporting(),
+        pytest.raises(RuntimeError),
+    ):
+        signal.send(sender=None)
     spans = traced.get_finished_spans()
     (send,) = [s for s in spans if s.name.endswith(" send")]
     (skipped,) = send.events
