@@ -354,6 +354,38 @@ def exporting(options: OpenTelemetryOptions | None = None) -> Iterator[Recording
             stop(started)
 
 
+@contextmanager
+def command_span(command: str) -> Iterator[Callable[[Recording], bool]]:
+    """A span for a management command run under ``signaltrace --otel``, current
+    for the block; yields ``attach(recording)``, which makes that recording export
+    to it (False when the span is not sampled: no SDK, or its sampler said no).
+    Spans are flushed at the end: the process exits soon after."""
+    options = get_config().opentelemetry or OpenTelemetryOptions()
+    exporters: list[SpanExporter] = []
+
+    def attach(recording: Recording) -> bool:
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return False
+        exporter = SpanExporter(options, span)
+        exporters.append(exporter)
+        recording.exporter = exporter
+        return True
+
+    try:
+        with _tracer().start_as_current_span(f"manage.py {command}", kind=SpanKind.INTERNAL):
+            try:
+                yield attach
+            finally:
+                for exporter in exporters:
+                    exporter.finish()
+    finally:
+        flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+        if flush is not None:
+            with suppress(Exception):
+                flush()
+
+
 class SignalSpansMiddleware:
     """Signal spans for each request whose span is sampled.
 

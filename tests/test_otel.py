@@ -286,3 +286,36 @@ def test_nothing_records_without_a_sampled_span(traced):
         otel_app.shipped.send(sender="warehouse")
     assert recording is None
     assert traced.get_finished_spans() == ()
+
+
+PAY = (
+    "from tests.testapp.models import Order; "
+    "from tests.testapp.signals import order_paid; "
+    "order_paid.send_robust(sender=Order, order=Order.objects.create(number='<x>')); "
+    "print('paid')"
+)
+
+
+def test_signaltrace_otel_exports_the_commands_sends_under_its_span(traced, capsys):
+    from django.core.management import call_command
+
+    call_command("signaltrace", "--otel", "shell", "-c", PAY)
+    assert capsys.readouterr().out.endswith("paid\n")
+    text = tree(traced.get_finished_spans())
+    assert text.startswith("manage.py shell\n")
+    assert "\n  post_save send\n    tests.testapp.receivers.audit_order_saved\n" in text
+    assert "\n  order_paid send_robust\n    tests.testapp.receivers.mark_paid\n" in text
+    refused = by_name(traced.get_finished_spans(), "tests.testapp.receivers.refuse_hostile")
+    assert refused.status.status_code is StatusCode.ERROR
+
+
+def test_signaltrace_otel_says_when_nothing_is_sampled(traced, capsys):
+    from django.core.management import call_command
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    # A parent that was not sampled: the SDK's default sampler follows it.
+    parent = NonRecordingSpan(SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(0)))
+    with trace.use_span(parent):
+        call_command("signaltrace", "--otel", "shell", "-c", PAY)
+    assert "signaltrace --otel: no sampled span" in capsys.readouterr().err
+    assert traced.get_finished_spans() == ()

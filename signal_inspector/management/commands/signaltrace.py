@@ -54,6 +54,13 @@ class Command(BaseCommand):
             metavar="N",
             help="Sends recorded in detail (default: the MAX_SENDS setting).",
         )
+        parser.add_argument(
+            "--otel",
+            action="store_true",
+            help="Also export the sends as OpenTelemetry spans, under a span for the "
+            "command (needs opentelemetry-api and a configured SDK; see "
+            "docs/opentelemetry.md).",
+        )
         parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
         parser.add_argument(
             "traced_args",
@@ -69,6 +76,7 @@ class Command(BaseCommand):
         output: str | None,
         max_lines: int,
         max_sends: int | None,
+        otel: bool = False,
         traced_command: str,
         traced_args: list[str],
         **options: Any,
@@ -78,12 +86,42 @@ class Command(BaseCommand):
         if max_sends is not None and max_sends < 0:
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
         command = self._load(traced_command)
+        if otel:
+            try:
+                from signal_inspector.otel import command_span
+            except ImportError as exc:
+                raise CommandError(
+                    '--otel needs opentelemetry-api: pip install "django-signal-inspector[otel]".'
+                ) from exc
+            with command_span(traced_command) as attach:
+                self._trace(command, traced_command, traced_args, output_format, output,
+                            max_lines, max_sends, attach)
+            return
+        self._trace(command, traced_command, traced_args, output_format, output,
+                    max_lines, max_sends, None)
+
+    def _trace(
+        self,
+        command: BaseCommand,
+        traced_command: str,
+        traced_args: list[str],
+        output_format: str,
+        output: str | None,
+        max_lines: int,
+        max_sends: int | None,
+        attach: Callable[[Recording], bool] | None,
+    ) -> None:
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
         writer = _WRITERS[output_format]
         recording: Recording | None = None
         exited: SystemExit | None = None
         try:
             with signal_inspector.record(max_sends=max_sends) as recording:
+                if attach is not None and not attach(recording):
+                    self.stderr.write(
+                        "signaltrace --otel: no sampled span (no OpenTelemetry SDK is "
+                        "configured, or its sampler dropped it): nothing is exported."
+                    )
                 try:
                     command.run_from_argv(argv)
                 except SystemExit as exc:  # CommandError ends here too, as exit status 1
