@@ -319,3 +319,33 @@ def test_signaltrace_otel_says_when_nothing_is_sampled(traced, capsys):
         call_command("signaltrace", "--otel", "shell", "-c", PAY)
     assert "signaltrace --otel: no sampled span" in capsys.readouterr().err
     assert traced.get_finished_spans() == ()
+
+
+def test_a_celery_task_traced_by_its_instrumentation(traced):
+    """Eager mode (the task runs in this process through Celery's own tracer, its
+    task_prerun/task_postrun sent as in a worker); opentelemetry-instrumentation-
+    celery makes the task's span."""
+    from celery import Celery
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+    app = Celery("otel_tests", set_as_current=False)
+    app.conf.task_always_eager = True
+
+    @app.task(name="otel_tests.ship")
+    def ship(parcel: int) -> str:
+        otel_app.shipped.send(sender="warehouse", parcel=parcel)
+        return "shipped"
+
+    CeleryInstrumentor().instrument(tracer_provider=PROVIDER)
+    try:
+        assert otel.install_celery()  # after the instrumentation's receivers
+        with trace.get_tracer("test").start_as_current_span("enqueue"):
+            assert ship.delay(7).get() == "shipped"
+    finally:
+        CeleryInstrumentor().uninstrument()
+    assert tree(traced.get_finished_spans()) == "\n".join([
+        "enqueue",
+        "  run/otel_tests.ship",
+        "    shipped send",
+        "      tests.otel_app.notify",
+    ])
