@@ -76,9 +76,12 @@ make_venv() {
     fi
     if [[ ! -f $venv/.installed || pyproject.toml -nt $venv/.installed || .ci/test.sh -nt $venv/.installed ]]; then
         rm -f "$venv/.installed"
-        "$venv/bin/python" -m pip install -q -e '.[toolbar]' "$django" \
+        "$venv/bin/python" -m pip install -q -e '.[toolbar,otel]' "$django" \
             pytest pytest-django hypothesis playwright ruff uvicorn mypy django-stubs \
-            django-csp build twine || return
+            django-csp build twine \
+            opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-proto \
+            opentelemetry-instrumentation-django opentelemetry-instrumentation-asgi \
+            celery opentelemetry-instrumentation-celery || return
         touch "$venv/.installed"
     fi
     "$venv/bin/python" -c 'import sys, django, debug_toolbar; print(

@@ -39,6 +39,11 @@ MIDDLEWARE_PATH = "signal_inspector.otel.SignalSpansMiddleware"
 DJANGO_OTEL_MIDDLEWARE = (
     "opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware"
 )
+_BEFORE_OURS = (
+    DJANGO_OTEL_MIDDLEWARE,
+    "debug_toolbar.middleware.DebugToolbarMiddleware",
+    "signal_inspector.middleware.SignalLoggingMiddleware",
+)
 HISTOGRAM = "django.signal.receiver.duration"
 # Names listed in a send span's summary or folded attribute, at most.
 _MAX_LISTED = 20
@@ -133,11 +138,12 @@ class SpanExporter:
         # perf_counter() seconds -> epoch nanoseconds.
         self.offset = time.time_ns() - int(time.perf_counter() * 1e9)
         self.contexts: dict[int, otel_context.Context] = {}
-        self.spans = 0
+        self.spans = 0  # made or set aside for deferred sends, of MAX_SPANS
+        self.used = self.allowance = 0  # within the send being exported
         self.dropped = 0
         # Sends with on_commit callbacks still pending: exported at finish(),
         # once the recording has settled their fate.
-        self.deferred: list[SendRecord] = []
+        self.deferred: list[tuple[SendRecord, int]] = []
 
     def opened(self, record: SendRecord) -> None:
         with suppress(Exception):
@@ -147,10 +153,14 @@ class SpanExporter:
         try:
             if self.histogram is not None:
                 self._measure(record)
+            allowance = max(self.options.max_spans - self.spans, 0)
             if self._pending(record):
-                self.deferred.append(record)
+                # Its share of MAX_SPANS is taken now, in the order sends closed.
+                share = min(_count_spans(record), allowance)
+                self.spans += share
+                self.deferred.append((record, share))
                 return
-            self._export(record)
+            self.spans += self._export(record, allowance)
         except Exception:
             pass
 
@@ -159,8 +169,8 @@ class SpanExporter:
         callbacks' fate, and count what was left out on the root span."""
         try:
             deferred, self.deferred = self.deferred, []
-            for record in deferred:
-                self._export(record)
+            for record, share in deferred:
+                self._export(record, share)
             if self.dropped and self.root.is_recording():
                 self.root.set_attribute("django.signal.spans_dropped", self.dropped)
         except Exception:
@@ -196,18 +206,21 @@ class SpanExporter:
                 if call is not None:
                     pending.extend(call.children)
 
-    def _export(self, record: SendRecord) -> None:
+    def _export(self, record: SendRecord, allowance: int) -> int:
+        """Make at most ``allowance`` spans of ``record``'s tree; return how many."""
         parent = self.contexts.pop(id(record), None) or self.root_context
+        self.used, self.allowance = 0, allowance
         # (send, its parent context), depth first: a runaway cascade is as
         # deep as the recursion limit.
         pending: list[tuple[SendRecord, otel_context.Context]] = [(record, parent)]
         while pending:
             send, context = pending.pop()
-            if self.spans >= self.options.max_spans:
+            if self.used >= allowance:
                 self.dropped += _count_spans(send)
                 continue
             later = self._send_span(send, context)
             pending.extend(reversed(later))
+        return self.used
 
     def _send_span(
         self, send: SendRecord, context: otel_context.Context
@@ -221,7 +234,7 @@ class SpanExporter:
             f"{name} {send.method}", context=context, kind=SpanKind.INTERNAL,
             attributes=_signal_attrs(send), start_time=self._ns(send.start),
         )
-        self.spans += 1
+        self.used += 1
         for skipped in send.skipped:
             span.add_event(
                 "django.signal.receiver_skipped",
@@ -245,14 +258,14 @@ class SpanExporter:
             ):
                 folded.append(call_name)
                 continue
-            if self.spans >= self.options.max_spans:
+            if self.used >= self.allowance:
                 summarised.append(f"{call_name} {(stop - start) * 1000:.3f} ms")
                 self.dropped += 1
                 if call is not None:
                     for child in call.children:
                         self.dropped += _count_spans(child)
                 continue
-            self.spans += 1
+            self.used += 1
             receiver_span = tracer.start_span(
                 call_name, context=send_context, kind=SpanKind.INTERNAL,
                 attributes=_code_attrs(call_name, location), start_time=self._ns(start),
@@ -434,8 +447,12 @@ def install() -> None:
 
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     if MIDDLEWARE_PATH not in middleware:
-        position = middleware.index(DJANGO_OTEL_MIDDLEWARE) + 1 if DJANGO_OTEL_MIDDLEWARE in middleware else 0
-        middleware.insert(position, MIDDLEWARE_PATH)
+        # Inside the one that starts the request span, and inside those that open
+        # a recording (ours then exports theirs, which would otherwise hide the
+        # request's sends from ours): right after the last of them, else first.
+        # (opentelemetry-instrumentation-django inserts its own first.)
+        after = [i for i, path in enumerate(middleware) if path in _BEFORE_OURS]
+        middleware.insert(after[-1] + 1 if after else 0, MIDDLEWARE_PATH)
         settings.MIDDLEWARE = middleware
     install_celery()
 

@@ -349,3 +349,16 @@ def test_a_celery_task_traced_by_its_instrumentation(traced):
         "    shipped send",
         "      tests.otel_app.notify",
     ])
+
+
+def test_install_puts_the_middleware_inside_the_toolbars():
+    """The toolbar's panel opens a recording in its middleware: ours must be inside
+    it, to export that recording rather than hide the request's sends from it."""
+    with override_settings(MIDDLEWARE=["a.First", "debug_toolbar.middleware.DebugToolbarMiddleware", "b.Last"]):
+        otel.install()
+        assert list(settings.MIDDLEWARE) == [
+            "a.First", "debug_toolbar.middleware.DebugToolbarMiddleware", otel.MIDDLEWARE_PATH, "b.Last",
+        ]
+    with override_settings(MIDDLEWARE=("a.First",)):
+        otel.install()
+        assert list(settings.MIDDLEWARE) == [otel.MIDDLEWARE_PATH, "a.First"]
