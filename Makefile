@@ -59,7 +59,8 @@ test:
 
 # Every benchmark, side by side, into BENCHMARKS.md (under 10 minutes on 2 cores).
 bench: $(VENV)/.demo-installed
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check sentry-sdk
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check sentry-sdk \
+		-e '.[toolbar,otel]' opentelemetry-sdk opentelemetry-instrumentation-django
 	$(VENV)/bin/python benchmarks/run_all.py
 
 lint: $(VENV)/bin/ruff
