@@ -33,7 +33,14 @@ from . import __version__
 from .conf import OpenTelemetryOptions, get_config
 from .context import current
 from .recorder import begin, end
-from .recording import OUTCOME_CAUGHT, OUTCOME_RAISED, ReceiverCall, Recording, SendRecord
+from .recording import (
+    OUTCOME_CAUGHT,
+    OUTCOME_RAISED,
+    OUTCOME_RUNNING,
+    ReceiverCall,
+    Recording,
+    SendRecord,
+)
 
 MIDDLEWARE_PATH = "signal_inspector.otel.SignalSpansMiddleware"
 DJANGO_OTEL_MIDDLEWARE = (
@@ -78,12 +85,22 @@ def _signal_attrs(record: SendRecord) -> dict[str, Any]:
     }
 
 
+_code_attrs_cache: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def _code_attrs(name: str, location: str) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"code.function.name": name}
-    path, _, line = location.rpartition(":")
-    if path and line.isdigit():
-        attrs["code.file.path"] = path
-        attrs["code.line.number"] = int(line)
+    """A receiver's code attributes, made once per receiver (read only: the SDK
+    copies what it is given)."""
+    attrs = _code_attrs_cache.get((name, location))
+    if attrs is None:
+        attrs = {"code.function.name": name}
+        path, _, line = location.rpartition(":")
+        if path and line.isdigit():
+            attrs["code.file.path"] = path
+            attrs["code.line.number"] = int(line)
+        if len(_code_attrs_cache) > 5000:
+            _code_attrs_cache.clear()
+        _code_attrs_cache[(name, location)] = attrs
     return attrs
 
 
@@ -96,7 +113,8 @@ def _calls(record: SendRecord) -> list[tuple[str, str, float, float | None, Rece
             (name, location, _), start = entry[0], entry[1]
             out.append((name, location, start, entry[2] if len(entry) > 2 else None, None))
         else:
-            finished = entry.start + entry.duration_ms / 1000 if entry.duration_ms else None
+            running = entry.outcome == OUTCOME_RUNNING
+            finished = None if running else entry.start + entry.duration_ms / 1000
             out.append((entry.name, entry.location, entry.start, finished, entry))
     return out
 
