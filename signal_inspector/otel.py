@@ -347,29 +347,34 @@ def start(
     when nothing is to be recorded (the option is off, no span records). Inside
     a recording already open in this context (the toolbar's), its sends are
     exported instead of opening a second one, which would hide them from it.
+    Never raises: a failure here means the request goes unrecorded, not broken.
     """
-    if options is None:
-        options = get_config().opentelemetry
+    try:
         if options is None:
+            options = get_config().opentelemetry
+            if options is None:
+                return None
+        span = root if root is not None else trace.get_current_span()
+        if not span.is_recording():
             return None
-    span = root if root is not None else trace.get_current_span()
-    if not span.is_recording():
-        return None
-    exporter = SpanExporter(options, span)
-    recording = current()
-    if recording is not None and recording.exporter is None:
+        exporter = SpanExporter(options, span)
+        recording = current()
+        if recording is not None and recording.exporter is None:
+            recording.exporter = exporter
+            return recording, exporter, False
+        recording = begin()
         recording.exporter = exporter
-        return recording, exporter, False
-    recording = begin()
-    recording.exporter = exporter
-    return recording, exporter, True
+        return recording, exporter, True
+    except Exception:
+        return None
 
 
 def stop(started: tuple[Recording, SpanExporter, bool]) -> None:
-    """End what :func:`start` opened and export what is left."""
+    """End what :func:`start` opened and export what is left (never raises)."""
     recording, exporter, ours = started
-    if ours:
-        end(recording)
+    with suppress(Exception):
+        if ours:
+            end(recording)
     recording.exporter = None
     exporter.finish()
 

@@ -362,3 +362,15 @@ def test_install_puts_the_middleware_inside_the_toolbars():
     with override_settings(MIDDLEWARE=("a.First",)):
         otel.install()
         assert list(settings.MIDDLEWARE) == [otel.MIDDLEWARE_PATH, "a.First"]
+
+
+def test_a_failing_tracer_never_breaks_the_request(traced, monkeypatch):
+    class Broken:
+        def start_span(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("tracer down")
+
+    monkeypatch.setitem(otel._instruments, "tracer", Broken())
+    response = Client().get("/buy/?fail=1", HTTP_TRACEPARENT=SAMPLED)
+    assert response.status_code == 200
+    assert response.content == b"3 receivers"
+    assert [s.name for s in traced.get_finished_spans()] == ["GET buy/"]
