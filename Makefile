@@ -1,5 +1,7 @@
 # The README's two commands: `make demo` runs the example project,
-# `make test` sets up and runs everything CI runs (.ci/run calls it).
+# `make test` sets up and runs everything CI runs (.ci/run calls it: noxfile.py).
+# Every target installs what it needs into .venv (or, for `make test`, .venv-nox
+# and .nox/), so each works from a fresh clone with only Python 3.10+.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +9,7 @@ MANAGE := $(VENV)/bin/python example_project/manage.py
 # `make demo PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: demo demo-asgi demo-otel demo-reset test bench lint dist-check clean distclean
+.PHONY: demo demo-asgi demo-otel demo-reset demo-test test docs bench lint dist-check clean distclean
 
 # The demo data is seeded once (while the database has no orders), so what you
 # did in the demo survives a restart; `make demo-reset` seeds it afresh.
@@ -50,10 +52,24 @@ demo-reset: $(VENV)/.demo-installed
 	$(MANAGE) migrate --no-input --verbosity 0 --skip-checks
 	$(MANAGE) seed_demo --skip-checks
 
-# Builds the sdist and the wheel into dist/ and runs `twine check` on them.
-dist-check:
-	bash scripts/check_dist.sh
+# The example project's own tests (example_project/shop/tests), in the demo venv.
+demo-test: $(VENV)/.demo-installed
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check pytest pytest-django
+	cd example_project && ../$(VENV)/bin/python -m pytest -q
 
+# Builds the sdist and the wheel and checks them as PyPI would (`twine check --strict`).
+dist-check: | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check build twine
+	bash scripts/check_dist.sh $(VENV)/bin/python
+
+# The docs site into build/docs/html, warnings as errors (as CI builds it).
+docs: | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r docs/requirements.txt
+	rm -rf build/docs/html
+	$(VENV)/bin/python -m sphinx -W --keep-going -n -b html docs build/docs/html
+	@echo "Open build/docs/html/index.html"
+
+# Every nox session (`bash .ci/test.sh -s lint docs` runs some; `-l` lists them).
 test:
 	bash .ci/test.sh
 
@@ -84,4 +100,4 @@ clean:
 		-exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) .venv-test-dj52 .venv-test-dj60 .venv-test-dj6
+	rm -rf $(VENV) .venv-nox .nox .venv-test-dj52 .venv-test-dj60 .venv-test-dj6

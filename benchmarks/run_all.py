@@ -26,6 +26,12 @@ ROOT = HERE.parent
 
 BENCHMARKS = [
     (
+        "Findings: recorded pages with FINDINGS on and off, bulk_update() of 1,000 rows",
+        "findings_overhead.py",
+        ["--rounds", "9"],
+        ["--rounds", "3"],
+    ),
+    (
         "Signal send cost: plain Django, another context recording, recording, Sentry",
         "send_overhead.py",
         ["--rounds", "7", "--number", "5000"],

@@ -314,9 +314,16 @@ def open_send(
             settled = hit is not None and hit[1] is modules and not hit[2] and hit[0]() is first
             if not settled and _only_ignored(modules, sync_receivers, async_receivers):
                 return None
-        parent = parent_var.get()
-        if parent is not None and type(parent) is not ReceiverCall:
-            parent = parent.running()  # type: ignore[union-attr]
+        found = parent_var.get()
+        parent: ReceiverCall | None
+        if found is None or type(found) is ReceiverCall:
+            parent = found
+        else:
+            outer: SendRecord = found  # type: ignore[assignment]
+            if outer.limited and _takes_over(recording, outer, name, label):
+                parent = outer.parent
+            else:
+                parent = outer.running()
         recording.total_sends = number = recording.total_sends + 1
         # Bounded by sends and by receiver calls (a send's receivers are kept
         # with it or not at all): 990 class_prepared sends with 83 receivers
@@ -356,6 +363,34 @@ def open_send(
         return record
     except Exception:
         return None
+
+
+def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) -> bool:
+    """Whether this send is the one a "sends only" wrapper is running (a Signal
+    subclass's send() calling super().send(), another tool's wrapper calling
+    ours): if so, the wrapper's record is withdrawn and this send, recorded in
+    full, stands in its place (see sends_only.py)."""
+    stand_in = outer.current
+    if (
+        outer.claimed
+        or outer.calls
+        or outer.signal != name
+        or outer.sender != label
+        or type(stand_in) is not ReceiverCall
+        or stand_in.children
+        or stand_in.queries
+    ):
+        return False
+    outer.claimed = True
+    recording.total_sends -= 1
+    if outer.kept:
+        recording.kept_sends -= 1
+        siblings = recording.sends if outer.parent is None else outer.parent.children
+        for index in range(len(siblings) - 1, -1, -1):
+            if siblings[index] is outer:
+                del siblings[index]
+                break
+    return True
 
 
 def start_send(
@@ -431,7 +466,14 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     module imported under two names, so a send calling both is marked; a bound
     method's object, a callable instance or a partial's arguments tell apart
     receivers that run the same code for different data.
+
+    A wrapper made with ``functools.wraps`` stands for the receiver it wraps:
+    Sentry's Django integration wraps every receiver anew on each send, and
+    two objects' bound methods, or two partials, must stay two receivers with
+    their own names.
     """
+    if type(receiver) is FunctionType and "__wrapped__" in receiver.__dict__:
+        receiver = _wrapped_receiver(receiver)
     is_method = type(receiver) is MethodType
     target = receiver.__func__ if is_method else receiver
     entry = _receiver_info.get(id(target))
@@ -458,6 +500,20 @@ def describe(receiver: Any) -> tuple[str, str, str]:
     if type(receiver) is not FunctionType and type(receiver) is not partial:
         return info[0], info[1], info[2] + own_data_key(receiver)
     return info
+
+
+def _wrapped_receiver(wrapper: FunctionType) -> Any:
+    """What a chain of ``functools.wraps`` wrappers wraps (a bound method, a
+    partial, a function...)."""
+    inner: Any = wrapper
+    for _ in range(10):
+        if type(inner) is not FunctionType:
+            break
+        wrapped = inner.__dict__.get("__wrapped__")
+        if wrapped is None:
+            break
+        inner = wrapped
+    return inner
 
 
 def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
@@ -573,9 +629,12 @@ def raised(
                 call.exception = propagated(last[1])
             else:
                 call.exception = exception_info(err, max(recording.max_repr_length, 500))
-                # Held only until the outermost send closes (see close()): the
-                # exception is alive anyway while it propagates through it.
-                recording._last_error = (err, call.exception)
+                if not call.is_async:
+                    # Held only until the outermost send closes (see close()): the
+                    # exception is alive anyway while it propagates through it.
+                    # Never an async receiver's: a task may fail after the send
+                    # closed, and its frames would stay reachable from here.
+                    recording._last_error = (err, call.exception)
             recording.errors += 1
             _add_time(recording, call)
         call.outcome = OUTCOME_CAUGHT if caught else OUTCOME_RAISED

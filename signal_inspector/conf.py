@@ -22,6 +22,13 @@ DEFAULTS: dict[str, Any] = {
     "IGNORE_SIGNALS": [],
     # Receivers slower than this many milliseconds are flagged in the panel.
     "SLOW_RECEIVER_MS": 50.0,
+    # A receiver running one query shape this many times in a recording: N+1.
+    "REPEATED_QUERY_THRESHOLD": 5,
+    # Known bypasses not to report: "app_label.Model" or a receiver's dotted name.
+    "ACKNOWLEDGED_BYPASSES": [],
+    # Look for the signal problems of findings.py (bulk updates, N+1 by receiver,
+    # network I/O, work handed over before commit) while recording.
+    "FINDINGS": True,
     # Signal spans and metrics in OpenTelemetry traces: True, or a dict of
     # OPENTELEMETRY_OPTIONS (see docs/opentelemetry.md). Off by default.
     "OPENTELEMETRY": False,
@@ -51,6 +58,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "SKIP_MODULES": (list, tuple),
     "IGNORE_SIGNALS": (list, tuple),
     "SLOW_RECEIVER_MS": (int, float),
+    "REPEATED_QUERY_THRESHOLD": (int,),
+    "ACKNOWLEDGED_BYPASSES": (list, tuple),
+    "FINDINGS": (bool,),
 }
 
 # Frames from these packages are never "where a send fired".
@@ -74,6 +84,9 @@ class Config:
     skip_modules: tuple[str, ...] = ALWAYS_SKIPPED
     ignore_signals: frozenset[str] = field(default_factory=frozenset)
     slow_receiver_ms: float = DEFAULTS["SLOW_RECEIVER_MS"]
+    repeated_query_threshold: int = DEFAULTS["REPEATED_QUERY_THRESHOLD"]
+    acknowledged_bypasses: frozenset[str] = field(default_factory=frozenset)
+    findings: bool = DEFAULTS["FINDINGS"]
     # None: off; else the OPENTELEMETRY options, merged over their defaults.
     opentelemetry: OpenTelemetryOptions | None = None
 
@@ -99,12 +112,12 @@ def validate(value: Any) -> list[str]:
         if key not in value:
             continue
         item = value[key]
-        if isinstance(item, bool) or not isinstance(item, types):
+        if (isinstance(item, bool) and bool not in types) or not isinstance(item, types):
             names = " or ".join(t.__name__ for t in types)
             problems.append(
                 f"{SETTING_NAME}[{key!r}] must be {names}, not {type(item).__name__}."
             )
-        elif types[0] in (int, float) and not (math.isfinite(item) and item > 0):  # type: ignore[arg-type,operator]
+        elif types[0] in (int, float) and not isinstance(item, bool) and not (math.isfinite(item) and item > 0):  # type: ignore[arg-type,operator]
             problems.append(f"{SETTING_NAME}[{key!r}] must be positive, not {item!r}.")
         elif types[0] is list and not all(isinstance(s, str) for s in item):  # type: ignore[attr-defined]
             problems.append(f"{SETTING_NAME}[{key!r}] must hold only strings.")
@@ -174,6 +187,9 @@ def _build() -> Config:
         skip_modules=ALWAYS_SKIPPED + tuple(merged["SKIP_MODULES"]),
         ignore_signals=frozenset(merged["IGNORE_SIGNALS"]),
         slow_receiver_ms=float(merged["SLOW_RECEIVER_MS"]),
+        repeated_query_threshold=merged["REPEATED_QUERY_THRESHOLD"],
+        acknowledged_bypasses=frozenset(merged["ACKNOWLEDGED_BYPASSES"]),
+        findings=merged["FINDINGS"],
         opentelemetry=_opentelemetry(merged["OPENTELEMETRY"]),
     )
 

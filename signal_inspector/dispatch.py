@@ -48,9 +48,10 @@ from .bookkeeping import (
 from .context import parent_var, recording_var
 from .naming import safe_repr
 from .recording import ReceiverCall, Recording, SendRecord
+from .slots import OPEN, heal
 
-# name -> the method each of ours replaced (Django's, or another tool's wrapper);
-# filled by patching.py before ours are installed.
+# name -> Django's own method, which ours replace (filled by patching.py: ours
+# are put only over Django's; anything else gets a sends-only wrapper).
 ORIGINALS: dict[str, Callable[..., Any]] = {}
 # Django 6.1 runs async receivers through _run_parallel() (one shared context,
 # after the sync receivers); 5.2 and 6.0 gather them alongside. Set by patching.
@@ -174,6 +175,31 @@ def _async_calls(
     return calls
 
 
+def _built(
+    signal: Signal, sender: Any, named: dict[str, Any], receivers: list[Any],
+    recording: Recording, calls: list[ReceiverCall | None],
+) -> list[Any]:
+    """Every async receiver called for its awaitable, before any runs, as Django's
+    ``gather(*(receiver(...) for ...))`` does: when one raises as it is called,
+    it raises here and none of them runs (those called before it and those after
+    are recorded as never run)."""
+    built = []
+    for index, receiver in enumerate(receivers):
+        try:
+            built.append(receiver(signal=signal, sender=sender, **named))
+        except BaseException as err:
+            call = calls[index]
+            if call is not None:
+                if call.start == 0.0:
+                    call.start = perf_counter()
+                raised(recording, call, err, caught=False)
+            for other in calls[:index] + calls[index + 1 :]:
+                if other is not None:
+                    other.start = 0.0  # never ran: close_checks() lists it as skipped
+            raise
+    return built
+
+
 def _observed_awaitables(
     signal: Signal, sender: Any, named: dict[str, Any], receivers: list[Any],
     recording: Recording, record: SendRecord, robust: bool,
@@ -181,52 +207,46 @@ def _observed_awaitables(
     """What Django passes to gather()/_run_parallel(), made observable."""
     calls = _async_calls(recording, record, receivers)
     if robust:
+        # Django's wrapper calls each receiver inside its try: nothing is called yet.
         return [
             asend_and_wrap_exception(signal, sender, named, receiver, call, recording)
             for receiver, call in zip(receivers, calls, strict=True)
         ]
+    built = _built(signal, sender, named, receivers, recording, calls)
     if PARALLEL["shared_context"]:
         return [
-            _Observed(_call(recording, receiver, call, signal, sender, named), call, recording)
-            for receiver, call in zip(receivers, calls, strict=True)
+            _Observed(awaitable, call, recording)
+            for awaitable, call in zip(built, calls, strict=True)
         ]
     return [
-        _spawn(recording, call, _call(recording, receiver, call, signal, sender, named))
-        for receiver, call in zip(receivers, calls, strict=True)
+        _spawn(recording, call, awaitable) for awaitable, call in zip(built, calls, strict=True)
     ]
-
-
-def _call(
-    recording: Recording, receiver: Any, call: ReceiverCall | None,
-    signal: Signal, sender: Any, named: dict[str, Any],
-) -> Any:
-    """Call an async receiver for its awaitable (a receiver marked async that
-    raises at once raises here, as in Django)."""
-    try:
-        return receiver(signal=signal, sender=sender, **named)
-    except BaseException as err:
-        raised(recording, call, err, caught=False)
-        raise
 
 
 async def asend_and_wrap_exception(
     signal: Signal, sender: Any, named: dict[str, Any], receiver: Any,
     call: ReceiverCall | None, recording: Recording,
 ) -> Any:
-    # Django's asend_and_wrap_exception(), recorded.
-    if PARALLEL["shared_context"]:
-        awaitable = _Observed(receiver(signal=signal, sender=sender, **named), call, recording)
-    else:
+    # Django's asend_and_wrap_exception(), recorded: the receiver is called inside
+    # the try, so one that fails as it is called is caught like any other.
+    shared = PARALLEL["shared_context"]
+    if not shared:
         # gather() runs this coroutine in a task of its own: its context is ours.
         parent_var.set(call)
-        awaitable = receiver(signal=signal, sender=sender, **named)
     try:
-        response = await awaitable
+        if shared:
+            response = await _Observed(receiver(signal=signal, sender=sender, **named), call, recording)
+        else:
+            response = await receiver(signal=signal, sender=sender, **named)
     except Exception as err:
+        if call is not None and call.start == 0.0:
+            call.start = perf_counter()
         raised(recording, call, err, caught=True)
         signal._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
         return err
     except BaseException as err:
+        if call is not None and call.start == 0.0:
+            call.start = perf_counter()
         raised(recording, call, err, caught=False)
         raise
     async_returned(recording, call, response)
@@ -254,12 +274,41 @@ def _async_part(
     return _dispatcher.async_to_sync(asend)()  # type: ignore[attr-defined]
 
 
+def _plain_async(
+    self: Signal, sender: Any, named: dict[str, Any], async_receivers: list[Any], robust: bool,
+) -> Any:
+    """Django's send()/send_robust() async part, unrecorded."""
+
+    async def asend_and_wrap_exception(receiver: Any) -> Any:
+        try:
+            response = await receiver(signal=self, sender=sender, **named)
+        except Exception as err:
+            self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+            return err
+        return response
+
+    async def asend() -> Any:
+        async_responses = await _gather()(
+            *(
+                asend_and_wrap_exception(receiver)
+                if robust
+                else receiver(signal=self, sender=sender, **named)
+                for receiver in async_receivers
+            )
+        )
+        return zip(async_receivers, async_responses)  # noqa: B905 (Django's)
+
+    return _dispatcher.async_to_sync(asend)()  # type: ignore[attr-defined]
+
+
 # --- the recorded methods ------------------------------------------------------
 
 
 def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
     if recording is None:
+        if OPEN[0] == 0 and Signal.__dict__.get("send") is send:
+            heal(Signal, "send", send)  # another tool put us back: we go
         return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
@@ -273,7 +322,15 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         recording, self, "send", sender, named, sync_receivers, async_receivers, 3
     )
     if record is None:
-        return ORIGINALS["send"](self, sender, **named)  # type: ignore[no-any-return]
+        # Not recorded (an ignored signal; a failure, even RecursionError, in
+        # open_send()): Django's loop, in this frame, as deep as Django's own.
+        responses = []
+        for receiver in sync_receivers:
+            response = receiver(signal=self, sender=sender, **named)
+            responses.append((receiver, response))
+        if async_receivers:
+            responses.extend(_plain_async(self, sender, named, async_receivers, False))
+        return responses
     responses = []
     # Each receiver is written to ``calls`` as a tuple (see SendRecord.calls);
     # anything past the plain case goes through bookkeeping.finish().
@@ -333,6 +390,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
     if recording is None:
+        if OPEN[0] == 0 and Signal.__dict__.get("send_robust") is send_robust:
+            heal(Signal, "send_robust", send_robust)  # another tool put us back: we go
         return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
@@ -346,7 +405,19 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         recording, self, "send_robust", sender, named, sync_receivers, async_receivers, 3
     )
     if record is None:
-        return ORIGINALS["send_robust"](self, sender, **named)  # type: ignore[no-any-return]
+        # Not recorded (see send()): Django's loop, in this frame.
+        plain: list[tuple[Any, Any]] = []
+        for receiver in sync_receivers:
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+                plain.append((receiver, err))
+            else:
+                plain.append((receiver, response))
+        if async_receivers:
+            plain.extend(_plain_async(self, sender, named, async_receivers, True))
+        return plain
     responses: list[tuple[Any, Any]] = []
     calls = record.calls  # see send()
     nested = record.parent is not None
@@ -409,6 +480,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
     if recording is None:
+        if OPEN[0] == 0 and Signal.__dict__.get("asend") is asend:
+            heal(Signal, "asend", asend)  # another tool put us back: we go
         return await ORIGINALS["asend"](self, sender, **named)  # type: ignore[no-any-return]
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
@@ -424,6 +497,8 @@ async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
 async def asend_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     recording = recording_var.get()
     if recording is None:
+        if OPEN[0] == 0 and Signal.__dict__.get("asend_robust") is asend_robust:
+            heal(Signal, "asend_robust", asend_robust)  # another tool put us back: we go
         return await ORIGINALS["asend_robust"](self, sender, **named)  # type: ignore[no-any-return]
     if not self.receivers or self.sender_receivers_cache.get(sender) is NO_RECEIVERS:
         silent(recording, self, sender)
@@ -523,13 +598,18 @@ async def _asend(
                 )
             )
         else:
+            sync_part = sync_send()
+            try:
+                awaitables = _observed_awaitables(
+                    self, sender, named, async_receivers, recording, record, robust
+                )
+            except BaseException:
+                # As in Django: the sync part is never awaited, so never runs.
+                skip(record, sync_receivers)
+                raise
             responses, async_responses = await _dispatcher.asyncio.gather(  # type: ignore[attr-defined]
-                sync_send(),
-                _dispatcher.asyncio.gather(  # type: ignore[attr-defined]
-                    *_observed_awaitables(
-                        self, sender, named, async_receivers, recording, record, robust
-                    )
-                ),
+                sync_part,
+                _dispatcher.asyncio.gather(*awaitables),  # type: ignore[attr-defined]
             )
         responses.extend(zip(async_receivers, async_responses, strict=True))
         return responses  # type: ignore[no-any-return]

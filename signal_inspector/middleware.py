@@ -67,20 +67,33 @@ def log_request(request: Any, response: Any, recording: Recording) -> None:
         from .text import summary_line
 
         status = getattr(response, "status_code", "no response")
-        # The path without its query string, which may carry tokens.
-        what = f"{request.method} {request.path} {status}"
+        # The path without its query string, which may carry tokens; escaped as
+        # Django's own request logging escapes it (log_response(), 5.2.2): a
+        # %0A in the URL must not start a forged log line.
+        what = f"{_escaped(request.method)} {_escaped(request.path)} {status}"
         stats = {
             "sends": recording.total_sends,
             "receiver_calls": recording.receiver_calls,
             "receiver_time_ms": round(recording.receiver_time_ms, 3),
             "errors": recording.errors,
             "loops": recording.loops,
+            "findings": [finding.to_dict() for finding in recording.findings],
         }
-        level = logging.WARNING if recording.errors or recording.loops else logging.INFO
+        level = (
+            logging.WARNING
+            if recording.errors or recording.loops or stats["findings"]
+            else logging.INFO
+        )
         logger.log(
             level, "%s: %s", what, summary_line(recording), extra={"signals": stats}
         )
+        for finding in stats["findings"]:  # type: ignore[attr-defined]
+            logger.warning("%s: %s", what, finding["kind"] + ": " + finding["title"] + ". " + finding["fix"])
         if logger.isEnabledFor(logging.DEBUG) and recording.sends:
             logger.debug("%s signals:\n%s", what, recording.to_text(silent=False))
     except Exception:
         pass
+
+
+def _escaped(value: Any) -> str:
+    return str(value).encode("unicode_escape").decode("ascii")

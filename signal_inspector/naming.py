@@ -7,8 +7,10 @@ and reprs are bounded while they are built.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import importlib.util
+import itertools
 import os
 import re
 import sys
@@ -16,6 +18,7 @@ import types
 import weakref
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.core.signals import setting_changed
 from django.dispatch import Signal
@@ -466,9 +469,12 @@ def safe_repr(value: Any, limit: int = 200) -> str:
     if kind in _SIMPLE or (kind is int and -(10**18) < value < 10**18):
         return repr(value)
     if kind is str and len(value) < limit - 2:
+        if "=" in value or "@" in value:
+            return _truncate(mask_query(repr(value)), limit)
         return repr(value)
     try:
-        return _truncate(_repr(value, limit, 0, set()), limit)
+        # Masked before it is cut: a cut must not leave half a secret unmasked.
+        return _truncate(mask_query(_repr(value, limit, 0, set())), limit)
     except Exception as exc:  # recursion, hostile __repr__, ...
         return f"<unrepresentable {_type_name(value)}: {type(exc).__name__}>"
 
@@ -507,6 +513,8 @@ def _repr(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     lazy_label = _django_special(value)
     if lazy_label is not None:
         return lazy_label
+    if _is_mapping(kind):
+        return _repr_mapping(value, limit, depth, seen)
     token = in_repr.set(True)
     try:
         text = repr(value)
@@ -539,6 +547,23 @@ def _django_special(value: Any) -> str | None:
     return None
 
 
+def safe_message(exc: BaseException, limit: int = 200) -> str:
+    """``str(exc)`` no longer than ``limit``, taken as reprs are (see :func:`safe_repr`):
+    a message that would query (a lazy, model-based one) is not run, and one
+    that raises or is not a string gives a placeholder. Never raises."""
+    token = in_repr.set(True)
+    try:
+        message = str(exc)
+    except QueryInRepr:
+        message = TRIGGERS_QUERY
+    except Exception:
+        message = safe_repr(exc, limit)
+    finally:
+        in_repr.reset(token)
+    # A client library's error names the URL it called, query string included.
+    return _truncate(mask_query(message), limit)
+
+
 _BRACKETS: dict[Any, str] = {list: "[]", tuple: "()", set: "{}", frozenset: "{}", dict: "{}"}
 
 
@@ -562,6 +587,16 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     if depth >= _MAX_DEPTH:
         return f"{opening}…{closing}"
     fields = getattr(kind, "_fields", None) if base is tuple else None
+    # A (name, value) pair named like a secret: a header in ASGI's
+    # scope["headers"] or a WSGI header list, (b"authorization", b"Bearer ...").
+    # The base type's methods, as below: a subclass's overrides are not called.
+    secret_pair = (
+        fields is None
+        and base in (tuple, list)
+        and base.__len__(value) == 2
+        and type(first := base.__getitem__(value, 0)) in (str, bytes)
+        and is_sensitive(first)
+    )
     seen.add(id(value))
     try:
         parts: list[str] = []
@@ -574,9 +609,9 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
                 parts.append("…")
                 break
             if base is dict:
-                key, val = item
-                shown = repr(mask_substitute()) if is_sensitive(key) else _repr(val, limit, depth + 1, seen)
-                part = f"{_repr(key, limit, depth + 1, seen)}: {shown}"
+                part = _entry(item[0], item[1], limit, depth, seen)
+            elif secret_pair and index == 1:
+                part = repr(mask_substitute())
             elif fields is not None and index < len(fields):
                 name = fields[index]
                 shown = repr(mask_substitute()) if is_sensitive(name) else _repr(item, limit, depth + 1, seen)
@@ -604,7 +639,131 @@ def _repr_container(value: Any, limit: int, depth: int, seen: set[int]) -> str:
     return f"<{kind.__name__}: {text}>"
 
 
+def _entry(key: Any, value: Any, limit: int, depth: int, seen: set[int]) -> str:
+    """``key: value`` of a mapping, the value masked when the key names a secret
+    (and its query parameters masked under a ``QUERY_STRING`` key)."""
+    if is_sensitive(key):
+        shown = repr(mask_substitute())
+    elif _is_query_key(key) and type(value) in (str, bytes):
+        shown = _repr(_mask_bare_query(value), limit, depth + 1, seen)
+    else:
+        shown = _repr(value, limit, depth + 1, seen)
+    return f"{_repr(key, limit, depth + 1, seen)}: {shown}"
+
+
+def _is_mapping(kind: type) -> bool:
+    try:
+        return issubclass(kind, collections.abc.Mapping)
+    except Exception:
+        return False
+
+
+def _repr_mapping(value: Any, limit: int, depth: int, seen: set[int]) -> str:
+    """A mapping that is not a dict (``request.headers``, ``os.environ``), item
+    by item as dicts are: its own repr would show every value unmasked. Its
+    items are read under the no-query rule; a mapping that cannot be read is
+    named, never shown through its repr."""
+    name = type(value).__name__
+    if id(value) in seen:
+        return f"<{name}: {{...}}>"
+    if depth >= _MAX_DEPTH:
+        return f"<{name}: {{…}}>"
+    token = in_repr.set(True)
+    seen.add(id(value))
+    try:
+        items = list(itertools.islice(value.items(), _MAX_ITEMS + 1))
+        parts: list[str] = []
+        size = 0
+        for index, (key, val) in enumerate(items):
+            if index >= _MAX_ITEMS or size > limit:
+                parts.append("…")
+                break
+            part = _truncate(_entry(key, val, limit, depth, seen), limit)
+            size += len(part) + 2
+            parts.append(part)
+    except QueryInRepr:
+        return TRIGGERS_QUERY
+    except Exception:
+        return f"<{_type_name(value)} mapping>"
+    finally:
+        seen.discard(id(value))
+        in_repr.reset(token)
+    return f"<{name}: {{{', '.join(parts)}}}>"
+
+
 # --- masking -------------------------------------------------------------------
+
+# A query parameter in a URL or any text: ``?name=value``, ``&name=value``.
+_QUERY_PARAM = re.compile(r"""([?&;])([^=&;#?\s'"<>]+)=([^&;#\s'"<>]*)""")
+
+
+def _is_query_key(key: Any) -> bool:
+    kind = type(key)
+    return (kind is str and key.lower() == "query_string") or (
+        kind is bytes and key.lower() == b"query_string"
+    )
+
+
+# The password of a URL's user information: ``postgres://app:PASSWORD@db/x``.
+_URL_PASSWORD = re.compile(r"""([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'"]*:)([^@/\s'"]+)@""")
+
+
+def mask_query(text: str) -> str:
+    """``text`` with the values of its query parameters whose names look secret
+    masked, as Django's error reports mask settings: ``/cb?code=1&token=abc`` ->
+    ``/cb?code=1&token=********************``; and the password of a URL
+    (``redis://:PASSWORD@cache``). Request reprs, redirect URLs, connection
+    strings and client errors carry them."""
+    if "=" in text:
+        text = _QUERY_PARAM.sub(_mask_param, text)
+    if "@" in text:
+        text = _URL_PASSWORD.sub(lambda m: f"{m[1]}{mask_substitute()}@", text)
+    return text
+
+
+def _mask_param(match: re.Match[str]) -> str:
+    lead, name, value = match.groups()
+    if value and is_sensitive(unquote_plus(name)):
+        return f"{lead}{name}={mask_substitute()}"
+    return match[0]
+
+
+# A literal assigned to a sensitive name in a source line: ``api_key="..."``.
+_ASSIGNED_LITERAL = re.compile(
+    r"""(?P<name>[A-Za-z_][\w]*)(?P<quote_name>['"]?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?P<prefix>[rbuRBUfF]{0,2})(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
+)
+
+
+def mask_source_line(line: str) -> str:
+    """Hide literals assigned to secret-looking names in a source line.
+
+    Frames show the line that sent the signal or raised, and that line is
+    where a developer writes ``api_key="sk-live-..."``: masked wherever a
+    frame's code is kept (tracebacks, stacks), not only in the panel.
+    """
+    if not line or ("=" not in line and ":" not in line):
+        return line
+
+    def replace(match: re.Match[str]) -> str:
+        if not is_sensitive(match["name"]):
+            return match[0]
+        q = match["q"]
+        return (
+            f"{match['name']}{match['quote_name']}{match['sep']}{match['prefix']}"
+            f"{q}{mask_substitute()}{q}"
+        )
+
+    return _ASSIGNED_LITERAL.sub(replace, line)
+
+
+def _mask_bare_query(value: str | bytes) -> str | bytes:
+    """A query string without its ``?`` (WSGI's ``QUERY_STRING``, ASGI's
+    ``query_string``), masked."""
+    if type(value) is bytes:
+        return mask_query("?" + value.decode("latin-1"))[1:].encode("latin-1")
+    return mask_query("?" + str(value))[1:]
+
 
 
 def _reporter_filter() -> Any:
@@ -619,6 +778,8 @@ _substitute: list[str] = []
 
 def is_sensitive(key: Any) -> bool:
     """Whether a kwarg or dict key names a secret, as Django's error reports judge it."""
+    if type(key) is bytes:  # a header name in ASGI's scope
+        key = key.decode("latin-1")
     if not isinstance(key, str):
         return False
     hit = _sensitive.get(key)
@@ -629,11 +790,29 @@ def is_sensitive(key: Any) -> bool:
             from django.views.debug import SafeExceptionReporterFilter
 
             pattern = SafeExceptionReporterFilter.hidden_settings
-        hit = bool(pattern.search(key) or _MASK_EXTRA.search(key))
+        hit = bool(
+            pattern.search(key) or _MASK_EXTRA.search(key) or key in _cookie_names()
+        )
         if len(_sensitive) > 2000:
             _sensitive.clear()
         _sensitive[key] = hit
     return hit
+
+
+def _cookie_names() -> tuple[str, ...]:
+    """The session and CSRF cookies' names: Django's error reports mask the
+    session cookie by its name, whatever it is (``SESSION_COOKIE_NAME = "sid"``)."""
+    from django.conf import settings
+
+    names = []
+    for setting in ("SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):
+        try:
+            name = getattr(settings, setting, None)
+        except Exception:
+            name = None
+        if isinstance(name, str) and name:
+            names.append(name)
+    return tuple(names)
 
 
 def mask_substitute() -> str:
@@ -646,7 +825,7 @@ def mask_substitute() -> str:
 
 
 def _forget_filter(*, setting: str, **kwargs: Any) -> None:
-    if setting == "DEFAULT_EXCEPTION_REPORTER_FILTER":
+    if setting in ("DEFAULT_EXCEPTION_REPORTER_FILTER", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):
         _sensitive.clear()
         _substitute.clear()
 
@@ -664,6 +843,8 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
         hit = sensitive.get(key) if type(key) is str else None
         if hit is None:
             hit = is_sensitive(key)
+        if len(key) > limit:  # a name is bounded as a value is (**{"k" * 10**6: 1})
+            key = _truncate(key, limit)
         if hit:
             out[key] = mask_substitute()
         elif value is None:
@@ -674,11 +855,16 @@ def kwargs_reprs(named: dict[str, Any], limit: int) -> dict[str, str]:
             kind = type(value)
             # safe_repr()'s first cases, written out: this runs for every kwarg.
             if (kind is int and -(10**18) < value < 10**18) or (
-                kind is str and len(value) < limit - 2
+                kind is str and len(value) < limit - 2 and "=" not in value and "@" not in value
             ):
                 out[key] = repr(value)
             else:
                 out[key] = safe_repr(value, limit)
+    setting = named.get("setting")
+    if type(setting) is str and "value" in out and is_sensitive(setting):
+        # setting_changed(setting="SECRET_KEY", value=...): masked by the
+        # setting's name, as Django's error reports mask settings.
+        out["value"] = mask_substitute()
     return out
 
 

@@ -30,16 +30,20 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .context import current_call, recording_var
+from .findings import in_callback
 from .naming import receiver_name
 from .recording import OnCommitCallback, Recording
+from .slots import OPEN, below_of, heal, mark, put, take_off
 
-_MARKER = "_signal_inspector_original"
+_RUN = "run_and_clear_commit_hooks"
+_tracking: ContextVar[bool] = ContextVar("signal_inspector_tracking_on_commit", default=False)
 # On a connection, while a recording tracks its callbacks:
 # id(Django's run_on_commit entry) -> the callback's record.
 _TRACKED = "_signal_inspector_on_commit"
@@ -51,12 +55,15 @@ RAN_CAPTURED = "ran (captured)"
 CAPTURED = "captured"
 PENDING = "pending"
 DISCARDED = "discarded"
+WOULD_RUN = "would run on commit"  # queued when a dry run rolled back (signaltrace --dry-run)
 
 
 def _on_commit_wrapper(original_on_commit: Any) -> Any:
     def on_commit(self: Any, func: Any, robust: bool = False) -> Any:
         call = current_call()
-        if call is None:
+        if call is None or _tracking.get():
+            if OPEN[0] == 0 and BaseDatabaseWrapper.__dict__.get("on_commit") is on_commit:
+                heal(BaseDatabaseWrapper, "on_commit", on_commit)
             result = original_on_commit(self, func, robust)
             tracked = self.__dict__.get(_TRACKED)
             if tracked and self.run_on_commit:
@@ -73,7 +80,18 @@ def _on_commit_wrapper(original_on_commit: Any) -> Any:
                 call.add_on_commit(callback)
         except Exception:
             callback = None
-        result = original_on_commit(self, func, robust)
+        # Ours may be under another tool's wrapper that is under ours (installed
+        # while a recording was open): the callback is tracked once, here.
+        token = _tracking.set(True)
+        # Outside a transaction the callback runs at once, in here: its work is
+        # where it belongs (findings.py).
+        running = None if deferred else in_callback.set(True)
+        try:
+            result = original_on_commit(self, func, robust)
+        finally:
+            _tracking.reset(token)
+            if running is not None:
+                in_callback.reset(running)
         try:
             if deferred and self.run_on_commit:
                 key = id(self.run_on_commit[-1])
@@ -108,6 +126,8 @@ def _room(recording: Recording, call: Any) -> bool:
 
 def _run_wrapper(original_run: Any) -> Any:
     def run_and_clear_commit_hooks(self: Any) -> Any:
+        if OPEN[0] == 0 and BaseDatabaseWrapper.__dict__.get(_RUN) is run_and_clear_commit_hooks:
+            heal(BaseDatabaseWrapper, _RUN, run_and_clear_commit_hooks)
         tracked = self.__dict__.pop(_TRACKED, None)
         if tracked:
             try:
@@ -121,7 +141,11 @@ def _run_wrapper(original_run: Any) -> Any:
                         callback.status = DISCARDED
             except Exception:
                 pass
-        return original_run(self)
+        running = in_callback.set(True)
+        try:
+            return original_run(self)
+        finally:
+            in_callback.reset(running)
 
     return run_and_clear_commit_hooks
 
@@ -188,16 +212,8 @@ def _capture_cell() -> Any:
 
 
 def install() -> None:
-    if not hasattr(BaseDatabaseWrapper.__dict__["on_commit"], _MARKER):
-        original_on_commit = BaseDatabaseWrapper.__dict__["on_commit"]
-        original_run = BaseDatabaseWrapper.__dict__["run_and_clear_commit_hooks"]
-        on_commit = _on_commit_wrapper(original_on_commit)
-        run = _run_wrapper(original_run)
-        on_commit.__doc__ = original_on_commit.__doc__
-        setattr(on_commit, _MARKER, original_on_commit)
-        setattr(run, _MARKER, original_run)
-        BaseDatabaseWrapper.on_commit = on_commit  # type: ignore[method-assign]
-        BaseDatabaseWrapper.run_and_clear_commit_hooks = run  # type: ignore[method-assign]
+    put(BaseDatabaseWrapper, "on_commit", _on_commit_wrapper)
+    put(BaseDatabaseWrapper, "run_and_clear_commit_hooks", _run_wrapper)
     observe_capture()
 
 
@@ -205,23 +221,21 @@ def observe_capture() -> None:
     """Observe ``captureOnCommitCallbacks`` if django.test is loaded; called at
     install and as each recording opens (django.test may be imported later)."""
     cell = _capture_cell()
-    if cell is not None and not hasattr(cell.cell_contents, _MARKER):
+    if cell is not None and below_of(cell.cell_contents) is None:
         observer = _capture_observer(cell.cell_contents)
-        setattr(observer, _MARKER, cell.cell_contents)
+        mark(observer, cell.cell_contents)
         cell.cell_contents = observer
 
 
 def uninstall() -> None:
     """Restore Django's methods, unless something wrapped them after us."""
-    for name in ("on_commit", "run_and_clear_commit_hooks"):
-        original = getattr(BaseDatabaseWrapper.__dict__[name], _MARKER, None)
-        if original is not None:
-            setattr(BaseDatabaseWrapper, name, original)
+    take_off(BaseDatabaseWrapper, "on_commit")
+    take_off(BaseDatabaseWrapper, "run_and_clear_commit_hooks")
     cell = _capture_cell()
     if cell is not None:
-        original = getattr(cell.cell_contents, _MARKER, None)
-        if original is not None:
-            cell.cell_contents = original
+        below = below_of(cell.cell_contents)
+        if below is not None:
+            cell.cell_contents = below[0]
 
 
 def settle(recording: Recording) -> None:

@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 # speak when the app is missing from INSTALLED_APPS (its ready() is not run).
 from . import checks  # noqa: F401
 from .conf import get_config
-from .naming import is_sensitive, mask_substitute
+from .naming import mask_source_line as _mask_code
 from .recorder import begin, end
 from .recording import Recording
 from .stored import (
@@ -40,15 +40,13 @@ from .stored import (
 
 # Receiver-map rows kept per signal; a project rarely connects more.
 _MAP_LIMIT = 200
+# Receiver-map rows kept in all: the map is stored with the request, outside
+# the sends' budget (a row is about 350 bytes).
+_MAP_TOTAL = 1000
 # Sends listed when the panel opens; a larger MAX_SENDS is stored, not drawn.
 MAX_RENDERED_SENDS = 500
 # Deeper sends are drawn at this indent; the row still says its depth.
 _MAX_INDENT = 12
-# A literal assigned to a sensitive name in a source line: ``api_key="..."``.
-_ASSIGNED_LITERAL = re.compile(
-    r"""(?P<name>[A-Za-z_][\w]*)(?P<quote_name>['"]?)(?P<sep>\s*[:=]\s*)"""
-    r"""(?P<prefix>[rbuRBUfF]{0,2})(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
-)
 
 
 class SignalInspectorPanel(Panel):
@@ -286,27 +284,6 @@ def _hidden_prefixes(modules: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(prefixes)
 
 
-def _mask_code(line: str) -> str:
-    """Hide literals assigned to secret-looking names in a source line.
-
-    Frames show the line that sent the signal, and that line is where a
-    developer writes ``api_key="sk-live-..."``.
-    """
-    if not line or ("=" not in line and ":" not in line):
-        return line
-
-    def replace(match: re.Match[str]) -> str:
-        if not is_sensitive(match["name"]):
-            return match[0]
-        q = match["q"]
-        return (
-            f"{match['name']}{match['quote_name']}{match['sep']}{match['prefix']}"
-            f"{q}{mask_substitute()}{q}"
-        )
-
-    return _ASSIGNED_LITERAL.sub(replace, line)
-
-
 def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
     """The connected receivers of the signals this request sent, and their duplicates."""
     try:
@@ -320,9 +297,10 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
     except Exception:  # a map that cannot be built must not break the page
         return {}
     signals = []
+    room = _MAP_TOTAL
     for info in selected.signals:
         receivers = []
-        for r in info.receivers[:_MAP_LIMIT]:
+        for r in info.receivers[: max(min(_MAP_LIMIT, room), 0)]:
             receivers.append(
                 {
                     "position": r.position,
@@ -336,6 +314,7 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
                     "duplicate": bool(r.duplicate_groups),
                 }
             )
+        room -= len(receivers)
         signals.append(
             {
                 "signal": info.name,
@@ -540,8 +519,15 @@ def _shape(send: dict[str, Any]) -> tuple[Any, ...]:
 def _weight(send: dict[str, Any]) -> int:
     """Roughly the bytes a send adds to the panel."""
     size = 600 + sum(len(str(k)) + len(str(v)) + 120 for k, v in send.get("kwargs", {}).items())
+    # Receivers not run after a failure are listed under the one that raised.
+    size += sum(
+        100 + len(str(s.get("name", ""))) + len(str(s.get("location", "")))
+        for s in send.get("skipped", [])
+    )
     for call in send.get("receivers", []):
         size += 900 + len(str(call.get("result", "")))
+        size += sum(200 + len(str(h)) for h in call.get("hints", []))
+        size += sum(150 + len(str(c.get("name", ""))) for c in call.get("on_commit", []))
         exception = call.get("exception")
         if exception:
             size += 400 + len(str(exception.get("message", "")))

@@ -6,9 +6,10 @@ were before signal_inspector: Django's own functions, or whatever another tool
 put there. Only ``connect()``/``disconnect()`` stay wrapped (sites.py).
 
 The recorded send methods (dispatch.py) are copies of Django's; they are used
-only for a dispatcher whose fingerprint we know. Anything else, and a send
-method another tool wrapped before us, gets the "sends only" wrapper, which runs
-the method it found unchanged.
+only for a dispatcher whose fingerprint we know. Anything else, a send method
+another tool wrapped before us, and the send methods a ``Signal`` subclass
+defines itself get the "sends only" wrapper, which runs the method it found
+unchanged. How ours are known, put on and taken off: slots.py.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ import ast
 import functools
 import hashlib
 import inspect
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
-from . import dispatch, on_commit, sql
+from . import dispatch, findings, on_commit, slots, sql
+from .conf import get_config
 from .naming import short_path
-from .sends_only import sends_only
+from .sends_only import limitation, sends_only
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 
@@ -40,13 +41,6 @@ KNOWN_DISPATCHERS: dict[str, tuple[str, bool]] = {
     "3997ff1611bf61beb16fb69403810f83e3c9b77a6baeea4e131e0f781fa90488": ("Django 6.1", True),
 }
 
-_lock = threading.Lock()
-_open = 0
-# name -> whether our function is somewhere in Signal.<name>'s chain (it stays
-# there, passing calls through, if another tool wrapped it after us).
-_in_chain: dict[str, bool] = dict.fromkeys(METHODS, False)
-# name -> the function we put on Signal (to know it again by identity).
-_installed: dict[str, Callable[..., Any]] = {}
 _limitations: list[str] = []
 
 
@@ -113,21 +107,67 @@ def _is_djangos(function: Any, name: str) -> bool:
     )
 
 
+def _who(function: Any) -> str:
+    # By its code: functools.wraps() copies Django's names onto a wrapper.
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return repr(type(function))
+    qualname = getattr(code, "co_qualname", code.co_name)
+    return f"{qualname} ({short_path(code.co_filename)}:{code.co_firstlineno})"
+
+
 def foreign_wrappers() -> dict[str, str]:
-    """Send methods someone else replaced before we instrument: name -> who."""
+    """Send methods someone else replaced (before us, or around ours): name -> who."""
     found = {}
     for name in METHODS:
         function = Signal.__dict__[name]
-        if _in_chain[name] or _is_djangos(function, name):
+        below = slots.below_of(function)
+        if below is not None:
+            function = below[0]
+            if slots.below_of(function) is not None or _is_djangos(function, name):
+                continue
+        elif _is_djangos(function, name):
             continue
-        # By its code: functools.wraps() copies Django's names onto a wrapper.
-        code = getattr(function, "__code__", None)
-        if code is None:
-            found[name] = repr(type(function))
-            continue
-        qualname = getattr(code, "co_qualname", code.co_name)
-        found[name] = f"{qualname} ({short_path(code.co_filename)}:{code.co_firstlineno})"
+        found[name] = _who(function)
     return found
+
+
+def _subclasses() -> list[type]:
+    """Every subclass of Signal defined so far, each once, parents first."""
+    seen: dict[type, None] = {}
+    todo = list(type.__subclasses__(Signal))
+    while todo:
+        cls = todo.pop(0)
+        if cls not in seen:
+            seen[cls] = None
+            todo.extend(type.__subclasses__(cls))
+    return list(seen)
+
+
+def _own_send_methods(cls: type) -> tuple[list[str], list[str]]:
+    """(the send methods ``cls`` defines itself, its other ``send*`` methods)."""
+    own = [name for name in METHODS if callable(cls.__dict__.get(name))]
+    other = sorted(
+        name
+        for name, value in list(cls.__dict__.items())
+        if name.lstrip("a").startswith("send") and name not in METHODS and callable(value)
+    )
+    return own, other
+
+
+def _label(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def subclass_limitations() -> list[str]:
+    """What recordings cannot see of the Signal subclasses defined so far that
+    send in their own way (a recording names those it saw send)."""
+    out = []
+    for cls in _subclasses():
+        own, other = _own_send_methods(cls)
+        for name in own + other:
+            out.append(limitation(cls, name))
+    return out
 
 
 def limitations() -> list[str]:
@@ -151,11 +191,20 @@ def limitations() -> list[str]:
     return out
 
 
-def _replacement(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+def _replacement(name: str) -> Callable[[Any], Any]:
     known, _, _ = installed_dispatcher()
-    if known is not None and _is_djangos(original, name):
-        return dispatch.RECORDED[name]
-    return sends_only(name)
+
+    def make(original: Any) -> Any:
+        if known is not None and _is_djangos(original, name):
+            dispatch.ORIGINALS[name] = original
+            return dispatch.RECORDED[name]
+        return sends_only(name, original)
+
+    return make
+
+
+# (class, method name) of the Signal subclasses' own send methods we wrapped.
+_subclass_slots: list[tuple[type, str]] = []
 
 
 def _instrument() -> None:
@@ -163,48 +212,56 @@ def _instrument() -> None:
     _limitations = limitations()
     dispatch.PARALLEL["shared_context"] = installed_dispatcher()[1]
     for name in METHODS:
-        if _in_chain[name]:
-            continue  # still under another tool's wrapper, passing calls through
-        original = Signal.__dict__[name]
-        dispatch.ORIGINALS[name] = original
-        replacement = _installed[name] = _replacement(name, original)
-        setattr(Signal, name, replacement)
-        _in_chain[name] = True
+        slots.put(Signal, name, _replacement(name))
+    for cls in _subclasses():
+        own, other = _own_send_methods(cls)
+        for name in own:
+            slots.put(cls, name, functools.partial(sends_only, name, owner=cls))
+            _subclass_slots.append((cls, name))
+        for name in other:
+            # Not Django's protocol (pretix's send_chained() returns one value):
+            # the send is recorded, its receivers are not known.
+            slots.put(cls, name, functools.partial(sends_only, name, owner=cls, pairs=False))
+            _subclass_slots.append((cls, name))
     sql.install()
     on_commit.install()
+    if get_config().findings:
+        findings.install()
 
 
 def _restore() -> None:
     for name in METHODS:
-        if dispatch.ORIGINALS.get(name) is None:
-            continue
-        if Signal.__dict__[name] is _installed.get(name):
-            setattr(Signal, name, dispatch.ORIGINALS[name])
-            _in_chain[name] = False
+        slots.take_off(Signal, name)
+    while _subclass_slots:
+        slots.take_off(*_subclass_slots.pop())
     sql.uninstall()
     on_commit.uninstall()
+    findings.uninstall()
 
 
 def acquire() -> list[str]:
     """A recording opens: instrument if it is the first. Returns the limitations."""
-    global _open
-    with _lock:
-        _open += 1
-        if _open == 1:
-            _instrument()
+    with slots.LOCK:
+        slots.OPEN[0] += 1
+        if slots.OPEN[0] == 1:
+            try:
+                _instrument()
+            except BaseException:
+                _restore()
+                slots.OPEN[0] -= 1
+                raise
         return list(_limitations)
 
 
 def release() -> None:
     """A recording closed: restore everything if it was the last."""
-    global _open
-    with _lock:
-        if _open == 0:
+    with slots.LOCK:
+        if slots.OPEN[0] == 0:
             return
-        _open -= 1
-        if _open == 0:
+        slots.OPEN[0] -= 1
+        if slots.OPEN[0] == 0:
             _restore()
 
 
 def open_recordings() -> int:
-    return _open
+    return slots.OPEN[0]

@@ -147,7 +147,9 @@ class SignalsReport:
             # The same groups as the signal_inspector.W001 check.
             self.duplicates = build_map().duplicates
         except Exception as exc:
-            self.duplicates_error = f"{type(exc).__name__}: {exc}"
+            from .naming import safe_message
+
+            self.duplicates_error = f"{type(exc).__name__}: {safe_message(exc)}"
             return
         if (
             self.duplicates

@@ -54,6 +54,7 @@ def end(recording: Recording) -> Recording:
     if recording.stopped is None:
         recording.stopped = time.perf_counter()
     recording._silent_keys = {}  # held signals: let them go
+    recording._last_error = None
     recording._send_keys = {}
     settle(recording)
     tokens: tuple[Token[Recording | None], Token[object]] | None = getattr(recording, "_tokens", None)

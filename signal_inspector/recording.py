@@ -184,6 +184,9 @@ class SendRecord:
     # Recorded "sends only" (see dispatch.sends_only): receivers from the result,
     # without their time or nesting.
     limited = False
+    # A "sends only" record whose send a fully recorded send method took over
+    # (see sends_only.py): it was never stored, and its wrapper records nothing.
+    claimed = False
     has_async = False  # an async receiver was called: close() sorts by start
 
     def __init__(
@@ -373,6 +376,15 @@ class Recording:
                 stack.extend(reversed(call.children))
         return out
 
+    @property
+    def findings(self) -> list[Any]:
+        """Signal problems seen while recording: bypassed receivers, repeated
+        queries by receiver, network I/O and work handed over before commit
+        (:class:`signal_inspector.findings.Finding` records)."""
+        from .findings import collect
+
+        return collect(self)
+
     def to_text(self, **options: Any) -> str:
         """The sends as a bounded text tree; see :func:`signal_inspector.text.render`."""
         from .text import render
@@ -405,6 +417,7 @@ class Recording:
             "on_commit_count": self.on_commit_count,
             "on_commit_dropped": self.on_commit_dropped,
             "limitations": list(self.limitations),
+            "findings": [finding.to_dict() for finding in self.findings],
             "silent": [
                 {"signal": signal, "sender": sender, "count": count}
                 for (signal, sender), count in self.silent.items()
@@ -437,9 +450,11 @@ def _stack_dicts(
     if memo is not None and key in memo:
         # Frame dicts are shared between sends with the same stack: read-only.
         return list(memo[key])
+    from .naming import mask_source_line
+
     frames = [
         {"file": file, "line": line, "function": function,
-         "code": linecache.getline(file, line).strip()}
+         "code": mask_source_line(linecache.getline(file, line).strip())}
         for file, line, function in stack
     ]
     if memo is not None:
@@ -475,27 +490,24 @@ def propagated(origin: ExceptionInfo) -> ExceptionInfo:
 
 def exception_info(exc: BaseException, limit: int) -> ExceptionInfo:
     """Strings and numbers from an exception; the exception itself is not kept."""
-    from .naming import safe_repr, short_path
+    from .naming import mask_source_line, safe_message, short_path
 
-    try:
-        message = str(exc)
-    except Exception:
-        message = safe_repr(exc, limit)
-    if len(message) > limit:
-        message = message[: limit - 1] + "…"
+    # Taken as reprs are: an exception's message may be lazy and query.
+    message = safe_message(exc, limit)
     frames: list[Frame] = []
     try:
         summary = traceback.extract_tb(_last_frames(exc.__traceback__, _MAX_TRACEBACK_FRAMES))
         # Not our own frames (the wrapped send() that called the receiver).
         frames = [
-            Frame(short_path(f.filename), f.lineno or 0, f.name, (f.line or "")[:limit])
+            Frame(short_path(f.filename), f.lineno or 0, f.name, mask_source_line(f.line or "")[:limit])
             for f in summary
             if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)
         ]
     except Exception:
         pass
     kind = type(exc)
-    type_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    module = kind.__module__ if isinstance(kind.__module__, str) else "?"
+    type_name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
     text = "Traceback (most recent call last):\n" + "".join(
         f'  File "{f.file}", line {f.line}, in {f.function}\n' + (f"    {f.code}\n" if f.code else "")
         for f in frames

@@ -1,43 +1,105 @@
-"""Sends recorded "sends only": a dispatcher we do not recognise, or a send
-method another tool wrapped before the first recording.
+"""Sends recorded "sends only": a dispatcher we do not recognise, a send method
+another tool wrapped before us, or a ``Signal`` subclass's own send method
+(pretix's plugin signals call their receivers themselves).
 
-The method found on ``Signal`` runs exactly as it is; the record lists the send
-and the receivers its result names (no per-receiver time, no nesting), and the
-recording says why in ``limitations`` (see patching.limitations()).
+The method found runs exactly as it is, bound as attribute lookup binds it (a
+``MagicMock`` patched onto ``Signal.send`` gets no ``self``). The record lists
+the send and the receivers its result names, without their time; what the
+receivers do meanwhile (nested sends, queries, ``on_commit()``) is kept under
+one stand-in call of the send. When the method hands the send on to a send
+method we record in full (a subclass calling ``super().send()``, a wrapper
+around ours), that one takes the send over, so it is recorded once, in full.
+The recording says what it could not see in ``limitations``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from django.dispatch import Signal
 
 from .bookkeeping import begin_call, close, open_send, raised, returned
-from .context import recording_var
-from .dispatch import ORIGINALS
+from .context import parent_var, recording_var
 from .recording import ReceiverCall, Recording, SendRecord
+from .slots import OPEN, heal
+
+STAND_IN = "(inside this send: its receivers are not timed)"
 
 
-def sends_only(name: str) -> Callable[..., Any]:
-    """A wrapper that runs ``ORIGINALS[name]`` as it is and records the send, with
-    the receivers its result names (no per-receiver time; no nesting)."""
+def _binder(below: Any) -> Callable[[Any], Any] | None:
+    """How attribute lookup would bind ``below`` to an instance (None: a plain
+    function, called with ``self`` first: the common case, without a bound
+    method made per call)."""
+    if type(below) is FunctionType:
+        return None
+    get = getattr(type(below), "__get__", None)
+    if get is None:
+        return lambda _self: below
+    return lambda self: get(below, self, type(self))
+
+
+def limitation(owner: type, name: str) -> str:
+    """What a recording cannot see of ``owner``'s own ``name()``, in words."""
+    label = f"{owner.__module__}.{owner.__qualname__}.{name}()"
+    if name in ("send", "send_robust", "asend", "asend_robust"):
+        return (
+            f"{label} is the signal's own: its sends are recorded with the receivers it "
+            "returned, without each receiver's time; what they send, query or schedule "
+            "is kept under the send (timed in full where it hands the send on to "
+            "Signal's own method)."
+        )
+    return (
+        f"{label} calls receivers in its own way: its sends are recorded, but not which "
+        "receivers ran; what they send, query or schedule is kept under the send."
+    )
+
+
+def sends_only(
+    name: str, below: Any, owner: type = Signal, pairs: bool = True
+) -> Callable[..., Any]:
+    """A wrapper that runs ``below`` (what it replaces on ``owner``) as it is and
+    records the send, with the receivers its result names (``pairs``: the result
+    is Django's list of (receiver, response) pairs)."""
     robust = name.endswith("_robust")
+    bind = _binder(below)
+    note = None if owner is Signal else limitation(owner, name)
 
-    def _record(recording: Recording, self: Signal, sender: Any, named: dict[str, Any]) -> SendRecord | None:
+    def _record(
+        recording: Recording, self: Signal, args: tuple[Any, ...], named: dict[str, Any]
+    ) -> SendRecord | None:
         try:
-            record = open_send(recording, self, name, sender, named, [], [])
+            if args:
+                sender, kwargs = args[0], named
+            else:
+                kwargs = dict(named)
+                sender = kwargs.pop("sender", None)
+            record = open_send(recording, self, name, sender, kwargs, [], [])
         except Exception:
             return None
         if record is not None:
             record.limited = True
+            if note is not None and note not in recording.limitations:
+                recording.limitations.append(note)
+            record.current = ReceiverCall(STAND_IN, "", False, f"?stand-in:{id(record):x}", record)
         return record
 
     def _finish(
         recording: Recording, record: SendRecord, responses: Any, error: BaseException | None
     ) -> None:
+        stand_in = record.current
+        record.current = None
+        if record.claimed:
+            return  # a send method we record in full took it over
         try:
-            for receiver, response in responses or ():
+            if type(stand_in) is ReceiverCall and (
+                stand_in.children or stand_in.queries or stand_in.on_commit
+            ):
+                stand_in.duration_ms = 0.0
+                stand_in.outcome = "returned"
+                record.calls.append(stand_in)
+            for receiver, response in (responses or ()) if pairs else ():
                 call = begin_call(recording, record, receiver, False)
                 if call is None:
                     continue
@@ -58,35 +120,60 @@ def sends_only(name: str) -> Callable[..., Any]:
 
     if name.startswith("a"):
 
-        async def wrapper(self: Signal, sender: Any, **named: Any) -> Any:
+        async def wrapper(self: Signal, *args: Any, **named: Any) -> Any:
+            # Called exactly as it was (sender by position or by name).
             recording = recording_var.get()
-            record = None if recording is None else _record(recording, self, sender, named)
+            if recording is None and OPEN[0] == 0 and owner.__dict__.get(name) is wrapper:
+                heal(owner, name, wrapper)  # another tool put us back: we go
+            record = None if recording is None else _record(recording, self, args, named)
+            method = below if bind is None else bind(self)
+            if bind is None:
+                args = (self, *args)
             if record is None:
-                return await ORIGINALS[name](self, sender, **named)
+                return await method(*args, **named)
             assert recording is not None
+            token = parent_var.set(record)
             try:
-                responses = await ORIGINALS[name](self, sender, **named)
+                responses = await method(*args, **named)
             except BaseException as err:
                 _finish(recording, record, (), err)
                 raise
+            finally:
+                parent_var.reset(token)
             _finish(recording, record, responses, None)
             return responses
 
     else:
 
-        def wrapper(self: Signal, sender: Any, **named: Any) -> Any:  # type: ignore[misc]
+        def wrapper(self: Signal, *args: Any, **named: Any) -> Any:  # type: ignore[misc]
+            # Called exactly as it was (sender by position or by name).
             recording = recording_var.get()
-            record = None if recording is None else _record(recording, self, sender, named)
+            if recording is None:
+                if OPEN[0] == 0 and owner.__dict__.get(name) is wrapper:
+                    heal(owner, name, wrapper)  # another tool put us back: we go
+                if bind is None:
+                    return below(self, *args, **named)
+                return bind(self)(*args, **named)
+            record = _record(recording, self, args, named)
             if record is None:
-                return ORIGINALS[name](self, sender, **named)
-            assert recording is not None
+                if bind is None:
+                    return below(self, *args, **named)
+                return bind(self)(*args, **named)
+            token = parent_var.set(record)
             try:
-                responses = ORIGINALS[name](self, sender, **named)
+                if bind is None:
+                    responses = below(self, *args, **named)
+                else:
+                    responses = bind(self)(*args, **named)
             except BaseException as err:
                 _finish(recording, record, (), err)
                 raise
+            finally:
+                parent_var.reset(token)
             _finish(recording, record, responses, None)
             return responses
 
-    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__name__ = name
+    wrapper.__qualname__ = getattr(below, "__qualname__", name)
+    wrapper.__doc__ = getattr(below, "__doc__", None)
     return wrapper

@@ -15,79 +15,75 @@ panel), as django-debug-toolbar's template panel does for its context values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
-from .context import current_call
+from .context import current_call, recording_var
+from .findings import ACTIVE, tally_query
 from .naming import QueryInRepr, in_repr
+from .slots import OPEN, heal, put, take_off
 
-MARKER = "_signal_inspector_original"
 _EXECUTE = "_execute_with_wrappers"
-_ORIGINAL: Callable[..., Any] = CursorWrapper.__dict__[_EXECUTE]
+_counting: ContextVar[bool] = ContextVar("signal_inspector_counting_query", default=False)
 
 
-def _execute_with_wrappers(
-    self: CursorWrapper, sql: Any, params: Any, many: bool, executor: Any
-) -> Any:
-    if in_repr.get():
-        # A repr we asked for would query: the application never ran this SQL.
-        raise QueryInRepr(sql)
-    call = current_call()
-    if call is None:
-        return _ORIGINAL(self, sql, params, many, executor)
-    start = perf_counter()
-    try:
-        return _ORIGINAL(self, sql, params, many, executor)
-    finally:
-        call.queries += 1
-        call.query_ms += (perf_counter() - start) * 1000
-        if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
-            call.inserts += 1
+def _execute_wrapper(below: Any) -> Any:
+    def _execute_with_wrappers(
+        self: CursorWrapper, sql: Any, params: Any, many: bool, executor: Any
+    ) -> Any:
+        if in_repr.get():
+            # A repr we asked for would query: the application never ran this SQL.
+            raise QueryInRepr(sql)
+        call = current_call()
+        if call is None or _counting.get():
+            if OPEN[0] == 0 and CursorWrapper.__dict__.get(_EXECUTE) is _execute_with_wrappers:
+                heal(CursorWrapper, _EXECUTE, _execute_with_wrappers)
+            return below(self, sql, params, many, executor)
+        start = perf_counter()
+        # Ours may be under another tool's wrapper that is under ours (installed
+        # while a recording was open): the query is counted once, here.
+        token = _counting.set(True)
+        try:
+            return below(self, sql, params, many, executor)
+        finally:
+            _counting.reset(token)
+            ms = (perf_counter() - start) * 1000
+            call.queries += 1
+            call.query_ms += ms
+            if type(sql) is str and sql.lstrip()[:6].upper() == "INSERT":
+                call.inserts += 1
+            if ACTIVE[0]:
+                recording = recording_var.get()
+                if recording is not None:
+                    with contextlib.suppress(Exception):
+                        tally_query(recording, call, sql, ms)
+
+    return _execute_with_wrappers
 
 
-setattr(_execute_with_wrappers, MARKER, _ORIGINAL)
+def _cursor_wrapper(below: Any) -> Any:
+    def _cursor(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> Any:
+        if in_repr.get():
+            raise QueryInRepr("a repr taken for a record would open a cursor")
+        if OPEN[0] == 0 and BaseDatabaseWrapper.__dict__.get("_cursor") is _cursor:
+            heal(BaseDatabaseWrapper, "_cursor", _cursor)
+        return below(self, *args, **kwargs)
 
-_ORIGINAL_CURSOR: Callable[..., Any] = BaseDatabaseWrapper.__dict__["_cursor"]
-
-
-def _cursor(self: BaseDatabaseWrapper, *args: Any, **kwargs: Any) -> Any:
-    if in_repr.get():
-        raise QueryInRepr("a repr taken for a record would open a cursor")
-    return _ORIGINAL_CURSOR(self, *args, **kwargs)
-
-
-setattr(_cursor, MARKER, _ORIGINAL_CURSOR)
-
-
-# Our wrapper is somewhere in the method's chain (it stays there, passing calls
-# through, if something wrapped the method after us).
-_in_chain = False
-_cursor_in_chain = False
+    return _cursor
 
 
 def install() -> None:
-    global _ORIGINAL, _ORIGINAL_CURSOR, _in_chain, _cursor_in_chain
-    if not _in_chain:
-        _ORIGINAL = CursorWrapper.__dict__[_EXECUTE]
-        setattr(CursorWrapper, _EXECUTE, _execute_with_wrappers)
-        _in_chain = True
-    if not _cursor_in_chain:
-        _ORIGINAL_CURSOR = BaseDatabaseWrapper.__dict__["_cursor"]
-        setattr(BaseDatabaseWrapper, "_cursor", _cursor)  # noqa: B010
-        _cursor_in_chain = True
+    put(CursorWrapper, _EXECUTE, _execute_wrapper)
+    put(BaseDatabaseWrapper, "_cursor", _cursor_wrapper)
 
 
 def uninstall() -> None:
-    """Restore the method, unless something wrapped it after us: that wrapper
+    """Restore the methods, unless something wrapped them after us: that wrapper
     stays, and ours under it only passes calls through."""
-    global _in_chain, _cursor_in_chain
-    if CursorWrapper.__dict__[_EXECUTE] is _execute_with_wrappers:
-        setattr(CursorWrapper, _EXECUTE, _ORIGINAL)
-        _in_chain = False
-    if BaseDatabaseWrapper.__dict__["_cursor"] is _cursor:
-        setattr(BaseDatabaseWrapper, "_cursor", _ORIGINAL_CURSOR)  # noqa: B010
-        _cursor_in_chain = False
+    take_off(CursorWrapper, _EXECUTE)
+    take_off(BaseDatabaseWrapper, "_cursor")

@@ -58,17 +58,19 @@ COMPACT = "compact"  # set on stats whose sends are stored compact (see expand()
 class _Table:
     """Distinct rows, each stored once, referred to by index."""
 
-    __slots__ = ("rows", "ids")
+    __slots__ = ("rows", "ids", "size")
 
     def __init__(self) -> None:
         self.rows: list[list[Any]] = []
         self.ids: dict[Any, int] = {}
+        self.size = 0  # roughly the bytes of its rows in the stored JSON
 
     def index(self, row: tuple[Any, ...]) -> int:
         found = self.ids.get(row)
         if found is None:
             found = self.ids[row] = len(self.rows)
             self.rows.append(list(row))
+            self.size += 8 + sum(len(item) + 4 if type(item) is str else 8 for item in row)
         return found
 
 
@@ -119,6 +121,10 @@ def panel_sends(
     stack_id = None
     left = budget
     full = False
+    # What the tables and stacks held when last charged to the budget: a send
+    # with a sender, place, receiver or stack not seen before adds a row there.
+    charged = 0
+    stacks_size = 0
     left_out = {"receiver_calls": 0, "receiver_time_ms": 0.0, "sends": 0}
     removed: set[int] = set()
     flat: list[list[Any]] = []
@@ -156,6 +162,10 @@ def panel_sends(
                 weight += 100 + len(call.result)
                 if call.exception is not None:
                     weight += 2 * len(call.exception.text) + 200
+                if call.on_commit:
+                    weight += 60 * len(call.on_commit) + sum(len(c.name) for c in call.on_commit)
+                if call.hints:
+                    weight += sum(len(hint) + 4 for hint in call.hints)
             kept_calls.append(call)
         if children:
             pending.extend((child, depth + 1, send.id) for child in reversed(children))
@@ -168,8 +178,20 @@ def panel_sends(
         kwargs = send.kwargs
         if left is not None:
             if kwargs:
-                weight += sum(map(len, kwargs.values())) + 24 * len(kwargs)
-            left -= weight
+                weight += (
+                    sum(map(len, kwargs.values())) + sum(map(len, kwargs)) + 8 * len(kwargs)
+                )
+            if send.skipped:
+                # Receivers a failure kept from running: a list as long as the
+                # receivers of a signal, on every send that failed.
+                weight += sum(len(s["name"]) + len(s["location"]) + 30 for s in send.skipped)
+            if send.loop:
+                weight += sum(len(name) + 4 for name in send.loop)
+            if send.fired_inside:
+                weight += 100
+            tables = kinds.size + places.size + receivers.size + stacks_size
+            left -= weight + tables - charged
+            charged = tables
             if left < 0:
                 full = True
                 continue
@@ -194,6 +216,10 @@ def panel_sends(
                     for file, line, function in read
                     if not file.startswith(hidden)
                 ])
+                stacks_size += sum(
+                    50 + len(f["file"]) + len(f["function"]) + len(f["code"])
+                    for f in stacks[-1]
+                )
             this_stack = stack_id
         # Names and places are shared strings and tuples: a run of sends of one
         # kind, or from one line, is looked up once.

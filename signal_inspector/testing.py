@@ -220,6 +220,29 @@ class SignalCapture:
             lines.append(f"  … {unseen} in sends past max_sends={self.recording.max_sends}")
         self._fail("\n".join(lines))
 
+    @property
+    def findings(self) -> list[Any]:
+        """The recording's findings (see :mod:`signal_inspector.findings`), as data."""
+        return list(self.recording.findings)
+
+    def assert_no_findings(self, kind: str | None = None) -> None:
+        """No signal problem was found (of ``kind``: "bypassed", "repeated_query",
+        "init_query", "network" or "before_commit"), each named on failure."""
+        __tracebackhide__ = True
+        from .findings import BEFORE_COMMIT, BYPASSED, INIT_QUERY, NETWORK, REPEATED_QUERY
+
+        kinds = (BYPASSED, REPEATED_QUERY, INIT_QUERY, NETWORK, BEFORE_COMMIT)
+        if kind is not None and kind not in kinds:
+            raise ValueError(f"kind must be one of {', '.join(kinds)}, not {kind!r}")
+        found = [f for f in self.findings if kind is None or f.kind == kind]
+        if not found:
+            return
+        lines = [f"{_plural(len(found), 'signal problem')} found:"]
+        for finding in found[:10]:
+            lines.append("  " + finding.line())
+            lines.extend(f"      {detail}" for detail in finding.details[:5])
+        self._fail("\n".join(lines))
+
     def assert_raised(self, receiver: Any, exception: type[BaseException] | str | None = None) -> None:
         """``receiver`` raised (``exception``, a class or its name), caught or not."""
         __tracebackhide__ = True

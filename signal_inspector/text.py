@@ -8,6 +8,7 @@ in an assertion message or a log line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, cast
 
@@ -20,6 +21,20 @@ MAX_LINES = 200
 MAX_DEPTH = 12  # sends nested in sends; deeper ones are counted, not drawn
 _MAX_MESSAGE = 120
 _MAX_SILENT = 10
+
+
+# Characters that end a line, move the cursor or reorder text in a log or a
+# terminal: C0 and C1 controls, DEL, the Unicode line and paragraph separators
+# and the bidirectional overrides.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (``\\n``,
+    ``\\x1b``): text from the application (a sender's repr, a result, an
+    exception message) cannot start a forged line of its own in a log, nor send
+    escape sequences to a terminal."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def _ms(value: float) -> str:
@@ -42,6 +57,8 @@ def send_line(send: SendRecord) -> str:
     parts = [send.signal, f"{send.method}()", f"sender={send.sender}", _ms(send.duration_ms)]
     if send.fired_at:
         parts.append(f"at {send.fired_at[0]}:{send.fired_at[1]}")
+    if send.limited:
+        parts.append("[receivers not timed: see the limitations below]")
     if send.loop:
         parts.append("[loop: " + " → ".join(send.loop[:4]) + (" → …" if len(send.loop) > 4 else "") + "]")
     return "  ".join(parts)
@@ -154,6 +171,9 @@ def summary_line(recording: Recording) -> str:
         parts.append(_plural(recording.duplicates, "receiver") + " ran twice")
     if recording.dropped:
         parts.append(f"{recording.dropped} past max_sends={recording.max_sends} not kept")
+    findings = len(recording.findings)
+    if findings:
+        parts.append(_plural(findings, "finding"))
     silent = sum(recording.silent.values())
     if silent:
         parts.append(_plural(silent, "silent send"))
@@ -183,7 +203,7 @@ def render(
     for line, count in _tree(recording.sends, slow_ms, max_depth):
         if len(lines) >= max_lines:
             break
-        lines.append(line)
+        lines.append(printable(line))
         shown += count
     kept = recording.kept_sends
     if shown < kept:
@@ -192,9 +212,17 @@ def render(
         lines.append("(no signal with a receiver was sent)")
     if silent and recording.silent:
         by_count = sorted(recording.silent.items(), key=lambda item: (-item[1], item[0]))
-        lines.append("silent (sent, no receiver): " + ", ".join(
+        lines.append(printable("silent (sent, no receiver): " + ", ".join(
             f"{signal.rsplit('.', 1)[-1]}({sender}) ×{count}"
             for (signal, sender), count in by_count[:_MAX_SILENT]
-        ) + (f", … {len(by_count) - _MAX_SILENT} more" if len(by_count) > _MAX_SILENT else ""))
+        ) + (f", … {len(by_count) - _MAX_SILENT} more" if len(by_count) > _MAX_SILENT else "")))
+    found = recording.findings
+    for finding in found[:_MAX_SILENT]:
+        lines.append(printable("finding: " + _cut(finding.line(), 400)))
+        lines.extend(printable("  " + _cut(detail, 200)) for detail in finding.details[:5])
+    if len(found) > _MAX_SILENT:
+        lines.append(f"… {_plural(len(found) - _MAX_SILENT, 'more finding')}")
+    for limitation in recording.limitations[:_MAX_SILENT]:
+        lines.append(printable("limitation: " + _cut(limitation, 400)))
     lines.append(summary_line(recording))
     return "\n".join(lines)

@@ -198,3 +198,139 @@ def test_a_receivers_second_exception_is_its_own():
     calls = [s["receivers"][0] for s in recording.to_dict()["sends"]]
     assert [c["exception"]["message"] for c in calls] == ["first", "second"]
     assert all(c["exception"]["traceback"] for c in calls)
+
+
+# --- async receivers that fail as they are called (issue 19, items 1, 2, 19) ----
+
+
+async def _needs_a_keyword(*, sender, required, **kwargs):  # never bound by a send
+    return "never"
+
+
+def _Checking(log):  # noqa: N802
+    """An async callable (marked) that checks its arguments as it is called."""
+
+    def checking(**kwargs):
+        log.append("checked")
+        raise TypeError("checked and refused")
+
+    return markcoroutinefunction(checking)
+
+
+def _signal_with(log, *receivers):
+    signal = Signal()
+    for receiver in receivers:
+        signal.connect(receiver, weak=False)
+    return signal
+
+
+def _ran_before(log):
+    async def first(**kwargs):
+        log.append("first ran")
+        return "first"
+
+    return first
+
+
+def _sync(log):
+    def sync(**kwargs):
+        log.append("sync ran")
+        return "sync"
+
+    return sync
+
+
+def _plain_and_recorded(make, method):
+    outcomes = []
+    recording = None
+    for recorded in (False, True):
+        log: list = []
+        signal = make(log)
+        if recorded:
+            with signal_inspector.record() as recording:
+                outcome = run(signal, method)
+        else:
+            outcome = run(signal, method)
+        if isinstance(outcome, list):  # receivers made afresh: compare by name
+            outcome = [(r.__qualname__, v) for r, v in outcome]
+        outcomes.append((outcome, log))
+    return outcomes, recording
+
+
+@pytest.mark.parametrize("method", ["send_robust", "asend_robust"])
+@pytest.mark.parametrize("failing", ["unbound", "marked"])
+def test_robust_sends_catch_an_async_receiver_that_fails_as_it_is_called(method, failing):
+    def make(log):
+        bad = _needs_a_keyword if failing == "unbound" else _Checking(log)
+        return _signal_with(log, _ran_before(log), bad)
+
+    (plain, recorded), recording = _plain_and_recorded(make, method)
+    assert recorded == plain
+    assert plain[0][0][1] == "first"
+    assert plain[0][1][1][0] is TypeError  # Django returns the error, raises nothing
+    calls = recording.to_dict()["sends"][0]["receivers"]
+    bad = [c for c in calls if c["exception"]]
+    assert len(bad) == 1
+    assert bad[0]["outcome"] == "caught"
+    assert bad[0]["exception"]["type"] == "TypeError"
+
+
+@pytest.mark.parametrize("method", ["send", "asend"])
+@pytest.mark.parametrize("failing", ["unbound", "marked"])
+def test_an_async_receiver_failing_as_it_is_called_stops_every_async_receiver(method, failing):
+    def make(log):
+        bad = _needs_a_keyword if failing == "unbound" else _Checking(log)
+        return _signal_with(log, _ran_before(log), bad, _ran_before(log))
+
+    (plain, recorded), recording = _plain_and_recorded(make, method)
+    assert recorded == plain
+    assert plain[0][0] == "raised" and plain[0][1] is TypeError
+    assert "first ran" not in plain[1]  # Django builds every coroutine first: none ran
+    send = recording.to_dict()["sends"][0]
+    raised = [c for c in send["receivers"] if c["outcome"] == "raised"]
+    assert len(raised) == 1 and raised[0]["exception"]["type"] == "TypeError"
+    assert len(send["skipped"]) == 2  # built but never run, or never called
+
+
+def test_asend_with_an_async_receiver_failing_as_called_runs_no_sync_receiver_either():
+    def make(log):
+        return _signal_with(log, _sync(log), _needs_a_keyword)
+
+    (plain, recorded), recording = _plain_and_recorded(make, "asend")
+    assert recorded == plain
+    from signal_inspector import patching
+
+    send = recording.to_dict()["sends"][0]
+    if patching.installed_dispatcher()[1]:
+        # Django 6.1 runs the sync receivers first, then builds the async ones.
+        assert plain[1] == ["sync ran"]
+    else:
+        assert plain[1] == []
+        assert [s["name"].rsplit(".", 1)[-1] for s in send["skipped"]] == ["sync"]
+
+
+def test_a_later_async_failure_is_not_kept_after_the_recording_ends():
+    import gc
+    import weakref
+
+    class Marker:
+        pass
+
+    refs = []
+
+    async def fails_first(**kwargs):
+        raise ValueError("first")
+
+    async def fails_later(**kwargs):
+        marker = Marker()  # a local of the failing frame
+        refs.append(weakref.ref(marker))
+        await asyncio.sleep(0.01)
+        raise KeyError("later")
+
+    signal = _signal_with([], fails_first, fails_later)
+    with signal_inspector.record() as recording, pytest.raises(ValueError):
+        run_raw = signal.send
+        run_raw(sender=None)
+    gc.collect()
+    assert refs and refs[0]() is None
+    assert recording._last_error is None

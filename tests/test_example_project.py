@@ -467,3 +467,31 @@ def test_restocking_loops_until_recursion_error_and_the_loop_is_named(db: Path) 
     assert result["loops"] == 1
     assert result["chain"] == ["shop.receivers.stamp_restock", "shop.receivers.stamp_restock"]
     assert result["depth"] > 50
+
+
+def test_repricing_names_the_four_signal_problems_in_the_panel(db: Path) -> None:
+    result = shell(
+        """
+        import re
+        from django.urls import reverse
+
+        response = client.get("/products/reprice/?confirm=1")
+        request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+        rendered = client.get(
+            reverse("djdt:render_panel"),
+            {"request_id": request_id, "panel_id": "SignalInspectorPanel"},
+        )
+        exported = client.get(reverse("djdt:signal_inspector_export"), {"request_id": request_id})
+        findings = exported.json()["findings"]
+        done(kinds=sorted({f["kind"] for f in findings}),
+             details=[d for f in findings for d in f["details"]],
+             panel=rendered.json()["content"])
+        """,
+        db,
+    )
+    assert result["kinds"] == ["before_commit", "bypassed", "network", "repeated_query"]
+    assert "127.0.0.1:9" in result["details"]
+    panel = result["panel"].replace("<wbr>", "")
+    assert "4 signal problems" in panel
+    assert "shop.Product.objects.update() sent no pre_save/post_save" in panel
+    assert "shop.receivers.sync_product ran the same query" in panel

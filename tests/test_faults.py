@@ -10,12 +10,16 @@ identity of the receiver's object), and the side-effect log in order.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import threading
 import time
+import warnings
+from unittest import mock
 
 import pytest
+from asgiref.sync import markcoroutinefunction
 from django.dispatch import Signal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -26,7 +30,8 @@ from signal_inspector import patching
 BEHAVIOURS = [
     "return", "return_none", "raise_value", "raise_keyboard", "raise_systemexit",
     "raise_generatorexit", "disconnect_self", "connect_new", "send_nested",
-    "async_return", "async_raise",
+    "disconnect_next", "return_awaitable", "mock", "partial", "bound_method",
+    "async_return", "async_raise", "async_call_fails", "async_marked_call_fails",
 ]
 BASE = {"raise_keyboard": KeyboardInterrupt, "raise_systemexit": SystemExit,
         "raise_generatorexit": GeneratorExit}
@@ -73,7 +78,47 @@ def build(behaviours: list[str], log: list):
     nested.connect(nested_receiver, weak=False)
 
     for index, behaviour in enumerate(behaviours):
-        if behaviour.startswith("async"):
+        if behaviour == "async_call_fails":
+            # Its arguments do not bind: TypeError as it is called, before any await.
+            async def receiver(sender, __i=index, *, required, **kwargs):
+                log.append((__i, "never"))
+        elif behaviour == "async_marked_call_fails":
+            # An async callable that checks its arguments as it is called.
+            class Checking:
+                def __init__(self, i):
+                    self.i = i
+                    markcoroutinefunction(self)
+
+                def __call__(self, sender, **kwargs):
+                    log.append((self.i, "checked"))
+                    raise TypeError(f"bad call {self.i}")
+
+            receiver = Checking(index)
+        elif behaviour == "mock":
+            receiver = mock.MagicMock(return_value=index)
+        elif behaviour == "partial":
+            def partial_target(sender, __i, **kwargs):
+                log.append((__i, "partial"))
+                return __i
+
+            receiver = functools.partial(partial_target, __i=index)
+        elif behaviour == "bound_method":
+            class Holder:
+                def __init__(self, i):
+                    self.i = i
+
+                def receive(self, sender, **kwargs):
+                    log.append((self.i, "method"))
+                    return self.i
+
+            holder = Holder(index)
+            keep.append(holder)
+            receiver = holder.receive
+        elif behaviour == "return_awaitable":
+            def receiver(sender, __i=index, **kwargs):
+                log.append((__i, "awaitable"))
+                return asyncio.sleep(0, result=__i)
+        elif behaviour.startswith("async"):
             async def receiver(sender, __i=index, __b=behaviour, **kwargs):
                 await asyncio.sleep(0)
                 log.append((__i, __b))
@@ -98,6 +143,8 @@ def build(behaviours: list[str], log: list):
                     signal.connect(late, weak=False, dispatch_uid=f"late{__i}")
                 if __b == "send_nested":
                     return nested.send(sender=sender)
+                if __b == "disconnect_next":
+                    signal.disconnect(dispatch_uid=f"r{__i + 1}")
                 return __i
         keep.append(receiver)
         signal.connect(receiver, weak=False, dispatch_uid=f"r{index}")
@@ -111,6 +158,19 @@ DJANGO = {m: Signal.__dict__[m] for m in ("send", "send_robust", "asend", "asend
 def observe(method: str, behaviours: list[str], sender, kwargs, plain: bool):
     log: list = []
     signal, keep = build(behaviours, log)
+    with warnings.catch_warnings():
+        # A coroutine Django builds and never awaits (a receiver that fails as it is
+        # called stops the rest): the same in both runs, noise here.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        outcome = _observe(signal, keep, method, sender, kwargs, plain)
+        gc.collect()
+    for receiver in keep:
+        if isinstance(receiver, mock.MagicMock):
+            log.append(("mock calls", receiver.call_count))
+    return outcome, log
+
+
+def _observe(signal, keep, method, sender, kwargs, plain):
     func = getattr(Signal, method)
     if plain:
         func = DJANGO[method]
@@ -122,7 +182,12 @@ def observe(method: str, behaviours: list[str], sender, kwargs, plain: bool):
             result = func(signal, sender, **kwargs)
         shown = []
         for receiver, response in result:
-            if isinstance(response, BaseException):
+            if asyncio.iscoroutine(response):
+                response.close()  # returned unawaited by Django itself
+                shown.append((keep.index(receiver), "coroutine"))
+            elif isinstance(response, mock.MagicMock):
+                shown.append((keep.index(receiver), "mock"))
+            elif isinstance(response, BaseException):
                 shown.append((keep.index(receiver), type(response).__name__, str(response)))
             elif isinstance(response, list):
                 shown.append((keep.index(receiver), [r for _, r in response]))
@@ -131,7 +196,7 @@ def observe(method: str, behaviours: list[str], sender, kwargs, plain: bool):
         outcome = ("returned", shown)
     except BaseException as exc:  # noqa: BLE001 - comparing exactly what escapes
         outcome = ("raised", type(exc).__name__, str(exc))
-    return outcome, log
+    return outcome
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -224,6 +225,12 @@ def test_a_request_that_hit_the_recursion_limit_still_shows_its_record(client: C
 
 
 @pytest.mark.django_db
+@pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=True,
+    reason="Known bug on Python 3.10, found by the nox matrix: an @receiver connect site "
+    "reads the def line (receivers.py:17), not the decorator's (16).",
+)
 def test_receiver_map_lists_the_receivers_of_the_signals_sent(client: Client) -> None:
     order = Order.objects.create(number="A-22")
     html = panel_html(client.get(f"/pay/{order.pk}/"))

@@ -7,6 +7,7 @@ import functools
 import inspect
 import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 from unittest import mock
@@ -235,7 +236,6 @@ def test_a_wrapper_installed_while_recording_stays_and_sends_are_recorded_once()
         assert calls == ["a", "idle", "idle", "b"]
     finally:
         Signal.send = DJANGO_METHODS["send"]
-        patching._in_chain["send"] = False
     assert_djangos()
 
 
@@ -340,4 +340,189 @@ def test_an_unknown_dispatcher_records_sends_only_and_says_so(monkeypatch):
         assert [s.limited for s in panel_like.sends] == [True]
     finally:
         patching.installed_dispatcher.cache_clear()
+    assert_djangos()
+
+
+# --- other tools patching the same methods (issue 19, items 6-8) ---------------
+
+
+def _recorded_send_with_sql(signal):
+    """Open a recording, send once (the receiver queries): (sends, queries) seen."""
+    with signal_inspector.record() as recording:
+        signal.send(sender="probe")
+    data = recording.to_dict()
+    return data["total_sends"], sum(r["queries"] for s in data["sends"] for r in s["receivers"])
+
+
+def _querying_signal():
+    signal = Signal()
+
+    def receiver(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "queried"
+
+    signal.connect(receiver, weak=False)
+    return signal, receiver
+
+
+@pytest.mark.django_db
+def test_a_wrapper_around_ours_installed_after_the_recording_loops_nowhere():
+    """A tool reads Signal.send during a recording and installs its wrapper after."""
+    signal, _ = _querying_signal()
+    with signal_inspector.record():
+        captured = Signal.__dict__["send"]  # ours
+
+    def tool_send(self, sender, **named):
+        return captured(self, sender, **named)
+
+    Signal.send = tool_send
+    try:
+        results = []
+        started, finish = threading.Event(), threading.Event()
+
+        def record_elsewhere():
+            with signal_inspector.record():
+                started.set()
+                finish.wait(10)
+
+        thread = threading.Thread(target=record_elsewhere)
+        thread.start()
+        try:
+            assert started.wait(10)
+            # This thread does not record: no RecursionError, Django's answer.
+            results.append(signal.send(sender="not recording"))
+        finally:
+            finish.set()
+            thread.join(10)
+        assert [r for _, r in results[0]] == ["queried"]
+        # Recorded once, in full (timed, with its query), not once per layer.
+        assert _recorded_send_with_sql(signal) == (1, 1)
+    finally:
+        Signal.send = DJANGO_METHODS["send"]
+    assert_djangos()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["send", "cursor"])
+def test_a_patch_that_ends_inside_a_recording_leaves_later_recordings_whole(target):
+    signal, _ = _querying_signal()
+    if target == "send":
+        patcher = mock.patch.object(Signal, "send", autospec=True, side_effect=DJANGO_METHODS["send"])
+    else:
+        patcher = mock.patch.object(
+            CursorWrapper, "_execute_with_wrappers", autospec=True, side_effect=DJANGO_CURSOR
+        )
+    patcher.start()
+    recording = signal_inspector.recorder.begin()
+    try:
+        patcher.stop()
+    finally:
+        signal_inspector.recorder.end(recording)
+    assert_djangos()
+    assert _recorded_send_with_sql(signal) == (1, 1)
+    assert_djangos()
+
+
+@pytest.mark.django_db
+def test_a_patch_across_the_end_of_a_recording_is_undone_at_the_next_call():
+    """The tool restores what it read (ours) after our recording closed."""
+    signal, receiver = _querying_signal()
+    recording = signal_inspector.recorder.begin()
+    patcher = mock.patch.object(Signal, "send", autospec=True, side_effect=DJANGO_METHODS["send"])
+    cursor_patcher = mock.patch.object(
+        CursorWrapper, "_execute_with_wrappers", autospec=True, side_effect=DJANGO_CURSOR
+    )
+    patcher.start()
+    cursor_patcher.start()
+    signal_inspector.recorder.end(recording)
+    patcher.stop()  # puts ours back, while nothing records
+    cursor_patcher.stop()
+    assert Signal.__dict__["send"] is not DJANGO_METHODS["send"]
+    assert signal.send(sender="idle") == [(receiver, "queried")]  # the first call: it goes
+    assert_djangos()
+    assert _recorded_send_with_sql(signal) == (1, 1)
+    assert_djangos()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_tools_wrapped_on_commit_survives_and_callbacks_count_once():
+    from django.db import transaction
+
+    seen = []
+    with signal_inspector.record():
+        ours = BaseDatabaseWrapper.__dict__["on_commit"]
+
+        @functools.wraps(ours)  # copies our function's __dict__ onto the tool's
+        def tool_on_commit(self, func, robust=False):
+            seen.append(func)
+            return ours(self, func, robust)
+
+        BaseDatabaseWrapper.on_commit = tool_on_commit
+    try:
+        assert BaseDatabaseWrapper.__dict__["on_commit"] is tool_on_commit  # not dropped
+        signal = Signal()
+        ran = []
+
+        def receiver(**kwargs):
+            transaction.on_commit(lambda: ran.append("ran"))
+
+        signal.connect(receiver, weak=False)
+        with signal_inspector.record() as recording, transaction.atomic():
+            signal.send(sender=None)
+        assert ran == ["ran"]
+        assert len(seen) == 1
+        (call,) = recording.to_dict()["sends"][0]["receivers"]
+        assert [c["status"] for c in call["on_commit"]] == ["ran"]
+        assert BaseDatabaseWrapper.__dict__["on_commit"] is tool_on_commit
+    finally:
+        BaseDatabaseWrapper.on_commit = DJANGO_ON_COMMIT
+    assert_djangos()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_foreign_patches_from_two_threads_leave_every_recording_whole():
+    """Another thread wraps and unwraps Signal.send, the cursor and on_commit
+    (restoring whatever it read) while this one opens and closes recordings."""
+    signal, _ = _querying_signal()
+    stop = threading.Event()
+    slots_ = [
+        (Signal, "send"),
+        (CursorWrapper, "_execute_with_wrappers"),
+        (BaseDatabaseWrapper, "on_commit"),
+    ]
+
+    def meddle():
+        while not stop.is_set():
+            for owner, name in slots_:
+                read = owner.__dict__[name]
+
+                @functools.wraps(read)
+                def wrapper(*args, __read=read, **kwargs):
+                    return __read(*args, **kwargs)
+
+                setattr(owner, name, wrapper)
+                time.sleep(0.0005)
+                setattr(owner, name, read)  # stale or not: what it read
+
+    thread = threading.Thread(target=meddle)
+    thread.start()
+    try:
+        for _ in range(40):
+            with signal_inspector.record() as recording:
+                signal.send(sender="probe")
+            # A tool restoring a stale method may take ours off mid-recording
+            # (nothing can prevent that), but a send is never counted twice.
+            assert recording.total_sends <= 1
+    finally:
+        stop.set()
+        thread.join(10)
+    # The meddling is over: a later recording is whole, and idle is Django's own.
+    assert _recorded_send_with_sql(signal) == (1, 1)
+    signal.send(sender="idle")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    from django.db import transaction
+
+    transaction.on_commit(lambda: None)
     assert_djangos()

@@ -240,3 +240,49 @@ def test_as_typed_json_to_a_file_with_loaddata(example_db, tmp_path):
         "accounts.signals.create_profile",
         "shop.receivers.open_loyalty_account",
     ]
+
+
+DRY = (
+    "from django.db import transaction; "
+    "from django.core import mail; "
+    "from tests.testapp.models import AuditLog, Order; "
+    "o = Order.objects.create(number='dry'); "
+    "transaction.on_commit(lambda: print('committed')); "
+    "Order.objects.filter(pk=o.pk).update(paid=True); "
+    "mail.send_mail('s', 'b', 'a@example.com', ['b@example.com']); "
+    "print('orders', Order.objects.count())"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_rolls_back_keeps_mail_in_memory_and_names_what_would_run(capsys):
+    from django.core import mail
+    from django.test import override_settings
+
+    from tests.testapp.models import AuditLog, Order
+
+    # A real SMTP backend aimed at a closed port: only a dry run's memory backend
+    # lets the mail "go".
+    smtp = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_PORT": 9}
+    with override_settings(**smtp):
+        out, err = trace("--dry-run", "shell", "-c", DRY)
+    assert "orders 1" in capsys.readouterr().out  # it ran...
+    assert Order.objects.count() == 0 and AuditLog.objects.count() == 0  # ...and left nothing
+    assert [m.subject for m in mail.outbox] == ["s"]
+    assert "dry run: every database rolled back" in err
+    assert "post_save" in err and "audit_order_saved" in err
+    assert "finding: bypassed: testapp.Order.objects.update()" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_marks_on_commit_work_of_receivers_as_would_run(capsys):
+    code = (
+        "from django.db import transaction; "
+        "from django.dispatch import Signal; "
+        "s = Signal(); "
+        "s.connect(lambda sender, **kw: transaction.on_commit(lambda: print('ran!')), weak=False); "
+        "s.send(sender=None)"
+    )
+    out, err = trace("--dry-run", "shell", "-c", code)
+    assert "ran!" not in capsys.readouterr().out
+    assert ": would run on commit" in err

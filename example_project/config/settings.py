@@ -74,6 +74,8 @@ STATIC_URL = "static/"
 
 # Receipts are "sent" into django.core.mail.outbox; the home page lists them.
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The demo's "search service" (shop.receivers.sync_product): nothing listens there.
+SEARCH_SERVICE_URL = "http://127.0.0.1:9/index"
 DEFAULT_FROM_EMAIL = "shop@example.com"
 
 # The toolbar's default panels (django-debug-toolbar 8), with its Signals panel

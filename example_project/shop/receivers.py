@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import urllib.request
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from .models import AuditEntry, LoyaltyAccount, Order, Restock
+from .models import AuditEntry, LoyaltyAccount, Order, Product, Restock
 from .signals import order_cancelled, order_paid
 
 User = get_user_model()
@@ -128,3 +131,25 @@ def email_cancellation(sender: type, order: Order, **kwargs: Any) -> int:
 def stamp_restock(sender: type, instance: Restock, created: bool, **kwargs: Any) -> None:
     instance.note = f"{instance.quantity} units received"
     instance.save()  # the mistake: fires post_save again; use update_fields + a guard
+
+
+# --- repricing: signals that hurt (DELIBERATE) ------------------------------------
+# Nothing fails on the reprice page, and every one of these is a problem the
+# Signals panel names as a finding: the bulk update() runs no post_save at all,
+# the receiver repeats one query per save, calls a "search service" over the
+# network while the user waits, and mails the buyers before the transaction
+# commits.
+
+
+@receiver(post_save, sender=Product)
+def sync_product(sender: type, instance: Product, update_fields: Any = None, **kwargs: Any) -> int:
+    if not update_fields or "price" not in update_fields:
+        return 0  # the demo data's own saves: nothing to sync
+    repriced = AuditEntry.objects.filter(action="repriced").count()  # once per save: N+1
+    AuditEntry.objects.create(action="repriced", message=f"{instance} now {instance.price}")
+    # The search index, over HTTP (nothing listens in the demo: refused at once).
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(settings.SEARCH_SERVICE_URL, timeout=0.2).close()
+    send_mail(f"{instance} repriced", f"New price: {instance.price}", None,
+              ["buyers@example.com"])
+    return repriced

@@ -11,4 +11,5 @@ urlpatterns = [
     path("orders/<slug:number>/delete/", views.delete_order, name="delete_order"),
     path("orders/<slug:number>/cancel/", views.cancel_order, name="cancel_order"),
     path("products/<int:pk>/restock/", views.restock, name="restock"),
+    path("products/reprice/", views.reprice, name="reprice"),
 ]

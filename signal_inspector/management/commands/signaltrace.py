@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import signal_inspector
+from signal_inspector.naming import safe_message
+from signal_inspector.text import printable
 
 if TYPE_CHECKING:
     from signal_inspector.recording import Recording
@@ -55,6 +58,12 @@ class Command(BaseCommand):
             help="Sends recorded in detail (default: the MAX_SENDS setting).",
         )
         parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Roll back every database at the end and keep mail in memory: what "
+            "would fire, without keeping it (network I/O still happens: see findings).",
+        )
+        parser.add_argument(
             "--otel",
             action="store_true",
             help="Also export the sends as OpenTelemetry spans, under a span for the "
@@ -76,6 +85,7 @@ class Command(BaseCommand):
         output: str | None,
         max_lines: int,
         max_sends: int | None,
+        dry_run: bool = False,
         otel: bool = False,
         traced_command: str,
         traced_args: list[str],
@@ -86,6 +96,7 @@ class Command(BaseCommand):
         if max_sends is not None and max_sends < 0:
             raise CommandError(f"--max-sends must be 0 or more, not {max_sends}.")
         command = self._load(traced_command)
+        spans: contextlib.AbstractContextManager[Callable[[Recording], bool] | None]
         if otel:
             try:
                 from signal_inspector.otel import command_span
@@ -93,30 +104,19 @@ class Command(BaseCommand):
                 raise CommandError(
                     '--otel needs opentelemetry-api: pip install "django-signal-inspector[otel]".'
                 ) from exc
-            with command_span(traced_command) as attach:
-                self._trace(command, traced_command, traced_args, output_format, output,
-                            max_lines, max_sends, attach)
-            return
-        self._trace(command, traced_command, traced_args, output_format, output,
-                    max_lines, max_sends, None)
-
-    def _trace(
-        self,
-        command: BaseCommand,
-        traced_command: str,
-        traced_args: list[str],
-        output_format: str,
-        output: str | None,
-        max_lines: int,
-        max_sends: int | None,
-        attach: Callable[[Recording], bool] | None,
-    ) -> None:
+            spans = command_span(traced_command)
+        else:
+            spans = contextlib.nullcontext()
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
         writer = _WRITERS[output_format]
         recording: Recording | None = None
         exited: SystemExit | None = None
         try:
-            with signal_inspector.record(max_sends=max_sends) as recording:
+            with (
+                spans as attach,
+                signal_inspector.record(max_sends=max_sends) as recording,
+                dry_run_of(recording) if dry_run else contextlib.nullcontext(),
+            ):
                 if attach is not None and not attach(recording):
                     self.stderr.write(
                         "signaltrace --otel: no sampled span (no OpenTelemetry SDK is "
@@ -129,14 +129,15 @@ class Command(BaseCommand):
         except BaseException as exc:
             # The trace first, then the exception on its way to Python's traceback.
             if recording is not None:
-                ending = f"raised {type(exc).__name__}: {exc}"
+                ending = f"raised {type(exc).__name__}: {safe_message(exc)}"
                 try:
                     self._write(writer(recording, argv[1:], None, ending, max_lines), output)
                 except CommandError as error:
                     self.stderr.write(str(error))
             raise
         status = _exit_status(exited) if exited is not None else 0
-        self._write(writer(recording, argv[1:], status, f"exit status {status}", max_lines), output)
+        ending = f"exit status {status}" + (DRY_RUN_NOTE if dry_run else "")
+        self._write(writer(recording, argv[1:], status, ending, max_lines), output)
         if exited is not None and status:
             raise exited  # the command's own SystemExit: its code, or its message
 
@@ -164,6 +165,39 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write the trace to {output}: {exc}") from exc
 
 
+DRY_RUN_NOTE = (
+    "; dry run: every database rolled back, mail kept in memory, on_commit work not "
+    "run; network I/O did happen"
+)
+
+
+@contextlib.contextmanager
+def dry_run_of(recording: Recording) -> Iterator[None]:
+    """Run the block in a transaction on every database, rolled back at the end,
+    with mail sent to memory; on_commit callbacks still queued are marked as what
+    they are: work that would run on commit."""
+    from django.db import connections, transaction
+    from django.test.utils import override_settings
+
+    from signal_inspector.on_commit import PENDING, WOULD_RUN
+
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+        )
+        aliases = list(connections)
+        for alias in aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+        try:
+            yield
+        finally:
+            for _, _, callback in recording._on_commit:
+                if callback.status == PENDING:
+                    callback.status = WOULD_RUN
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+
+
 def _plain(text: str) -> str:
     return text
 
@@ -182,7 +216,7 @@ def _text(recording: Recording, argv: list[str], status: int | None, ending: str
     command = " ".join(argv)
     if len(command) > 200:
         command = command[:199] + "…"
-    header = f"signaltrace: {command} ({ending})"
+    header = printable(f"signaltrace: {command} ({ending})")
     return f"{header}\n{recording.to_text(max_lines=max_lines)}\n"
 
 

@@ -1,0 +1,545 @@
+"""Findings: the signal problems where nothing visibly goes wrong.
+
+- ``bypassed``: ``QuerySet.update()``, ``bulk_create()`` or ``bulk_update()``
+  called from the project's code on a model with ``pre_save``/``post_save``
+  receivers, which a ``save()`` would have run and these do not.
+- ``repeated_query``: a receiver running one SQL shape again and again in one
+  recording (N+1 spread over many sends); ``init_query``: any query run by a
+  ``pre_init``/``post_init`` receiver (it runs for every row loaded).
+- ``network``: an outbound connection made while a receiver runs.
+- ``before_commit``: a task enqueued (``django.tasks``, Celery) or mail sent by a
+  receiver while a transaction is open, outside ``transaction.on_commit()``.
+
+The hooks (QuerySet's bulk methods, ``socket.socket.connect``, ``Task.enqueue``,
+Celery's ``apply_async``, ``EmailMessage.send``) follow the patching rule: put on
+with the first recording, taken off with the last (slots.py). Each only reads
+the context when this context records; each finding is aggregated under a key,
+so a loop of 10,000 calls makes one finding with a count. Receivers of ours and
+of django-debug-toolbar are never reported. Hosts are kept without user or
+password; queries as their SQL template (no parameters).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import sys
+import weakref
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from .context import current_call, recording_var
+from .naming import in_modules, is_project_file, receiver_name, short_path
+from .recording import ReceiverCall, Recording
+from .slots import put, take_off
+
+BYPASSED = "bypassed"
+REPEATED_QUERY = "repeated_query"
+INIT_QUERY = "init_query"
+NETWORK = "network"
+BEFORE_COMMIT = "before_commit"
+
+# Distinct findings kept per recording, and distinct (receiver, SQL) pairs tallied.
+MAX_FINDINGS = 100
+MAX_SHAPES = 2000
+_MAX_DETAILS = 10
+_NEVER_REPORTED = ("signal_inspector", "debug_toolbar")
+_INIT_SIGNALS = ("django.db.models.signals.pre_init", "django.db.models.signals.post_init")
+
+# Set while an on_commit() callback runs (at commit, or at once outside a
+# transaction): its work is where it belongs.
+in_callback: ContextVar[bool] = ContextVar("signal_inspector_in_on_commit_callback", default=False)
+
+
+@dataclass(slots=True)
+class Finding:
+    """One problem, aggregated: ``count`` times, ``time_ms`` in all."""
+
+    kind: str
+    title: str
+    fix: str
+    receiver: str = ""
+    where: str = ""
+    count: int = 0
+    time_ms: float = 0.0
+    details: list[str] = field(default_factory=list)
+    # The id of the send it concerns (the receiver's), when there is one.
+    send_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "fix": self.fix,
+            "receiver": self.receiver,
+            "where": self.where,
+            "count": self.count,
+            "time_ms": round(self.time_ms, 4),
+            "details": list(self.details),
+            "send_id": self.send_id,
+        }
+
+    def line(self) -> str:
+        """The finding in one line (without its details)."""
+        times = f" ×{self.count}" if self.count > 1 else ""
+        where = f" at {self.where}" if self.where else ""
+        return f"{self.kind}{times}: {self.title}{where}. {self.fix}"
+
+
+_NEVER_PREFIXES = tuple(p + "." for p in _NEVER_REPORTED)
+
+
+def _ours(name: str) -> bool:
+    return name.startswith(_NEVER_PREFIXES) or name in _NEVER_REPORTED
+
+
+def _state(recording: Recording) -> dict[Any, Finding]:
+    found: dict[Any, Finding] | None = recording.__dict__.get("_findings")
+    if found is None:
+        found = recording.__dict__["_findings"] = {}
+    return found
+
+
+def _note(
+    recording: Recording, key: Any, make: Any, time_ms: float = 0.0
+) -> Finding | None:
+    found = _state(recording)
+    finding = found.get(key)
+    if finding is None:
+        if len(found) >= MAX_FINDINGS:
+            recording.__dict__["_findings_dropped"] = (
+                recording.__dict__.get("_findings_dropped", 0) + 1
+            )
+            return None
+        finding = found[key] = make()
+    finding.count += 1
+    finding.time_ms += time_ms
+    return finding
+
+
+def _call_send_id(call: ReceiverCall | None) -> int | None:
+    parent = getattr(call, "parent", None)
+    return getattr(parent, "id", None)
+
+
+# --- the user's frame ----------------------------------------------------------
+
+_SKIP_FILES = ("/django/db/models/", "/django/core/mail/", "/django/tasks/", "/celery/")
+
+
+_TYPED = ("<string>", "<stdin>", "<console>")
+_project_files: dict[str, bool] = {}
+
+
+def _caller(depth: int) -> tuple[str, bool]:
+    """(file:line, whether it is the project's own code) of the first frame above
+    ``depth`` outside Django's ORM/mail/tasks, Celery and this package."""
+    frame: Any = sys._getframe(depth)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        filename = frame.f_code.co_filename
+        if not module.startswith("signal_inspector") and not any(
+            part in filename.replace("\\", "/") for part in _SKIP_FILES
+        ):
+            project = _project_files.get(filename)
+            if project is None:
+                if len(_project_files) > 5000:
+                    _project_files.clear()
+                # shell -c and the interactive shell: code the user typed is theirs.
+                project = _project_files[filename] = filename in _TYPED or is_project_file(filename)
+            return f"{short_path(filename)}:{frame.f_lineno}", project
+        frame = frame.f_back
+    return "", False
+
+
+# --- bypassed receivers --------------------------------------------------------
+
+
+def _save_receivers(model: type, recording: Recording) -> list[str]:
+    """"name (connected at file:line)" of the pre_save/post_save receivers a
+    save() of ``model`` would run, ours, the toolbar's and ignored ones left out."""
+    from django.db.models.signals import post_save, pre_save
+
+    from .sites import connect_sites, entry_parts
+
+    out = []
+    for label, signal in (("pre_save", pre_save), ("post_save", post_save)):
+        if not signal.receivers:
+            continue
+        sync, asynchronous = signal._live_receivers(model)
+        live = {id(r) for r in (*sync, *asynchronous)}
+        if not live:
+            continue
+        sites = connect_sites(signal)
+        with signal.lock:
+            entries = list(signal.receivers)
+        for entry in entries:
+            key, ref, _, _ = entry_parts(entry)
+            receiver = ref() if isinstance(ref, weakref.ReferenceType) else ref
+            if receiver is None or id(receiver) not in live:
+                continue
+            live.discard(id(receiver))
+            name = receiver_name(receiver)
+            module = getattr(receiver, "__module__", "") or ""
+            if _ours(module) or in_modules(module, recording.ignore_modules):
+                continue
+            site = sites.get(key)
+            where = f" (connected at {site[-1].describe()})" if site else ""
+            out.append(f"{label}: {name}{where}")
+    return out
+
+
+def _bypassed(recording: Recording, operation: str, queryset: Any, result: Any) -> None:
+    from .conf import get_config
+
+    rows = len(result) if isinstance(result, list) else result
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows <= 0:
+        return  # nothing written, nothing bypassed
+    model = getattr(queryset, "model", None)
+    meta = getattr(model, "_meta", None)
+    if model is None or meta is None:
+        return
+    label = str(meta.label)
+    where, project = _caller(3)
+    if not project:
+        return  # a library bypassing by design: not the user's to change
+    acknowledged = get_config().acknowledged_bypasses
+    if label in acknowledged:
+        return
+    receivers = [
+        r for r in _save_receivers(model, recording)
+        if r.split(": ", 1)[1].split(" (", 1)[0] not in acknowledged
+    ]
+    if not receivers:
+        return
+    call = current_call()
+    finding = _note(
+        recording,
+        (BYPASSED, operation, label, where),
+        lambda: Finding(
+            kind=BYPASSED,
+            title=f"{label}.objects.{operation}() sent no pre_save/post_save: "
+            f"{len(receivers)} receiver(s) a save() would run did not run",
+            fix="Call save() per object, or do what the receivers do for these rows "
+            "(or acknowledge it in SIGNAL_INSPECTOR['ACKNOWLEDGED_BYPASSES']).",
+            where=where,
+            details=receivers[:_MAX_DETAILS],
+            send_id=_call_send_id(call),
+        ),
+    )
+    if finding is not None:
+        finding.details = receivers[:_MAX_DETAILS]
+        rows_line = f"rows: {rows}"
+        if finding.count > 1:
+            rows_line = f"rows: {rows} (last of {finding.count} calls)"
+        finding.details.append(rows_line)
+
+
+# Set while one bulk operation runs: bulk_update() calls update() itself.
+_in_bulk: ContextVar[bool] = ContextVar("signal_inspector_in_bulk", default=False)
+
+
+def _bulk(operation: str) -> Any:
+    def make(below: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            recording = recording_var.get()
+            if recording is None or _in_bulk.get():
+                return below(self, *args, **kwargs)
+            token = _in_bulk.set(True)
+            try:
+                result = below(self, *args, **kwargs)
+            finally:
+                _in_bulk.reset(token)
+            if recording is not None:
+                with contextlib.suppress(Exception):
+                    _bypassed(recording, operation, self, result)
+            return result
+
+        wrapper.__name__ = wrapper.__qualname__ = operation
+        wrapper.__doc__ = getattr(below, "__doc__", None)
+        return wrapper
+
+    return make
+
+
+# --- queries by receiver -------------------------------------------------------
+
+
+def tally_query(recording: Recording, call: ReceiverCall, sql: Any, ms: float) -> None:
+    """Count one query a receiver ran, by receiver and SQL template (the cursor
+    wrapper calls it while this context records)."""
+    if type(sql) is not str:
+        return
+    shapes: dict[tuple[str, str], list[Any]] | None = recording.__dict__.get("_query_shapes")
+    if shapes is None:
+        shapes = recording.__dict__["_query_shapes"] = {}
+    key = (call.name, sql)
+    entry = shapes.get(key)
+    if entry is None:
+        if len(shapes) >= MAX_SHAPES:
+            return
+        parent = call.parent
+        entry = shapes[key] = [0, 0.0, getattr(parent, "signal", ""), getattr(parent, "id", None)]
+    entry[0] += 1
+    entry[1] += ms
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+_IN_LISTS = re.compile(r"\(\s*(?:%s|\?|\d+)(?:\s*,\s*(?:%s|\?|\d+))*\s*\)")
+
+
+def shape(sql: str) -> str:
+    """A query's shape: its template with literals and IN lists folded."""
+    return _IN_LISTS.sub("(…)", _LITERALS.sub("?", sql))
+
+
+def _query_findings(recording: Recording) -> list[Finding]:
+    from .conf import get_config
+
+    shapes: dict[tuple[str, str], list[Any]] = recording.__dict__.get("_query_shapes", {})
+    threshold = get_config().repeated_query_threshold
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for (name, sql), (count, ms, signal, send_id) in list(shapes.items()):
+        if _ours(name) or in_modules(name, recording.ignore_modules):
+            continue
+        group = grouped.setdefault((name, shape(sql)), [0, 0.0, signal, send_id])
+        group[0] += count
+        group[1] += ms
+    out = []
+    for (name, sql), (count, ms, signal, send_id) in grouped.items():
+        short = sql if len(sql) <= 300 else sql[:299] + "…"
+        if signal in _INIT_SIGNALS:
+            event = signal.rsplit(".", 1)[-1]
+            out.append(Finding(
+                kind=INIT_QUERY,
+                title=f"{name} ({event}) ran a query: it runs for every row loaded",
+                fix=f"Don't query in {event} receivers; load what they need once, or "
+                "move the work to where the rows are used.",
+                receiver=name, count=count, time_ms=ms, details=[short], send_id=send_id,
+            ))
+        elif count >= threshold and sql.lstrip()[:6].upper() in ("SELECT", "WITH"):
+            # Reads: a receiver writing a row per save (an audit log) is its job.
+            out.append(Finding(
+                kind=REPEATED_QUERY,
+                title=f"{name} ran the same query {count} times",
+                fix="Fetch it once (select_related/prefetch_related, or a cache per "
+                "request), or do the work once after the loop that sends.",
+                receiver=name, count=count, time_ms=ms, details=[short], send_id=send_id,
+            ))
+    return out
+
+
+# --- network I/O ----------------------------------------------------------------
+
+
+def _local_database_addresses() -> set[tuple[str, str]]:
+    from django.conf import settings
+
+    out = set()
+    for config in getattr(settings, "DATABASES", {}).values():
+        host = str(config.get("HOST") or "localhost")
+        out.add((host, str(config.get("PORT") or "")))
+    return out
+
+
+def _address(address: Any) -> tuple[str, str] | None:
+    """(host, port) of an AF_INET/AF_INET6 address; None for anything else."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        return str(address[0]), str(address[1])
+    return None
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "")
+_DEFAULT_PORTS = ("5432", "3306", "1521")
+
+
+def _is_database(host: str, port: str) -> bool:
+    for db_host, db_port in _local_database_addresses():
+        same_port = port == db_port or (not db_port and port in _DEFAULT_PORTS)
+        same_host = host == db_host or (host in _LOOPBACK and db_host in _LOOPBACK)
+        if same_port and same_host:
+            return True
+    return False
+
+
+def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
+    recording = recording_var.get()
+    if recording is None or in_callback.get() or _ours(call.name):
+        return
+    if in_modules(call.name, recording.ignore_modules):
+        return
+    parts = _address(address)
+    if parts is None:
+        return
+    host, port = parts
+    if _is_database(host, port):
+        return
+    target = f"{host}:{port}"
+    _note(
+        recording,
+        (NETWORK, call.name, target),
+        lambda: Finding(
+            kind=NETWORK,
+            title=f"{call.name} connected to {target} while the request waited",
+            fix="Move the call to transaction.on_commit() or a task queue, so the "
+            "response does not wait for the network.",
+            receiver=call.name,
+            details=[target],
+            send_id=_call_send_id(call),
+        ),
+        ms,
+    )
+
+
+def _connecting(name: str) -> Any:
+    """A wrapper for ``socket.socket.connect``/``connect_ex``."""
+
+    def make(below: Any) -> Any:
+        def connect(self: Any, address: Any) -> Any:
+            call = current_call()
+            if call is None:
+                return below(self, address)
+            start = perf_counter()
+            try:
+                return below(self, address)
+            finally:
+                with contextlib.suppress(Exception):
+                    _connected(call, address, (perf_counter() - start) * 1000)
+
+        connect.__name__ = connect.__qualname__ = name
+        return connect
+
+    return make
+
+
+# --- work handed over before commit ---------------------------------------------
+
+
+def _open_transaction() -> str | None:
+    """The alias of a database with a transaction open by the application (a
+    test case's own atomic blocks do not count), if any."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            continue
+        blocks = getattr(connection, "atomic_blocks", [])
+        if blocks and all(getattr(block, "_from_testcase", False) for block in blocks):
+            continue
+        return str(connection.alias)
+    return None
+
+
+def _handed_over(what: str, target: str) -> None:
+    call = current_call()
+    recording = recording_var.get()
+    if call is None or recording is None or in_callback.get() or _ours(call.name):
+        return
+    if in_modules(call.name, recording.ignore_modules):
+        return
+    alias = _open_transaction()
+    if alias is None:
+        return
+    finding = _note(
+        recording,
+        (BEFORE_COMMIT, call.name, what),
+        lambda: Finding(
+            kind=BEFORE_COMMIT,
+            title=f"{call.name} {what} inside an open transaction (database {alias!r})",
+            fix="Call it from transaction.on_commit(), so the worker or the mail never "
+            "acts on a change that is not committed yet, or is rolled back.",
+            receiver=call.name,
+            send_id=_call_send_id(call),
+        ),
+    )
+    if finding is not None and target not in finding.details and len(finding.details) < _MAX_DETAILS:
+        finding.details.append(target)
+
+
+def _task_name(task: Any) -> str:
+    name = getattr(task, "name", None) or getattr(task, "module_path", None)
+    if not isinstance(name, str):
+        func = getattr(task, "func", None)
+        name = receiver_name(func) if func is not None else type(task).__name__
+    return name
+
+
+def _enqueue(what: str) -> Any:
+    def make(below: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if recording_var.get() is not None:
+                with contextlib.suppress(Exception):
+                    _handed_over(what, _task_name(self))
+            return below(self, *args, **kwargs)
+
+        wrapper.__name__ = wrapper.__qualname__ = getattr(below, "__name__", "enqueue")
+        wrapper.__doc__ = getattr(below, "__doc__", None)
+        return wrapper
+
+    return make
+
+
+def _mail(below: Any) -> Any:
+    def send(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if recording_var.get() is not None:
+            try:
+                subject = str(getattr(self, "subject", ""))[:80]
+                _handed_over("sent mail", repr(subject))
+            except Exception:
+                pass
+        return below(self, *args, **kwargs)
+
+    send.__doc__ = getattr(below, "__doc__", None)
+    return send
+
+
+# --- install ---------------------------------------------------------------------
+
+
+def _slots() -> list[tuple[type, str, Any]]:
+    from django.core.mail.message import EmailMessage
+    from django.db.models.query import QuerySet
+
+    out: list[tuple[type, str, Any]] = [
+        (QuerySet, "update", _bulk("update")),
+        (QuerySet, "bulk_create", _bulk("bulk_create")),
+        (QuerySet, "bulk_update", _bulk("bulk_update")),
+        (socket.socket, "connect", _connecting("connect")),
+        (socket.socket, "connect_ex", _connecting("connect_ex")),
+        (EmailMessage, "send", _mail),
+    ]
+    tasks = sys.modules.get("django.tasks.base")
+    if tasks is not None and hasattr(getattr(tasks, "Task", None), "enqueue"):
+        out.append((tasks.Task, "enqueue", _enqueue("enqueued task")))
+    celery_task = sys.modules.get("celery.app.task")
+    if celery_task is not None and hasattr(getattr(celery_task, "Task", None), "apply_async"):
+        out.append((celery_task.Task, "apply_async", _enqueue("queued Celery task")))
+    return out
+
+
+_installed: list[tuple[type, str]] = []
+# Whether the hooks are on (the FINDINGS setting, read as the first recording
+# opens): queries are tallied by receiver only then.
+ACTIVE = [False]
+
+
+def install() -> None:
+    for owner, name, make in _slots():
+        put(owner, name, make)
+        _installed.append((owner, name))
+    ACTIVE[0] = True
+
+
+def uninstall() -> None:
+    ACTIVE[0] = False
+    while _installed:
+        take_off(*_installed.pop())
+
+
+def collect(recording: Recording) -> list[Finding]:
+    """Every finding of ``recording``, the query ones worked out now."""
+    found = list(_state(recording).values())
+    return found + _query_findings(recording)

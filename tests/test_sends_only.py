@@ -1,0 +1,147 @@
+"""Sends run by a method we do not record in full: a mock patched onto
+``Signal.send``, a ``Signal`` subclass's own send() (pretix's plugin signals)."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.dispatch import Signal
+
+import signal_inspector
+from signal_inspector import patching
+
+DJANGO_SEND = Signal.__dict__["send"]
+
+
+class PluginSignal(Signal):
+    """Calls its receivers itself, as pretix's PluginSignal does."""
+
+    def send(self, sender, **named):
+        responses = []
+        for receiver in self._live_receivers(sender)[0]:
+            responses.append((receiver, receiver(signal=self, sender=sender, **named)))
+        return responses
+
+    def send_chained(self, sender, chain_kwarg_name, **named):
+        for receiver in self._live_receivers(sender)[0]:
+            named[chain_kwarg_name] = receiver(signal=self, sender=sender, **named)
+        return named[chain_kwarg_name]
+
+
+class PassingSignal(Signal):
+    """Checks its sender, then hands the send on to Django's."""
+
+    def send(self, sender, **named):
+        if sender == "refused":
+            raise ValueError("not a sender this signal takes")
+        return super().send(sender, **named)
+
+
+plugin_signal = PluginSignal()
+passing_signal = PassingSignal()
+inner_signal = Signal()
+
+
+def plugin_receiver(sender, **kwargs):
+    inner_signal.send(sender="from plugin")
+    return "plugin"
+
+
+def second_plugin_receiver(sender, **kwargs):
+    return "second"
+
+
+def inner_receiver(sender, **kwargs):
+    return "inner"
+
+
+def passing_receiver(sender, **kwargs):
+    return "passed"
+
+
+plugin_signal.connect(plugin_receiver, weak=False)
+plugin_signal.connect(second_plugin_receiver, weak=False)
+inner_signal.connect(inner_receiver, weak=False)
+passing_signal.connect(passing_receiver, weak=False)
+
+
+def test_a_subclass_that_calls_its_receivers_itself_is_recorded():
+    with signal_inspector.record() as recording:
+        result = plugin_signal.send(sender="event")
+    assert [r for _, r in result] == ["plugin", "second"]
+    (send,) = recording.to_dict()["sends"]
+    assert send["signal"] == "tests.test_sends_only.plugin_signal"
+    names = [r["name"].rsplit(".", 1)[-1] for r in send["receivers"]]
+    # The receivers it returned, and a stand-in call holding what they sent.
+    assert "plugin_receiver" in names and "second_plugin_receiver" in names
+    (stand_in,) = [r for r in send["receivers"] if r["children"]]
+    assert [c["signal"] for c in stand_in["children"]] == ["tests.test_sends_only.inner_signal"]
+    assert recording.total_sends == 2
+    text = "\n".join(recording.limitations)
+    assert "tests.test_sends_only.PluginSignal.send() is the signal's own" in text
+    assert "send_chained()" not in text  # it did not send here
+    # Idle again: the subclass's own method is back.
+    assert PluginSignal.__dict__["send"].__code__.co_name == "send"
+    assert patching.open_recordings() == 0
+    assert "signal_inspector" not in PluginSignal.__dict__["send"].__module__
+
+
+def test_assert_not_sent_cannot_pass_for_a_subclass_send():
+    from signal_inspector.testing import capture_signals
+
+    with capture_signals() as signals:
+        plugin_signal.send(sender="event")
+    with pytest.raises(AssertionError):
+        signals.assert_not_sent(plugin_signal)
+
+
+def test_a_subclass_handing_on_to_djangos_send_is_recorded_once_in_full():
+    with signal_inspector.record() as recording:
+        assert passing_signal.send(sender="fine") == [(passing_receiver, "passed")]
+        with pytest.raises(ValueError, match="not a sender"):
+            passing_signal.send(sender="refused")
+    sends = recording.to_dict()["sends"]
+    assert recording.total_sends == 2
+    assert sends[0]["receivers"][0]["name"].endswith("passing_receiver")
+    assert sends[0]["receivers"][0]["duration_ms"] > 0  # timed: recorded in full
+    assert sends[1]["receivers"][0]["outcome"] == "raised"
+
+
+def test_a_mock_patched_on_signal_send_is_called_as_it_was():
+    signal = Signal()
+    with mock.patch.object(Signal, "send") as patched:
+        with signal_inspector.record() as recording:
+            signal.send(sender=None, x=1)
+            signal.send(None, y=2)
+        assert patched.call_args_list == [mock.call(sender=None, x=1), mock.call(None, y=2)]
+    assert recording.total_sends == 2
+    assert Signal.__dict__["send"] is DJANGO_SEND
+
+
+def test_an_autospec_mock_gets_self_as_before():
+    signal = Signal()
+    with mock.patch.object(Signal, "send", autospec=True) as patched:
+        with signal_inspector.record():
+            signal.send(sender=None, x=1)
+        patched.assert_called_once_with(signal, sender=None, x=1)
+    assert Signal.__dict__["send"] is DJANGO_SEND
+
+
+def test_to_text_says_which_sends_were_not_timed_and_why():
+    with signal_inspector.record() as recording:
+        plugin_signal.send(sender="event")
+    text = recording.to_text()
+    assert "[receivers not timed: see the limitations below]" in text
+    assert "limitation: tests.test_sends_only.PluginSignal.send() is the signal's own" in text
+
+
+def test_a_subclasss_other_send_method_is_recorded_as_a_send():
+    from signal_inspector.testing import capture_signals
+
+    with capture_signals() as signals:
+        assert plugin_signal.send_chained(sender="event", chain_kwarg_name="value", value=1) == "second"
+    signals.assert_sent(plugin_signal)
+    (send,) = signals.recording.to_dict()["sends"]
+    assert send["method"] == "send_chained"
+    assert any("send_chained() calls receivers in its own way" in n for n in signals.recording.limitations)
