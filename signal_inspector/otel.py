@@ -377,6 +377,29 @@ def stop(started: tuple[Recording, SpanExporter, bool]) -> None:
             end(recording)
     recording.exporter = None
     exporter.finish()
+    _finding_events(exporter.root, recording)
+
+
+def _finding_events(span: Span, recording: Recording) -> None:
+    """The recording's findings (findings.py) as events on the span it exported
+    to: they are worked out for the whole recording, at its end."""
+    try:
+        if not span.is_recording():
+            return
+        for finding in recording.findings[:_MAX_LISTED]:
+            attrs: dict[str, Any] = {
+                "django.signal.finding.kind": finding.kind,
+                "django.signal.finding.title": finding.title,
+                "django.signal.finding.fix": finding.fix,
+                "django.signal.finding.count": finding.count,
+            }
+            if finding.receiver:
+                attrs["code.function.name"] = finding.receiver
+            if finding.where:
+                attrs["django.signal.finding.where"] = finding.where
+            span.add_event("django.signal.finding", attrs)
+    except Exception:
+        pass
 
 
 @contextmanager
@@ -397,14 +420,14 @@ def command_span(command: str) -> Iterator[Callable[[Recording], bool]]:
     to it (False when the span is not sampled: no SDK, or its sampler said no).
     Spans are flushed at the end: the process exits soon after."""
     options = get_config().opentelemetry or OpenTelemetryOptions()
-    exporters: list[SpanExporter] = []
+    exporters: list[tuple[SpanExporter, Recording]] = []
 
     def attach(recording: Recording) -> bool:
         span = trace.get_current_span()
         if not span.is_recording():
             return False
         exporter = SpanExporter(options, span)
-        exporters.append(exporter)
+        exporters.append((exporter, recording))
         recording.exporter = exporter
         return True
 
@@ -413,8 +436,9 @@ def command_span(command: str) -> Iterator[Callable[[Recording], bool]]:
             try:
                 yield attach
             finally:
-                for exporter in exporters:
+                for exporter, recording in exporters:
                     exporter.finish()
+                    _finding_events(exporter.root, recording)
     finally:
         flush = getattr(trace.get_tracer_provider(), "force_flush", None)
         if flush is not None:

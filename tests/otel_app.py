@@ -9,7 +9,7 @@ from django.dispatch import Signal, receiver
 from django.http import HttpResponse
 from django.urls import path
 
-from tests.testapp.models import AuditLog
+from tests.testapp.models import AuditLog, Order
 
 checkout = Signal()
 shipped = Signal()
@@ -62,6 +62,12 @@ def buy_many(request):
     return HttpResponse("many")
 
 
+def bulk(request):
+    Order.objects.create(number="B-1")
+    Order.objects.update(paid=True)  # post_save's receivers never hear of it
+    return HttpResponse("bulk")
+
+
 async def abuy(request):
     results = await checkout.asend_robust(sender="shop")
     return HttpResponse(f"{len(results)} receivers")
@@ -71,4 +77,5 @@ urlpatterns = [
     path("buy/", buy),
     path("buy-many/", buy_many),
     path("abuy/", abuy),
+    path("bulk/", bulk),
 ]

@@ -374,3 +374,15 @@ def test_a_failing_tracer_never_breaks_the_request(traced, monkeypatch):
     assert response.status_code == 200
     assert response.content == b"3 receivers"
     assert [s.name for s in traced.get_finished_spans()] == ["GET buy/"]
+
+
+def test_findings_are_events_on_the_request_span(traced):
+    Client().get("/bulk/", HTTP_TRACEPARENT=SAMPLED)
+    request_span = by_name(traced.get_finished_spans(), "GET bulk/")
+    events = [e for e in request_span.events if e.name == "django.signal.finding"]
+    assert events, request_span.events
+    (attrs,) = [dict(e.attributes or {}) for e in events]
+    assert attrs["django.signal.finding.kind"] == "bypassed"
+    assert attrs["django.signal.finding.title"].startswith("testapp.Order.objects.update()")
+    assert attrs["django.signal.finding.where"].startswith("tests/otel_app.py:")
+    assert "code.function.name" not in attrs  # no receiver to name
