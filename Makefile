@@ -9,7 +9,7 @@ MANAGE := $(VENV)/bin/python example_project/manage.py
 # `make demo PORT=8001` when 8000 is taken.
 PORT ?= 8000
 
-.PHONY: demo demo-asgi demo-reset demo-test test docs bench lint dist-check graphs clean distclean
+.PHONY: demo demo-asgi demo-otel demo-reset demo-test test docs bench lint dist-check graphs clean distclean
 
 # The demo data is seeded once (while the database has no orders), so what you
 # did in the demo survives a restart; `make demo-reset` seeds it afresh.
@@ -28,6 +28,25 @@ demo-asgi: $(VENV)/.demo-installed
 	@echo "Example project under uvicorn on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	cd example_project && ../$(VENV)/bin/python -m uvicorn config.asgi:application \
 		--host 127.0.0.1 --port $(PORT)
+
+# The example project under OpenTelemetry's auto-instrumentation, signal spans on
+# (EXAMPLE_OTEL=1): spans printed to the console, or sent by OTLP/HTTP to
+# OTEL_EXPORTER_OTLP_ENDPOINT when it is set (Jaeger, Tempo, a collector).
+OTEL_PACKAGES := opentelemetry-distro opentelemetry-exporter-otlp-proto-http \
+	opentelemetry-instrumentation-django
+demo-otel: $(VENV)/.demo-installed
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -e '.[toolbar,otel]' $(OTEL_PACKAGES)
+	$(MANAGE) migrate --no-input --verbosity 0 --skip-checks
+	$(MANAGE) seed_demo --skip-checks --if-empty
+	@echo "Example project on http://127.0.0.1:$(PORT)/ with signal spans (Ctrl-C stops it)"
+	@traces=console; metrics=none; \
+	if [ -n "$$OTEL_EXPORTER_OTLP_ENDPOINT" ]; then traces=otlp; metrics=otlp; fi; \
+	echo "+ opentelemetry-instrument (traces: $$traces) manage.py runserver --noreload"; \
+	EXAMPLE_OTEL=1 DJANGO_SETTINGS_MODULE=config.settings PYTHONPATH=example_project \
+	OTEL_SERVICE_NAME=$${OTEL_SERVICE_NAME:-signal-inspector-demo} \
+	OTEL_TRACES_EXPORTER=$$traces OTEL_METRICS_EXPORTER=$$metrics OTEL_LOGS_EXPORTER=none \
+	OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+	$(VENV)/bin/opentelemetry-instrument $(MANAGE) runserver --noreload 127.0.0.1:$(PORT)
 
 demo-reset: $(VENV)/.demo-installed
 	$(MANAGE) migrate --no-input --verbosity 0 --skip-checks
@@ -60,7 +79,8 @@ graphs: $(VENV)/.demo-installed
 
 # Every benchmark, side by side, into BENCHMARKS.md (under 10 minutes on 2 cores).
 bench: $(VENV)/.demo-installed
-	$(VENV)/bin/python -m pip install -q --disable-pip-version-check sentry-sdk
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check sentry-sdk \
+		-e '.[toolbar,otel]' opentelemetry-sdk opentelemetry-instrumentation-django
 	$(VENV)/bin/python benchmarks/run_all.py
 
 lint: $(VENV)/bin/ruff

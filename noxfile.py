@@ -77,6 +77,13 @@ TEST_DEPS = [
     "celery",
     "django-tasks",
     "pymemcache",
+    # docs/opentelemetry.md's exporter, tested with the real SDK, exporter and servers.
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-proto",
+    "opentelemetry-instrumentation-django",
+    "opentelemetry-instrumentation-asgi",
+    "opentelemetry-instrumentation-celery",
 ]
 # lint, docs, workflows and coverage run on the Python that runs nox: always there.
 LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -110,7 +117,7 @@ _pyenv_versions()
 @nox.session(python=LINT_PYTHON, tags=["ci"])
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict (django-stubs), as pre-commit runs them."""
-    session.install("-e", ".[toolbar]", DJANGO["5.2"], "ruff", "mypy", "django-stubs", "pytest")
+    session.install("-e", ".[toolbar,otel]", DJANGO["5.2"], "ruff", "mypy", "django-stubs", "pytest")
     session.run("ruff", "check", ".")
     session.run("mypy")
 
@@ -129,7 +136,7 @@ def lint(session: nox.Session) -> None:
 )
 def tests(session: nox.Session, django: str, toolbar: str, heavy: tuple[str, ...]) -> None:
     """The pytest suite under coverage; where ``heavy`` says, the upstream suites too."""
-    session.install("-e", ".[toolbar]", DJANGO[django], TOOLBAR[toolbar], *TEST_DEPS)
+    session.install("-e", ".[toolbar,otel]", DJANGO[django], TOOLBAR[toolbar], *TEST_DEPS)
     if django == "5.2" and "django" in heavy:
         # A real third-party project for the graph tests (they skip without it).
         session.install("wagtail")

@@ -74,6 +74,18 @@ BENCHMARKS = [
         ["--rounds", "3"],
     ),
     (
+        "OpenTelemetry: a request not sampled and a sampled pay page, the option on vs off",
+        "otel_overhead.py",
+        ["--part", "requests", "--rounds", "9", "--requests", "30"],
+        ["--part", "requests", "--rounds", "3", "--requests", "10"],
+    ),
+    (
+        "OpenTelemetry: per receiver, our signal spans vs Sentry's",
+        "otel_overhead.py",
+        ["--part", "receivers", "--rounds", "7", "--number", "2000"],
+        ["--part", "receivers", "--rounds", "3", "--number", "500"],
+    ),
+    (
         "Memory of a recording of 20,000 sends",
         "recording_memory.py",
         [],

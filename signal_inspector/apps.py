@@ -19,3 +19,12 @@ class SignalInspectorConfig(AppConfig):
     def ready(self) -> None:
         install()
         from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import get_config
+
+        if get_config().opentelemetry is not None:
+            # Only then: otel.py is the one module importing opentelemetry.
+            try:
+                from . import otel
+            except ImportError:  # reported by the settings check (W005)
+                return
+            otel.install()

@@ -29,6 +29,27 @@ DEFAULTS: dict[str, Any] = {
     # Look for the signal problems of findings.py (bulk updates, N+1 by receiver,
     # network I/O, work handed over before commit) while recording.
     "FINDINGS": True,
+    # Signal spans and metrics in OpenTelemetry traces: True, or a dict of
+    # OPENTELEMETRY_OPTIONS (see docs/opentelemetry.md). Off by default.
+    "OPENTELEMETRY": False,
+}
+
+# The options of OPENTELEMETRY as a dict; True means all of these defaults.
+OPENTELEMETRY_OPTIONS: dict[str, Any] = {
+    # Signal spans (sends and receivers) at most per recording (request, task,
+    # command); past it receivers are summarised on their send's span.
+    "MAX_SPANS": 100,
+    # Receivers faster than this many milliseconds are folded into their
+    # send's span (0: every receiver is a span of its own).
+    "FOLD_BELOW_MS": 0.0,
+    # The django.signal.receiver.duration histogram.
+    "METRICS": True,
+}
+
+_OTEL_TYPES: dict[str, tuple[type, ...]] = {
+    "MAX_SPANS": (int,),
+    "FOLD_BELOW_MS": (int, float),
+    "METRICS": (bool,),
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -66,6 +87,15 @@ class Config:
     repeated_query_threshold: int = DEFAULTS["REPEATED_QUERY_THRESHOLD"]
     acknowledged_bypasses: frozenset[str] = field(default_factory=frozenset)
     findings: bool = DEFAULTS["FINDINGS"]
+    # None: off; else the OPENTELEMETRY options, merged over their defaults.
+    opentelemetry: OpenTelemetryOptions | None = None
+
+
+@dataclass(frozen=True)
+class OpenTelemetryOptions:
+    max_spans: int = OPENTELEMETRY_OPTIONS["MAX_SPANS"]
+    fold_below_ms: float = OPENTELEMETRY_OPTIONS["FOLD_BELOW_MS"]
+    metrics: bool = OPENTELEMETRY_OPTIONS["METRICS"]
 
 
 def validate(value: Any) -> list[str]:
@@ -91,7 +121,57 @@ def validate(value: Any) -> list[str]:
             problems.append(f"{SETTING_NAME}[{key!r}] must be positive, not {item!r}.")
         elif types[0] is list and not all(isinstance(s, str) for s in item):  # type: ignore[attr-defined]
             problems.append(f"{SETTING_NAME}[{key!r}] must hold only strings.")
+    if "OPENTELEMETRY" in value:
+        problems.extend(_validate_opentelemetry(value["OPENTELEMETRY"]))
     return problems
+
+
+def _validate_opentelemetry(value: Any) -> list[str]:
+    where = f"{SETTING_NAME}['OPENTELEMETRY']"
+    if value is False:
+        return []
+    if value is True or isinstance(value, dict):
+        try:
+            import opentelemetry.trace  # noqa: F401
+        except ImportError:
+            return [
+                f"{where} is on but opentelemetry-api is not installed: "
+                'pip install "django-signal-inspector[otel]".'
+            ]
+    if isinstance(value, bool):
+        return []
+    if not isinstance(value, dict):
+        return [f"{where} must be True, False or a dict of options, not {type(value).__name__}."]
+    problems = [
+        f"{where} has an unknown key {key!r}; known keys are "
+        f"{', '.join(sorted(OPENTELEMETRY_OPTIONS))}."
+        for key in sorted(set(value) - set(OPENTELEMETRY_OPTIONS), key=str)
+    ]
+    for key, types in _OTEL_TYPES.items():
+        if key not in value:
+            continue
+        item: Any = value[key]
+        if (isinstance(item, bool) and bool not in types) or not isinstance(item, types):
+            names = " or ".join(t.__name__ for t in types)
+            problems.append(f"{where}[{key!r}] must be {names}, not {type(item).__name__}.")
+            continue
+        number: Any = item
+        if key == "MAX_SPANS" and number < 1:
+            problems.append(f"{where}['MAX_SPANS'] must be 1 or more, not {number!r}.")
+        elif key == "FOLD_BELOW_MS" and not (math.isfinite(number) and number >= 0):
+            problems.append(f"{where}['FOLD_BELOW_MS'] must be 0 or more, not {number!r}.")
+    return problems
+
+
+def _opentelemetry(value: Any) -> OpenTelemetryOptions | None:
+    if value is False:
+        return None
+    options = {**OPENTELEMETRY_OPTIONS, **(value if isinstance(value, dict) else {})}
+    return OpenTelemetryOptions(
+        max_spans=options["MAX_SPANS"],
+        fold_below_ms=float(options["FOLD_BELOW_MS"]),
+        metrics=options["METRICS"],
+    )
 
 
 def _build() -> Config:
@@ -110,6 +190,7 @@ def _build() -> Config:
         repeated_query_threshold=merged["REPEATED_QUERY_THRESHOLD"],
         acknowledged_bypasses=frozenset(merged["ACKNOWLEDGED_BYPASSES"]),
         findings=merged["FINDINGS"],
+        opentelemetry=_opentelemetry(merged["OPENTELEMETRY"]),
     )
 
 

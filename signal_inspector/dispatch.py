@@ -386,6 +386,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         record.duration_ms = (perf_counter() - record.start) * 1000
         if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
             close_checks(recording, record)
+        if record.parent is None and recording.exporter is not None:
+            recording.exporter(record)  # hook: otel.py (never raises)
 
 
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
@@ -476,6 +478,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         record.duration_ms = (perf_counter() - record.start) * 1000
         if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
             close_checks(recording, record)
+        if record.parent is None and recording.exporter is not None:
+            recording.exporter(record)  # hook: otel.py (never raises)
 
 
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:

@@ -356,6 +356,9 @@ class Recording:
     # (connection, id of Django's run_on_commit entry, record) until the
     # recording ends: never the entry, which holds the callback.
     _on_commit: list[Any] = field(default_factory=list, repr=False)
+    # An exporter reading each top-level send as it closes (otel.SpanExporter):
+    # ``opened(record)`` when a kept one opens, called with it when it closes.
+    exporter: Any = field(default=None, repr=False)
 
     @property
     def silent(self) -> dict[tuple[str, str], int]:

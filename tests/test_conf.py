@@ -44,3 +44,47 @@ def test_broken_setting_is_a_check_warning_not_a_traceback(value, message):
     assert "E001" not in err.getvalue()
     with override_settings(SIGNAL_INSPECTOR=value), pytest.raises(SystemCheckError):
         call_command("check", "--fail-level", "WARNING", stdout=out, stderr=err)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("yes", "['OPENTELEMETRY'] must be True, False or a dict of options, not str"),
+        ({"MAX_SPAN": 5}, "['OPENTELEMETRY'] has an unknown key 'MAX_SPAN'"),
+        ({"MAX_SPANS": 0}, "['MAX_SPANS'] must be 1 or more, not 0"),
+        ({"MAX_SPANS": True}, "['MAX_SPANS'] must be int, not bool"),
+        ({"FOLD_BELOW_MS": -1}, "['FOLD_BELOW_MS'] must be 0 or more, not -1"),
+        ({"METRICS": 1}, "['METRICS'] must be bool, not int"),
+    ],
+)
+def test_a_broken_opentelemetry_option_is_a_check_warning(value, message):
+    with override_settings(SIGNAL_INSPECTOR={"OPENTELEMETRY": value}):
+        err = StringIO()
+        call_command("check", stdout=StringIO(), stderr=err)
+        assert get_config().opentelemetry is None  # the defaults: off
+    assert "signal_inspector.W005" in err.getvalue()
+    assert message in err.getvalue()
+
+
+def test_the_opentelemetry_option_true_or_a_dict():
+    assert get_config().opentelemetry is None
+    with override_settings(SIGNAL_INSPECTOR={"OPENTELEMETRY": True}):
+        options = get_config().opentelemetry
+        assert options is not None
+        assert (options.max_spans, options.fold_below_ms, options.metrics) == (100, 0.0, True)
+    with override_settings(SIGNAL_INSPECTOR={"OPENTELEMETRY": {"MAX_SPANS": 7, "FOLD_BELOW_MS": 1}}):
+        options = get_config().opentelemetry
+        assert options is not None
+        assert (options.max_spans, options.fold_below_ms) == (7, 1.0)
+
+
+def test_the_opentelemetry_option_without_opentelemetry_installed(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opentelemetry.trace", None)  # import fails
+    from signal_inspector.conf import validate
+
+    assert validate({"OPENTELEMETRY": True}) == [
+        "SIGNAL_INSPECTOR['OPENTELEMETRY'] is on but opentelemetry-api is not installed: "
+        'pip install "django-signal-inspector[otel]".'
+    ]

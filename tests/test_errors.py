@@ -111,7 +111,7 @@ BROKEN_SETTINGS: list[tuple[Any, list[str]]] = [
     ({}, []),
     ("MAX_SENDS=10", ["SIGNAL_INSPECTOR must be a dict, not str."]),
     (5, ["SIGNAL_INSPECTOR must be a dict, not int."]),
-    ({1: 2}, ["SIGNAL_INSPECTOR has an unknown key 1; known keys are ACKNOWLEDGED_BYPASSES, FINDINGS, IGNORE_SIGNALS, MAX_REPR_LENGTH, MAX_SENDS, REPEATED_QUERY_THRESHOLD, SKIP_MODULES, SLOW_RECEIVER_MS."]),
+    ({1: 2}, ["SIGNAL_INSPECTOR has an unknown key 1; known keys are ACKNOWLEDGED_BYPASSES, FINDINGS, IGNORE_SIGNALS, MAX_REPR_LENGTH, MAX_SENDS, OPENTELEMETRY, REPEATED_QUERY_THRESHOLD, SKIP_MODULES, SLOW_RECEIVER_MS."]),
     ({"max_sends": 10}, ["SIGNAL_INSPECTOR has an unknown key 'max_sends'; known keys are "]),
     ({"MAX_SENDS": None}, ["SIGNAL_INSPECTOR['MAX_SENDS'] must be int, not NoneType."]),
     ({"MAX_SENDS": 2.5}, ["SIGNAL_INSPECTOR['MAX_SENDS'] must be int, not float."]),

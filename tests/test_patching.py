@@ -53,6 +53,42 @@ def test_idle_is_djangos_own_code():
     assert_djangos()
 
 
+@pytest.mark.parametrize(("settings_module", "idle"), [("tests.settings", True), ("tests.otel_settings", False)])
+def test_idle_with_the_opentelemetry_option_off_adds_nothing(settings_module, idle):
+    """Off (the default), nothing of the OpenTelemetry exporter is in the process:
+    not imported (nor opentelemetry by us), no middleware, no Celery task hook.
+    (On, in tests.otel_settings, the same script finds our middleware.)"""
+    import os
+    import subprocess
+
+    script = (
+        "import sys, django\n"
+        "django.setup()\n"
+        "from django.conf import settings\n"
+        "from django.test import Client\n"
+        "from django.test.utils import setup_test_environment\n"
+        "setup_test_environment()\n"
+        "Client().get('/?notoolbar=1')\n"
+        "assert not [m for m in settings.MIDDLEWARE if m.startswith('signal_inspector')], settings.MIDDLEWARE\n"
+        "assert 'signal_inspector.otel' not in sys.modules\n"
+        "assert not [m for m in sys.modules if m.startswith('opentelemetry')]\n"
+        "from celery import signals\n"
+        "for signal in (signals.task_prerun, signals.task_postrun, signals.worker_process_init):\n"
+        "    found = [r() if hasattr(r, '__callback__') else r for _, r in signal.receivers]\n"
+        "    assert not [r for r in found if 'signal_inspector' in getattr(r, '__module__', '')]\n"
+        "print('idle')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.DEVNULL,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": settings_module},
+    )
+    if idle:
+        assert result.stdout.strip() == "idle", result.stderr
+    else:
+        assert "signal_inspector.otel.SignalSpansMiddleware" in result.stderr
+
+
 def test_instrumented_only_while_a_recording_is_open():
     with signal_inspector.record():
         assert Signal.__dict__["send"] is not DJANGO_METHODS["send"]

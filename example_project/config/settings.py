@@ -102,6 +102,8 @@ DEBUG_TOOLBAR_PANELS = [
 SIGNAL_INSPECTOR = {
     # Flag receivers slower than this; the receipt email takes about 50 ms.
     "SLOW_RECEIVER_MS": 25,
+    # EXAMPLE_OTEL=1 (`make demo-otel`): signal spans in OpenTelemetry traces.
+    "OPENTELEMETRY": bool(os.environ.get("EXAMPLE_OTEL")),
 }
 
 # EXAMPLE_CSP=1: a nonce-only Content Security Policy through django-csp

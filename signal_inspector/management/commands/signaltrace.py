@@ -70,6 +70,13 @@ class Command(BaseCommand):
             help="Roll back every database at the end and keep mail in memory: what "
             "would fire, without keeping it (network I/O still happens: see findings).",
         )
+        parser.add_argument(
+            "--otel",
+            action="store_true",
+            help="Also export the sends as OpenTelemetry spans, under a span for the "
+            "command (needs opentelemetry-api and a configured SDK; see "
+            "docs/opentelemetry.md).",
+        )
         parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
         remainder = parser.add_argument(
             "traced_args",
@@ -92,6 +99,7 @@ class Command(BaseCommand):
         max_lines: int,
         max_sends: int | None,
         dry_run: bool = False,
+        otel: bool = False,
         traced_command: str,
         traced_args: list[str],
         **options: Any,
@@ -105,15 +113,32 @@ class Command(BaseCommand):
         command = self._load(traced_command)
         if output is not None:
             _check_writable(output)
+        spans: contextlib.AbstractContextManager[Callable[[Recording], bool] | None]
+        if otel:
+            try:
+                from signal_inspector.otel import command_span
+            except ImportError as exc:
+                raise CommandError(
+                    '--otel needs opentelemetry-api: pip install "django-signal-inspector[otel]".'
+                ) from exc
+            spans = command_span(traced_command)
+        else:
+            spans = contextlib.nullcontext()
         argv = [sys.argv[0] if sys.argv else "manage.py", traced_command, *traced_args]
         writer = _WRITERS[output_format]
         recording: Recording | None = None
         exited: SystemExit | None = None
         try:
             with (
+                spans as attach,
                 signal_inspector.record(max_sends=max_sends) as recording,
                 dry_run_of(recording) if dry_run else contextlib.nullcontext(),
             ):
+                if attach is not None and not attach(recording):
+                    self.stderr.write(
+                        "signaltrace --otel: no sampled span (no OpenTelemetry SDK is "
+                        "configured, or its sampler dropped it): nothing is exported."
+                    )
                 try:
                     self._run(command, traced_command, traced_args, options)
                 except SystemExit as exc:  # from the command line, a CommandError too
