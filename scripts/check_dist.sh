@@ -26,7 +26,7 @@ with zipfile.ZipFile(wheel) as zf:
     if not any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names):
         problems.append("LICENSE is not in the wheel")
     for needed in ("signal_inspector/static/signal_inspector/panel.css",
-                   "signal_inspector/static/signal_inspector/panel.js",
+                   "signal_inspector/templates/signal_inspector/includes/flame.html",
                    "signal_inspector/templates/signal_inspector/panel.html",
                    "signal_inspector/py.typed"):
         if needed not in names:

@@ -191,10 +191,23 @@ def _caller(depth: int, operation: str = "") -> tuple[str, bool, str]:
         if not named or walked >= _MAX_HELPER_FRAMES:
             break
         if not helper:
-            helper = f"{module}.{getattr(frame.f_code, 'co_qualname', name)}"
+            helper = f"{module}.{_qualname(frame)}"
         walked += 1
         frame = frame.f_back
     return first, False, ""
+
+
+def _qualname(frame: Any) -> str:
+    """The qualified name of ``frame``'s function (Python 3.10's code objects have
+    no ``co_qualname``: a method is named through its ``self``)."""
+    code = frame.f_code
+    qualname = getattr(code, "co_qualname", None)
+    if qualname is not None:
+        return str(qualname)
+    owner = frame.f_locals.get("self")
+    if owner is not None:
+        return f"{type(owner).__qualname__}.{code.co_name}"
+    return str(code.co_name)
 
 
 # --- bypassed receivers --------------------------------------------------------
