@@ -26,6 +26,9 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
 PANEL_PATH = "signal_inspector.panels.SignalInspectorPanel"
+# Hints name pages of the docs site by URL, as Django's own checks do
+# (tests/test_docs.py checks that each page exists).
+DOCS_URL = "https://django-signal-inspector.readthedocs.io/en/latest/"
 
 
 def _installed() -> bool:
@@ -43,10 +46,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     return [
         Warning(
             message,
-            hint=(
-                "Recording uses the defaults until it is fixed. See the Settings "
-                "section of signal_inspector's README."
-            ),
+            hint=f"Recording uses the defaults until it is fixed. See {DOCS_URL}settings.html",
             obj=SETTING_NAME,
             id="signal_inspector.W005",
         )

@@ -161,8 +161,8 @@ def test_nan_slow_receiver_threshold_is_reported() -> None:
 
 
 HINT = (
-    "Recording uses the defaults until it is fixed. See the Settings section of "
-    "signal_inspector's README."
+    "Recording uses the defaults until it is fixed. See "
+    "https://django-signal-inspector.readthedocs.io/en/latest/settings.html"
 )
 
 

@@ -75,7 +75,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Also export the sends as OpenTelemetry spans, under a span for the "
             "command (needs opentelemetry-api and a configured SDK; see "
-            "docs/opentelemetry.md).",
+            "https://django-signal-inspector.readthedocs.io/en/latest/opentelemetry.html).",
         )
         parser.add_argument("traced_command", metavar="COMMAND", help="The command to run.")
         remainder = parser.add_argument(
