@@ -165,3 +165,16 @@ def test_command_help_points_at_docs_urls_not_repository_paths() -> None:
         assert not re.search(r"docs/[\w-]+\.md", help_text), command
         for url in re.findall(r"https://django-signal-inspector\.readthedocs\.io\S*", help_text):
             assert page_for(url.rstrip(".,:;)")).is_file(), url
+
+
+def test_every_assertion_of_capture_signals_is_in_the_testing_pages_table() -> None:
+    from signal_inspector.testing import SignalCapture
+
+    public = {name for name in vars(SignalCapture) if not name.startswith("_")}
+    methods = {name for name in public if callable(getattr(SignalCapture, name))}
+    text = (DOCS / "testing.md").read_text()
+    table = text.split("| Method | Checks / returns |", 1)[1].split("\n\n", 1)[0]
+    rows = set(re.findall(r"`(\w+)\(", table))
+    assert {m for m in methods if m.startswith("assert_")} <= rows
+    for name in methods:
+        assert f"`{name}(" in table or f"{name}(" in text, name
