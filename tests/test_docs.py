@@ -178,3 +178,18 @@ def test_every_assertion_of_capture_signals_is_in_the_testing_pages_table() -> N
     assert {m for m in methods if m.startswith("assert_")} <= rows
     for name in methods:
         assert f"`{name}(" in table or f"{name}(" in text, name
+
+
+def test_no_page_repeats_another() -> None:
+    """No sentence of prose (outside code blocks) is on two pages: a topic has one page,
+    and the others link to it. (contributing.md and security.md only include the
+    repository's own files.)"""
+    pages: dict[str, set[Path]] = {}
+    for page in DOCS.rglob("*.md"):
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.DOTALL)
+        prose = " ".join(p for p in text.split("\n\n") if not p.lstrip().startswith("|"))
+        for sentence in re.split(r"(?<=[.:;])\s+", re.sub(r"\s+", " ", prose)):
+            if len(sentence) > 70:
+                pages.setdefault(sentence, set()).add(page.relative_to(DOCS))
+    repeated = {s: sorted(map(str, p)) for s, p in pages.items() if len(p) > 1}
+    assert not repeated
