@@ -193,3 +193,16 @@ def test_no_page_repeats_another() -> None:
                 pages.setdefault(sentence, set()).add(page.relative_to(DOCS))
     repeated = {s: sorted(map(str, p)) for s, p in pages.items() if len(p) > 1}
     assert not repeated
+
+
+def test_the_third_party_panels_entry_names_the_panel_class() -> None:
+    text = (DOCS / "panel.md").read_text()
+    section = text.split("## In django-debug-toolbar's list of third-party panels", 1)[1]
+    [entry] = re.findall(r"```rst\n(.*?)```", section, re.DOTALL)
+    title, underline = entry.splitlines()[:2]
+    assert underline == "~" * len(title)  # as the toolbar's docs/panels.rst underlines
+    [path] = re.findall(r"^Path: ``([\w.]+)``$", entry, re.MULTILINE)
+    assert path == checks.PANEL_PATH
+    module, name = path.rsplit(".", 1)
+    assert getattr(__import__(module, fromlist=[name]), name).__name__ == name
+    assert "``signal_inspector`` first in ``INSTALLED_APPS``" in entry
