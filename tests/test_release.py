@@ -225,3 +225,17 @@ def test_each_check_id_has_its_page() -> None:
     index = (DOCS / "checks" / "index.md").read_text()
     for check in ids:
         assert f"({check}.md)" in index
+
+
+def test_the_session_venvs_contributing_names_are_made_by_make_test() -> None:
+    """CONTRIBUTING's "one test" commands run in a venv that `make test` (the CI
+    subset of the matrix) has made, under the name nox gives it."""
+    ci = nox_constant("CI_MATRIX")
+    made = {
+        ".nox/" + re.sub(r"[^\w]+", "-", f"tests(py{py}-dj{dj}-tb{tb})").strip("-")
+        for py, dj, tb, _ in nox_constant("MATRIX")
+        if (py, dj) in ci
+    }
+    named = set(re.findall(r"\.nox/tests-[\w-]+", (ROOT / "CONTRIBUTING.md").read_text()))
+    assert named
+    assert named <= made, named - made
