@@ -239,3 +239,71 @@ def test_the_session_venvs_contributing_names_are_made_by_make_test() -> None:
     named = set(re.findall(r"\.nox/tests-[\w-]+", (ROOT / "CONTRIBUTING.md").read_text()))
     assert named
     assert named <= made, named - made
+
+
+# What django-debug-toolbar's installation guide adds (app, middleware, URLs,
+# INTERNAL_IPS), which the README links to rather than repeats.
+TOOLBAR_SETUP = """
+INSTALLED_APPS += ["debug_toolbar"]
+MIDDLEWARE = ["debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE]
+INTERNAL_IPS = ["127.0.0.1"]
+"""
+TOOLBAR_URLS = """
+from debug_toolbar.toolbar import debug_toolbar_urls
+urlpatterns += debug_toolbar_urls()
+"""
+# A failed admin login sends user_login_failed (and more) in the request.
+# The toolbar shows where DEBUG allows the host (127.0.0.1), as runserver's would.
+SHOW_PANEL = """
+import re
+from django.test import Client
+html = Client(HTTP_HOST="127.0.0.1").post(
+    "/admin/login/", {"username": "newcomer", "password": "wrong"}
+).content.decode()
+assert 'id="SignalInspectorPanel"' in html, html[-3000:]
+nav = html.split('id="djdt-SignalInspectorPanel"', 1)[1].split("</li>", 1)[0]
+print("subtitle:", re.search(r"<small>(.*?)</small>", nav, re.S)[1].strip())
+"""
+
+
+def test_the_readmes_quick_start_works_in_a_new_project(tmp_path: Path) -> None:
+    """The README's quick start, run as written in a project `django-admin
+    startproject` just made; then its panel snippet after the toolbar's own setup."""
+    import shlex
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    [commands] = re.findall(r"```console\n(.*?)```", quick, re.DOTALL)
+    [panel_snippet] = re.findall(r"```python\n(.*?)```", quick, re.DOTALL)
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([bin_dir / "django-admin", "startproject", "mysite"], cwd=tmp_path, check=True)
+    project = tmp_path / "mysite"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=120)
+
+    outputs = []
+    for line in commands.strip().splitlines():
+        args = shlex.split(line)
+        if args[0] == "python":
+            args[0] = sys.executable
+        result = run("bash", "-c", shlex.join(args)) if ">>" not in line else run("bash", "-c", line)
+        assert result.returncode == 0, (line, result.stdout, result.stderr)
+        outputs.append(result.stdout + result.stderr)
+    assert "signal_inspector" in (project / "mysite" / "settings.py").read_text()
+    assert "receivers" in outputs[1]  # signalmap's summary line
+    assert "System check identified no issues" in outputs[2]
+
+    with open(project / "mysite" / "settings.py", "a") as settings:
+        settings.write(TOOLBAR_SETUP + panel_snippet)
+    with open(project / "mysite" / "urls.py", "a") as urls:
+        urls.write(TOOLBAR_URLS)
+    check = run(sys.executable, "manage.py", "check")
+    assert check.returncode == 0 and "no issues" in check.stdout + check.stderr, check.stderr
+    assert run(sys.executable, "manage.py", "migrate", "-v0").returncode == 0
+    shown = run(sys.executable, "manage.py", "shell", "-c", SHOW_PANEL)
+    assert shown.returncode == 0, shown.stderr
+    [subtitle] = re.findall(r"^subtitle: (.*)$", shown.stdout, re.MULTILINE)
+    assert re.match(r"\d+ (silent )?sends?\b", subtitle), subtitle
