@@ -28,8 +28,8 @@ BENCHMARKS = [
     (
         "Findings: recorded pages with FINDINGS on and off, bulk_update() of 1,000 rows",
         "findings_overhead.py",
-        ["--rounds", "9"],
-        ["--rounds", "3"],
+        ["--rounds", "40"],
+        ["--rounds", "8"],
     ),
     (
         "Signal send cost: plain Django, another context recording, recording, Sentry",

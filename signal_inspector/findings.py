@@ -34,7 +34,7 @@ from typing import Any
 from .context import current_call, recording_var
 from .naming import in_modules, is_project_code, is_project_file, receiver_name, short_path
 from .recording import ReceiverCall, Recording
-from .slots import put, take_off
+from .slots import INHERITED, put, take_off
 
 BYPASSED = "bypassed"
 REPEATED_QUERY = "repeated_query"
@@ -639,8 +639,13 @@ def _mail(below: Any) -> Any:
 
 # --- install ---------------------------------------------------------------------
 
+# The modules whose classes are hooked only once imported: a project may import
+# Celery or django.tasks after the first recording, and must find them hooked.
+_OPTIONAL = ("django.tasks.base", "django_tasks.base", "celery.app.task", "celery.app.base")
+
 
 def _slots() -> list[tuple[type, str, Any]]:
+    """(owner, name, make) of every hook, for the modules imported now."""
     from django.core.mail.message import EmailMessage
     from django.db.models.query import QuerySet
 
@@ -675,23 +680,84 @@ def _slots() -> list[tuple[type, str, Any]]:
     return out
 
 
-_installed: list[tuple[type, str]] = []
+class _Hook:
+    """One hooked attribute, ``make`` building our wrapper of what it holds.
+
+    The wrapper made last is kept with what the attribute held then and the
+    function under it: the next install that finds the attribute as it was puts
+    the same wrapper back with one ``setattr``, and takes it off with one, instead
+    of building and marking a new one (``slots.put()``/``take_off()`` do the rest:
+    a tool's wrapper found there, ours put back by a tool)."""
+
+    __slots__ = ("owner", "name", "make", "held", "below", "wrapper")
+
+    def __init__(self, owner: type, name: str, make: Any) -> None:
+        self.owner = owner
+        self.name = name
+        self.make = make
+        self.held: Any = None
+        self.below: Any = None
+        self.wrapper: Any = None
+
+    def _made(self, below: Any) -> Any:
+        self.held = self.owner.__dict__.get(self.name, INHERITED)
+        self.below = below
+        self.wrapper = self.make(below)
+        return self.wrapper
+
+    def on(self) -> None:
+        owner, name = self.owner, self.name
+        held = owner.__dict__.get(name, INHERITED)
+        if (
+            self.wrapper is not None
+            and held is self.held
+            and (held is not INHERITED or getattr(owner, name) is self.below)
+        ):
+            setattr(owner, name, self.wrapper)
+        else:
+            put(owner, name, self._made)
+
+    def off(self) -> None:
+        owner, name = self.owner, self.name
+        if self.wrapper is not None and owner.__dict__.get(name) is self.wrapper:
+            if self.held is INHERITED:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, self.held)
+        else:
+            take_off(owner, name)
+
+
+# (the optional modules as they were, the hooks for them), worked out once per
+# process and again only when one of those modules appears (or goes).
+_cache: list[Any] = [None, None]
+
+
+def _hooks() -> list[_Hook]:
+    modules = tuple(map(sys.modules.get, _OPTIONAL))
+    if _cache[1] is None or _cache[0] != modules:
+        _cache[:] = [modules, [_Hook(*slot) for slot in _slots()]]
+    hooks: list[_Hook] = _cache[1]
+    return hooks
+
+
+_installed: list[_Hook] = []
 # Whether the hooks are on (the FINDINGS setting, read as the first recording
 # opens): queries are tallied by receiver only then.
 ACTIVE = [False]
 
 
 def install() -> None:
-    for owner, name, make in _slots():
-        put(owner, name, make)
-        _installed.append((owner, name))
+    for hook in _hooks():
+        hook.on()
+        _installed.append(hook)
     ACTIVE[0] = True
 
 
 def uninstall() -> None:
     ACTIVE[0] = False
     while _installed:
-        take_off(*_installed.pop())
+        _installed.pop().off()
 
 
 def collect(recording: Recording) -> list[Finding]:

@@ -495,3 +495,49 @@ def test_repricing_names_the_four_signal_problems_in_the_panel(db: Path) -> None
     assert "4 signal problems" in panel
     assert "shop.Product.objects.update() sent no pre_save/post_save" in panel
     assert "shop.receivers.sync_product ran the same query" in panel
+
+
+# Every page the home page links to, and the findings its panel shows: one kind
+# of finding each on purpose (reprice: four; customers: init_query), none anywhere else.
+PAGE_FINDINGS = {
+    "/": [],
+    "/accounts/": ["init_query"],
+    "/products/reprice/?confirm=1": ["before_commit", "bypassed", "network", "repeated_query"],
+    "/orders/DEMO-1/pay/?pay=1": [],
+    "/orders/DEMO-3/pay/?pay=1": [],
+    "/orders/DEMO-1/apay/": [],
+    "/orders/DEMO-1/cancel/?confirm=1": [],
+    "/orders/DEMO-2/delete/?confirm=1": [],
+    "/products/1/restock/?confirm=1": [],
+    "/accounts/new/?create=1": [],
+}
+
+
+def test_each_page_shows_its_findings_in_the_panel_and_no_other(db: Path) -> None:
+    result = shell(
+        f"""
+        import re
+        from django.urls import reverse
+
+        client.raise_request_exception = False  # the restock page dies, on purpose
+        pages = {{}}
+        for url in {list(PAGE_FINDINGS)!r}:
+            response = client.get(url)
+            request_id = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())[1]
+            exported = client.get(
+                reverse("djdt:signal_inspector_export"), {{"request_id": request_id}}
+            ).json()
+            pages[url] = [response.status_code, exported["findings"]]
+        home = get("/")
+        done(pages=pages, home=home)
+        """,
+        db,
+    )
+    kinds = {url: sorted({f["kind"] for f in found}) for url, (_, found) in result["pages"].items()}
+    assert kinds == PAGE_FINDINGS
+    assert result["pages"]["/products/1/restock/?confirm=1"][0] == 500
+    (init,) = result["pages"]["/accounts/"][1]
+    assert init["receiver"] == "accounts.signals.name_profile"
+    assert init["count"] == 3  # one query per profile loaded: admin, alice, mallory
+    assert "post_init" in init["title"]
+    assert 'href="/accounts/"' in result["home"]

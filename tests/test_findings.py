@@ -277,6 +277,94 @@ def test_idle_is_djangos_own_again():
 
 
 @pytest.mark.django_db
+def test_a_hook_is_built_once_and_wraps_whatever_a_tool_put_there_since():
+    """The hooks are worked out once per process and put back as they were (no
+    new wrapper per request), unless the attribute changed while idle: then ours
+    wraps what is there now, and taking ours off leaves that."""
+    from signal_inspector.slots import below_of
+
+    with signal_inspector.record():
+        update, connect = QuerySet.__dict__["update"], socket.socket.__dict__["connect"]
+    with signal_inspector.record():
+        assert QuerySet.__dict__["update"] is update
+        assert socket.socket.__dict__["connect"] is connect
+    assert QuerySet.__dict__["update"] is DJANGO_UPDATE
+    assert "connect" not in socket.socket.__dict__
+
+    calls = []
+
+    def tools_update(self, **kwargs):
+        calls.append("update")
+        return DJANGO_UPDATE(self, **kwargs)
+
+    def tools_connect(self, address):
+        calls.append("connect")
+        return socket.socket.__bases__[0].connect(self, address)
+
+    QuerySet.update = tools_update
+    socket.socket.connect = tools_connect
+    try:
+        with signal_inspector.record():
+            assert below_of(QuerySet.__dict__["update"]) == (tools_update,)
+            assert below_of(socket.socket.__dict__["connect"]) == (tools_connect,)
+            Order.objects.update(paid=True)
+            with socket.socket() as listener, socket.socket() as client:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                client.connect(listener.getsockname())
+        assert calls == ["update", "connect"]
+        assert QuerySet.__dict__["update"] is tools_update
+        assert socket.socket.__dict__["connect"] is tools_connect
+    finally:
+        QuerySet.update = DJANGO_UPDATE
+        del socket.socket.connect
+    with signal_inspector.record():
+        assert below_of(QuerySet.__dict__["update"]) == (DJANGO_UPDATE,)
+    assert QuerySet.__dict__["update"] is DJANGO_UPDATE
+    assert "connect" not in socket.socket.__dict__
+
+
+CELERY_LATER = """
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["signal_inspector"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+)
+django.setup()
+import sys
+import signal_inspector
+from signal_inspector.slots import below_of
+
+with signal_inspector.record():
+    pass
+assert "celery" not in sys.modules
+from celery.app.base import Celery
+from celery.app.task import Task
+
+own = Task.__dict__["apply_async"], Celery.__dict__["send_task"]
+with signal_inspector.record():
+    assert below_of(Task.__dict__["apply_async"]) == (own[0],)
+    assert below_of(Celery.__dict__["send_task"]) == (own[1],)
+assert (Task.__dict__["apply_async"], Celery.__dict__["send_task"]) == own
+print("hooked and restored")
+"""
+
+
+def test_celery_imported_after_the_first_recording_is_hooked_by_the_next():
+    import subprocess
+    import sys
+
+    pytest.importorskip("celery", reason="needs Celery from PyPI")
+    result = subprocess.run(
+        [sys.executable, "-c", CELERY_LATER], capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )
+    assert result.stdout.strip() == "hooked and restored", result.stderr
+
+
+@pytest.mark.django_db
 def test_our_own_and_the_toolbars_receivers_are_never_reported():
     with signal_inspector.record() as recording, connection.cursor() as cursor:
         for _ in range(10):

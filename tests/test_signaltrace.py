@@ -413,3 +413,27 @@ def test_a_dry_run_marks_on_commit_work_of_receivers_as_would_run(capsys):
     out, err = trace("--dry-run", "shell", "-c", code)
     assert "ran!" not in capsys.readouterr().out
     assert ": would run on commit" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_runs_own_transaction_and_mail_setting_are_not_the_commands(capsys):
+    """The dry run's transaction is not one the command opened: a receiver mailing
+    in autocommit is no before_commit finding, and a durable atomic() still runs;
+    swapping the mail backend is no send of the command's."""
+    from django.core import mail
+
+    code = (
+        "from django.core import mail; "
+        "from django.db import transaction; "
+        "from django.dispatch import Signal; "
+        "s = Signal(); "
+        "s.connect(lambda sender, **kw: mail.send_mail('r', 'b', 'a@example.com', ['b@example.com']), weak=False); "
+        "s.send(sender=None); "
+        "transaction.atomic(durable=True)(lambda: print('durable ran'))()"
+    )
+    out, err = trace("--dry-run", "shell", "-c", code)
+    assert "durable ran" in capsys.readouterr().out
+    assert [m.subject for m in mail.outbox] == ["r"]
+    assert "finding" not in err, err
+    assert "setting_changed" not in err, err
+    assert "1 sends, 1 receiver calls" in err or "1 send, 1 receiver call" in err, err

@@ -5,5 +5,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("", views.customers, name="customers"),
     path("new/", views.create_user, name="create_user"),
 ]

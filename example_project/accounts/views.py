@@ -4,6 +4,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from .models import Profile
+
 User = get_user_model()
 
 
@@ -22,6 +24,13 @@ def create_user(request: HttpRequest) -> HttpResponse:
         else:
             user = User.objects.create_user(username, email=f"{username}@example.com")
     return render(request, "accounts/create_user.html", {"new_user": user, "error": error})
+
+
+def customers(request: HttpRequest) -> HttpResponse:
+    """List the customers' profiles: a post_init receiver queries once per row
+    loaded (see accounts/signals.py, name_profile)."""
+    profiles = Profile.objects.select_related("user").order_by("user__username")[:50]
+    return render(request, "accounts/customers.html", {"profiles": profiles})
 
 
 def _free_username() -> str:

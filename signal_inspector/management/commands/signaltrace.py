@@ -131,8 +131,11 @@ class Command(BaseCommand):
         try:
             with (
                 spans as attach,
+                # Outside the recording: the dry run's own setting change and
+                # transactions are not the command's.
+                dry_run_of() if dry_run else contextlib.nullcontext(),
                 signal_inspector.record(max_sends=max_sends) as recording,
-                dry_run_of(recording) if dry_run else contextlib.nullcontext(),
+                would_run(recording) if dry_run else contextlib.nullcontext(),
             ):
                 if attach is not None and not attach(recording):
                     self.stderr.write(
@@ -232,14 +235,18 @@ DRY_RUN_NOTE = (
 
 
 @contextlib.contextmanager
-def dry_run_of(recording: Recording) -> Iterator[None]:
+def dry_run_of() -> Iterator[None]:
     """Run the block in a transaction on every database, rolled back at the end,
-    with mail sent to memory; on_commit callbacks still queued are marked as what
-    they are: work that would run on commit."""
+    with mail sent to memory.
+
+    Entered before the recording opens, so that the trace shows the command's
+    sends, not the ``setting_changed`` of the mail backend swapped here. These
+    transactions are the dry run's, not the command's: marked as a test case
+    marks its own (``_from_testcase``), a receiver's mail or task in autocommit
+    is not "before commit", and a durable ``atomic()`` of the command still runs.
+    """
     from django.db import connections, transaction
     from django.test.utils import override_settings
-
-    from signal_inspector.on_commit import PENDING, WOULD_RUN
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(
@@ -247,15 +254,28 @@ def dry_run_of(recording: Recording) -> Iterator[None]:
         )
         aliases = list(connections)
         for alias in aliases:
-            stack.enter_context(transaction.atomic(using=alias))
+            block = transaction.atomic(using=alias)
+            block._from_testcase = True  # type: ignore[attr-defined]
+            stack.enter_context(block)
         try:
             yield
         finally:
-            for _, _, callback in recording._on_commit:
-                if callback.status == PENDING:
-                    callback.status = WOULD_RUN
             for alias in aliases:
                 transaction.set_rollback(True, using=alias)
+
+
+@contextlib.contextmanager
+def would_run(recording: Recording) -> Iterator[None]:
+    """On the way out of a dry run, before the recording closes: on_commit
+    callbacks still queued are what they are, work that would run on commit."""
+    from signal_inspector.on_commit import PENDING, WOULD_RUN
+
+    try:
+        yield
+    finally:
+        for _, _, callback in recording._on_commit:
+            if callback.status == PENDING:
+                callback.status = WOULD_RUN
 
 
 def _plain(text: str) -> str:
