@@ -180,6 +180,7 @@ class SignalInspectorPanel(Panel):
         if url:
             url = f"{url}?request_id={self.toolbar.request_id}"
         context = build_context(self.get_stats(), export_url=url)
+        context["css_in_toolbar"] = _stylesheet_in_toolbar()
         # Escaped by the template; _compact() only collapses white space. Safe,
         # so RENDER_PANELS=True (the content inside the page) draws it as markup.
         return mark_safe(_compact(render_to_string(self.template, context)))
@@ -220,6 +221,41 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# Our override of the toolbar's base template, which loads panel.css with it.
+_TOOLBAR_BASE = "debug_toolbar/base.html"
+_OUR_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates", _TOOLBAR_BASE)
+
+
+def _stylesheet_in_toolbar() -> bool:
+    """Whether the toolbar's base template, as the loader resolves it, is ours or
+    extends ours: then panel.css came with the page, under the page's nonce.
+
+    Otherwise the panel's content links it, with the nonce of the request it
+    shows, which the page's policy refuses once the History panel switches to
+    another request (see docs/panel.md).
+    """
+    from django.template import Context, TemplateDoesNotExist
+    from django.template.loader import get_template
+    from django.template.loader_tags import ExtendsNode
+
+    try:
+        template = getattr(get_template(_TOOLBAR_BASE), "template", None)
+        context = Context()
+        for _ in range(8):  # a project's override may extend ours, in turn
+            if template is None:
+                return False
+            if os.path.abspath(str(template.origin.name)) == _OUR_BASE:
+                return True
+            parent = next((n for n in template.nodelist if isinstance(n, ExtendsNode)), None)
+            if parent is None:
+                return False
+            context.template = template
+            template = parent.get_parent(context)
+    except (TemplateDoesNotExist, AttributeError, OSError):
+        return False
+    return False
 
 
 def _page_nonce(request: Any) -> str:

@@ -304,3 +304,64 @@ def test_async_receivers_that_overlapped_are_drawn_on_rows_of_their_own(
         # test_browser): it ran alongside them, so it has a row of its own.
         assert overlapping and all(b["y"] != warehouse["y"] for b in overlapping), first_level
     assert page.problems == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=[True, False], ids=["shadow-dom", "no-shadow-dom"])
+def example_server_csp_shadow(request: Any, tmp_path: Path) -> Iterator[str]:
+    """The example project under a nonce-only style-src, the toolbar in a
+    shadow root (its default) or not."""
+    pytest.importorskip("csp", reason="django-csp is not installed")
+    env = {"EXAMPLE_CSP": "1"}
+    if not request.param:
+        (tmp_path / "no_shadow_settings.py").write_text(
+            "from config.settings import *  # noqa: F403\n"
+            'DEBUG_TOOLBAR_CONFIG = {"USE_SHADOW_DOM": False}\n'
+        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+        env["DJANGO_SETTINGS_MODULE"] = "no_shadow_settings"
+    yield from _serve_example(tmp_path, env)
+
+
+def test_the_stylesheet_applies_after_the_history_panel_switches_request(
+    example_server_csp_shadow: str, page: Any
+) -> None:
+    """The panel's content of another request carries that request's nonce:
+    the stylesheet must come with the page's own (style-src is nonce-only;
+    script-src has 'strict-dynamic' here, without which the History panel's
+    own script, and so the switch, is refused)."""
+    from playwright.sync_api import expect
+
+    from tests.test_browser import assert_styled
+
+    page.add_init_script(CSP_LISTENER)
+    base = example_server_csp_shadow
+    earlier = f"{base}/orders/DEMO-3/pay/?pay=1"
+    response = page.goto(earlier)
+    assert response is not None
+    assert "style-src 'nonce-" in response.headers["content-security-policy"]
+    panel = open_signals_panel(page, f"{base}/orders/DEMO-1/pay/?pay=1")
+    assert_styled(panel)
+    # Loaded once, with the toolbar's stylesheets, in the shadow root or the page.
+    assert page.evaluate(
+        """() => {
+            const host = document.querySelector("#djDebugRoot");
+            const root = host.shadowRoot || document;
+            return root.querySelectorAll("link.djdt-si-css").length;
+        }"""
+    ) == 1
+    expect(panel).not_to_contain_text("DEMO-3")
+    page.locator("#djDebugToolbar a.HistoryPanel").click()
+    switch = page.locator("#HistoryPanel tr", has_text="DEMO-3").locator(".switchHistory")
+    expect(switch).to_have_count(1, timeout=20_000)
+    switch.click()
+    expect(page.locator("#djDebug")).to_have_attribute(
+        "data-request-id", switch.get_attribute("data-request-id") or "?"
+    )
+    page.locator("#HistoryPanel .djDebugClose").click()
+    page.locator("#djDebugToolbar a.SignalInspectorPanel").click()
+    expect(panel.locator(".djdt-si")).to_be_visible(timeout=20_000)
+    expect(panel).to_contain_text("award_loyalty_points")
+    assert_styled(panel)
+    ours = [v for v in page.evaluate("window.__violations") if "signal_inspector" in v["uri"]]
+    assert ours == [], ours
+    assert page.problems == []  # type: ignore[attr-defined]
