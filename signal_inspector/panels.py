@@ -180,6 +180,12 @@ class SignalInspectorPanel(Panel):
         if url:
             url = f"{url}?request_id={self.toolbar.request_id}"
         context = build_context(self.get_stats(), export_url=url)
+        if url:
+            from .graphs import dot_path
+
+            context["export_dot_url"] = f"{url}&format=dot"
+            # SVG only where Graphviz can draw it, on this server.
+            context["export_svg_url"] = f"{url}&format=svg" if dot_path() else ""
         context["css_in_toolbar"] = _stylesheet_in_toolbar()
         # Escaped by the template; _compact() only collapses white space. Safe,
         # so RENDER_PANELS=True (the content inside the page) draws it as markup.
@@ -194,7 +200,7 @@ class SignalInspectorPanel(Panel):
 @require_show_toolbar
 def export_recording(request: HttpRequest) -> HttpResponse:
     """The stored recording of one request, as a JSON download (``format=dot``:
-    its cascade as Graphviz DOT, see docs/graphs.md).
+    its cascade as Graphviz DOT; ``format=svg``: drawn by Graphviz; see docs/graphs.md).
 
     Refused wherever the toolbar is refused, like the toolbar's ``render_panel``.
     """
@@ -207,15 +213,26 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     if not stats:
         raise Http404("No recording for this request")
     data = {key: value for key, value in expand(stats).items() if key != "csp_nonce"}
-    if request.GET.get("format") == "dot":
-        from .graphs import cascade_dot
+    extension = request.GET.get("format", "json")
+    if extension in ("dot", "svg"):
+        from .graphs import GraphvizError, cascade_dot, render
 
-        response: HttpResponse = HttpResponse(
-            cascade_dot(data, title=f"request {request_id}"),
-            content_type="text/vnd.graphviz; charset=utf-8",
-        )
-        extension = "dot"
+        dot = cascade_dot(data, title=f"request {request_id}")
+        if extension == "dot":
+            response: HttpResponse = HttpResponse(
+                dot, content_type="text/vnd.graphviz; charset=utf-8"
+            )
+        else:
+            try:
+                svg = render(dot, "svg")
+            except GraphvizError as exc:
+                return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(svg, content_type="image/svg+xml")
+            # Graphviz escapes the labels; should the file be opened from this
+            # origin all the same, nothing in it may run.
+            response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     else:
+        extension = "json"
         response = JsonResponse(data, json_dumps_params={"indent": 1})
         extension = "json"
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.{extension}"'

@@ -365,3 +365,29 @@ def test_the_stylesheet_applies_after_the_history_panel_switches_request(
     ours = [v for v in page.evaluate("window.__violations") if "signal_inspector" in v["uri"]]
     assert ours == [], ours
     assert page.problems == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.urls("tests.panel_urls")
+def test_the_cascade_downloads_as_dot_and_svg_from_the_shadow_root(
+    live_server: Any, page: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    panel = open_signals_panel(page, f"{live_server.url}/trouble/")
+    assert page.evaluate("!!document.querySelector('#djDebugRoot').shadowRoot")
+    wanted = {"the cascade (Graphviz DOT)": ".dot"}
+    if shutil.which("dot"):
+        wanted["(SVG)"] = ".svg"
+    for text, extension in wanted.items():
+        with page.expect_download() as download_info:
+            panel.locator("p.djdt-si-export a", has_text=text).click()
+        download = download_info.value
+        assert download.suggested_filename.endswith(extension), download.suggested_filename
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        content = path.read_text()
+        if extension == ".dot":
+            assert content.startswith("digraph ") and "tests.panel_urls.explode" in content
+        else:
+            assert "<svg" in content and "explode" in content
+    assert page.problems == []  # type: ignore[attr-defined]
