@@ -206,25 +206,40 @@ def test_filters_and_folding_work_by_clicking_without_script(
 
 
 @pytest.mark.urls("tests.panel_urls")
-def test_a_box_links_to_its_row(live_server: Any, page: Any, settings: Any) -> None:
+@pytest.mark.parametrize("shadow_dom", [True, False], ids=["shadow-dom", "no-shadow-dom"])
+def test_a_click_on_a_box_brings_its_row_into_view(
+    live_server: Any, page: Any, settings: Any, shadow_dom: bool
+) -> None:
     # Browsers follow a fragment link into the page, not into a shadow root:
-    # with the toolbar outside one, a click on a box brings its row into view.
-    settings.DEBUG_TOOLBAR_CONFIG = {
-        **settings.DEBUG_TOOLBAR_CONFIG,
-        "USE_SHADOW_DOM": False,
-    }
+    # the box's label checks a radio button in the row, whose focus scrolls.
+    from playwright.sync_api import expect
+
+    settings.DEBUG_TOOLBAR_CONFIG = {**settings.DEBUG_TOOLBAR_CONFIG, "USE_SHADOW_DOM": shadow_dom}
     page.set_viewport_size({"width": 1440, "height": 500})
     panel = open_signals_panel(page, f"{live_server.url}/trouble/")
-    box = panel.locator('a.djdt-si-fl[href^="#djdt-si-c"]').last
-    href = box.get_attribute("href")
-    row = panel.locator(f"tr{href}")
-    before = row.evaluate("tr => tr.getBoundingClientRect().top")
-    assert before > 500
-    box.click()
-    page.wait_for_function(
-        "sel => document.querySelector(sel).getBoundingClientRect().top < 500", arg=f"tr{href}"
-    )
-    assert page.url.endswith(href)
+    assert page.evaluate("!!document.querySelector('#djDebugRoot').shadowRoot") == shadow_dom
+    unmerged = "a.djdt-si-fl:not(.djdt-si-fl-merged)"
+    for box in (
+        panel.locator(f'{unmerged}[href^="#djdt-si-c"]').last,
+        panel.locator(f'{unmerged}[href^="#djdt-si-s"]').last,
+    ):
+        href = box.get_attribute("href")
+        row = panel.locator(f"tr{href}")
+        panel.locator(".djdt-scroll").evaluate("s => s.scrollTo(0, 0)")
+        assert row.evaluate("tr => tr.getBoundingClientRect().top") > 500
+        box.click()
+        expect(row.locator("input.djdt-si-pick")).to_be_checked()
+        page.wait_for_function(
+            """row => { const t = row.getBoundingClientRect().top; return t >= 0 && t < 500; }""",
+            arg=row.element_handle(),
+        )
+        # The chosen row is outlined; the others are not.
+        assert row.evaluate("tr => getComputedStyle(tr).outlineStyle") == "solid"
+        assert panel.evaluate(
+            """panel => [...panel.querySelectorAll("tr")]
+                .filter(tr => getComputedStyle(tr).outlineStyle === "solid").length"""
+        ) == 1
+    assert page.problems == []  # type: ignore[attr-defined]
 
 
 def test_a_strict_nonce_only_policy_dark_at_800_pixels(

@@ -90,7 +90,7 @@ def test_pay_page_shows_receivers_outcomes_and_the_cascade(client: Client) -> No
     assert "tests/testapp/receivers.py:16" in visible  # where mark_paid is defined
     assert "sent from tests/testapp/views.py:18 in pay" in visible
     rows = re.findall(
-        r'<td class="djdt-si-indent-(\d+)">\s*(?:<small[^>]*>#\d+</small>\s*)?'
+        r'<td class="djdt-si-indent-(\d+)">\s*(?:<input [^>]*>\s*)?(?:<small[^>]*>#\d+</small>\s*)?'
         r'(?:<span class="djdt-si-signal">|<code[^>]*>)([^<]+)<',
         html,
     )

@@ -37,6 +37,8 @@ MAX_ROWS = 40
 LABEL_MIN = 4.0
 # Longest name or message kept in a box's hover text.
 _TEXT_LIMIT = 200
+# The id of a table row's radio button is the row's id and this.
+PICK_SUFFIX = "-pick"
 _ROW = 17  # px per row: a 15 px box and a 2 px gap
 _AXIS = 16  # px above the first row, for the time axis
 _CALLS = len(SEND_FIELDS)
@@ -335,26 +337,45 @@ def _label(box: _Box) -> str:
     return str(name).rpartition(".")[2]
 
 
-def _link(box: _Box, anchor: Anchors | None) -> str:
-    target = anchor(box.send_id, box.call) if anchor else None
+def _target(box: _Box, anchor: Anchors | None) -> str | None:
+    return anchor(box.send_id, box.call) if anchor else None
+
+
+def _link(target: str | None) -> str:
     return f'<a href="#{escape(target)}"' if target else "<a"
+
+
+def _pick(target: str | None, x: str, y: int, width: str) -> str:
+    """A label over the box for its row's radio button (``PICK_SUFFIX``): a click
+    focuses the radio, which scrolls the row into view and marks it. Browsers do
+    not follow a fragment link into the toolbar's shadow root; a label's ``for``
+    is looked up in its own tree, the shadow root included, and needs no script."""
+    if not target:
+        return ""
+    return (
+        f'<foreignObject x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}">'
+        f'<label for="{escape(target)}{PICK_SUFFIX}">'
+        "</label></foreignObject>"
+    )
 
 
 def _one(box: _Box, y: int, total: int, narrow: float, anchor: Anchors | None) -> str:
     x = _pct(box.start, total)
     width_units = max(box.end - box.start, narrow)
     width = _pct(width_units, total)
+    target = _target(box, anchor)
     head = (
-        f'{_link(box, anchor)} class="djdt-si-fl djdt-si-fl-{box.outcome}">'
+        f'{_link(target)} class="djdt-si-fl djdt-si-fl-{box.outcome}">'
         f"<title>{_text(_title(box))}</title>"
     )
+    pick = _pick(target, x, y, width)
     if width_units * 100 / total >= LABEL_MIN:
         return (
             f'{head}<svg x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}">'
             f'<rect width="100%" height="100%"/><text x="3" y="11">{escape(_label(box))}</text>'
-            "</svg></a>"
+            f"</svg>{pick}</a>"
         )
-    return f'{head}<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/></a>'
+    return f'{head}<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/>{pick}</a>'
 
 
 def _group(
@@ -388,8 +409,10 @@ def _group(
     )
     x = _pct(start, total)
     width = _pct(max(end - start, narrow), total)
+    target = _target(worst, anchor)
     return (
-        f'{_link(worst, anchor)} class="djdt-si-fl djdt-si-fl-{worst.outcome} djdt-si-fl-merged">'
+        f'{_link(target)} class="djdt-si-fl djdt-si-fl-{worst.outcome} djdt-si-fl-merged">'
         f"<title>{_text(title)}</title>"
-        f'<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/></a>'
+        f'<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/>'
+        f"{_pick(target, x, y, width)}</a>"
     )
