@@ -183,9 +183,22 @@ def test_filters_and_folding_work_by_clicking_without_script(
     slow = visible_rows(panel, "receiver")
     assert [row["text"].split()[0] for row in slow] == ["tests.panel_urls.dawdle"], slow
     panel.get_by_label(re.compile("Only slow")).uncheck()
-    panel.locator("select[name=receiver]").select_option(label="tests.panel_urls.resend")
+    panel.locator("select[name=receiver]").select_option(label="tests.panel_urls.resend (3 calls)")
     chosen = visible_rows(panel, "receiver")
     assert len(chosen) == 3 and all("resend" in row["text"] for row in chosen), chosen
+    # The flame chart dims the other receivers' boxes; the chosen one's and the
+    # sends stay.
+    boxes = panel.evaluate(
+        """panel => [...panel.querySelectorAll("a.djdt-si-fl:not(.djdt-si-fl-merged)")].map(a => ({
+            name: a.querySelector("title").textContent.split("\\n")[0],
+            send: a.querySelector("title").textContent.startsWith("#"),
+            opacity: getComputedStyle(a).opacity}))"""
+    )
+    resend = [b for b in boxes if b["name"] == "tests.panel_urls.resend"]
+    others = [b for b in boxes if not b["send"] and b["name"] != "tests.panel_urls.resend"]
+    assert resend and all(b["opacity"] == "1" for b in resend), resend
+    assert others and all(b["opacity"] == "0.2" for b in others), others
+    assert all(b["opacity"] == "1" for b in boxes if b["send"]), boxes
     # The sends around them stay, as their context.
     assert {row["text"].split()[1] for row in visible_rows(panel, "send")} == {
         "tests.panel_urls.chain"

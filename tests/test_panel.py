@@ -877,8 +877,12 @@ def test_filters_name_receivers_and_rows_carry_what_they_match(client: Client) -
     form = html[html.index('<form class="djdt-si-filters"') : html.index("</form>")]
     assert "Only errors (2 receiver calls)" in text(form)
     assert "Only slow (1 receiver call)" in text(form)
-    receivers = dict(re.findall(r'<option value="(\d+)">(tests\.panel_urls\.\w+)</option>',
-                                form[form.index('name="receiver"') :]))
+    listed = re.findall(r'<option value="(\d+)">(tests\.panel_urls\.\w+) \((\d+) calls?\)</option>',
+                        form[form.index('name="receiver"') :])
+    receivers = {index: name for index, name, _ in listed}
+    # Sorted by name, each with its number of calls.
+    assert [name for _, name, _ in listed] == sorted(receivers.values())
+    assert ("tests.panel_urls.resend", "3") in [(name, calls) for _, name, calls in listed]
     dawdle = next(index for index, name in receivers.items() if name.endswith(".dawdle"))
     rows = re.findall(r'<tr class="djdt-si-(send|receiver) ([^"]*)"', html)
     matching = [(kind, cls) for kind, cls in rows if f"djdt-si-fr{dawdle} " in f"{cls} "]

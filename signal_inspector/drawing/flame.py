@@ -16,7 +16,7 @@ width doubles until it does not.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +76,17 @@ class _Box:
 
 
 def flame_chart(
-    stats: dict[str, Any], slow_ms: float, anchor: Anchors | None = None
+    stats: dict[str, Any],
+    slow_ms: float,
+    anchor: Anchors | None = None,
+    receivers: Mapping[str, int] | None = None,
 ) -> FlameChart | None:
     """The flame chart of ``stats`` (stored or expanded), or None with nothing to draw.
 
     ``anchor(send_id, call_index)`` names the table row a box links to (None:
-    no link); ``call_index`` is None for a send.
+    no link); ``call_index`` is None for a send. ``receivers``: the panel's
+    Receiver list, name to option value; a receiver's box carries the value
+    (class ``djdt-si-fr<value>``) so that the list dims the others.
     """
     boxes = list(_boxes(stats, slow_ms * _UNITS_PER_MS))
     if not boxes:
@@ -94,7 +99,7 @@ def flame_chart(
     rows, hidden = _rows(boxes)
     resolution = RESOLUTION
     while True:
-        chart = _draw(rows, hidden, total, resolution, anchor)
+        chart = _draw(rows, hidden, total, resolution, anchor, receivers or {})
         if len(chart.svg) <= MAX_BYTES or resolution <= 1:
             return chart
         resolution //= 2
@@ -216,7 +221,12 @@ def _pct(units: float, total: int) -> str:
 
 
 def _draw(
-    rows: list[list[_Box]], hidden: int, total: int, resolution: int, anchor: Anchors | None
+    rows: list[list[_Box]],
+    hidden: int,
+    total: int,
+    resolution: int,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int],
 ) -> FlameChart:
     narrow = total / resolution
     height = _AXIS + len(rows) * _ROW
@@ -233,23 +243,23 @@ def _draw(
         for box in row:
             if box.end - box.start >= narrow:
                 if group:
-                    parts.append(_group(group, group_end, y, total, resolution, anchor))
+                    parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
                     merged += len(group) if len(group) > 1 else 0
                     merged_into += len(group) > 1
                     group = []
-                parts.append(_one(box, y, total, narrow, anchor))
+                parts.append(_one(box, y, total, narrow, anchor, receivers))
             elif group and box.start - group_end < narrow:
                 group.append(box)
                 group_end = max(group_end, box.end)
             else:
                 if group:
-                    parts.append(_group(group, group_end, y, total, resolution, anchor))
+                    parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
                     merged += len(group) if len(group) > 1 else 0
                     merged_into += len(group) > 1
                 group, group_end = [box], box.end
             drawn += 1
         if group:
-            parts.append(_group(group, group_end, y, total, resolution, anchor))
+            parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
             merged += len(group) if len(group) > 1 else 0
             merged_into += len(group) > 1
     parts.append("</svg>")
@@ -359,13 +369,22 @@ def _pick(target: str | None, x: str, y: int, width: str) -> str:
     )
 
 
-def _one(box: _Box, y: int, total: int, narrow: float, anchor: Anchors | None) -> str:
+def _one(
+    box: _Box,
+    y: int,
+    total: int,
+    narrow: float,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int] | None = None,
+) -> str:
     x = _pct(box.start, total)
     width_units = max(box.end - box.start, narrow)
     width = _pct(width_units, total)
     target = _target(box, anchor)
+    listed = receivers.get(str(box.about[0])) if receivers and box.call is not None else None
     head = (
-        f'{_link(target)} class="djdt-si-fl djdt-si-fl-{box.outcome}">'
+        f'{_link(target)} class="djdt-si-fl{"" if listed is None else f" djdt-si-fr{listed}"}'
+        f' djdt-si-fl-{box.outcome}">'
         f"<title>{_text(_title(box))}</title>"
     )
     pick = _pick(target, x, y, width)
@@ -379,11 +398,17 @@ def _one(box: _Box, y: int, total: int, narrow: float, anchor: Anchors | None) -
 
 
 def _group(
-    group: list[_Box], end: int, y: int, total: int, resolution: int, anchor: Anchors | None
+    group: list[_Box],
+    end: int,
+    y: int,
+    total: int,
+    resolution: int,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int],
 ) -> str:
     narrow = total / resolution
     if len(group) == 1:
-        return _one(group[0], y, total, narrow, anchor)
+        return _one(group[0], y, total, narrow, anchor, receivers)
     worst = max(group, key=lambda box: _RANK[box.outcome])
     start = group[0].start
     sends = sum(box.call is None for box in group)
