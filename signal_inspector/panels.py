@@ -56,6 +56,8 @@ class SignalInspectorPanel(Panel):
     nav_icon = "debug_toolbar/img/signals.svg"  # type: ignore[assignment]
 
     _recording: Recording | None = None
+    # Read by templates/debug_toolbar/base.html: subclasses get the stylesheet too.
+    loads_signal_inspector_css = True
 
     # --- recording -------------------------------------------------------------
 
@@ -234,7 +236,6 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     else:
         extension = "json"
         response = JsonResponse(data, json_dumps_params={"indent": 1})
-        extension = "json"
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
