@@ -889,3 +889,25 @@ def test_filters_name_receivers_and_rows_carry_what_they_match(client: Client) -
     # The receiver's row and its send's row (its context), nothing else.
     assert [kind for kind, _ in matching] == ["send", "receiver"]
     assert "djdt-si-fw" in matching[1][1] and "djdt-si-fe" not in matching[1][1]
+
+
+class RenamedPanel(SignalInspectorPanel):
+    """A project's subclass of the panel: its own panel id."""
+
+
+def test_a_subclass_of_the_panel_gets_the_stylesheet_with_the_toolbars(client: Client) -> None:
+    from django.conf import settings
+
+    panels = [
+        "tests.test_panel.RenamedPanel" if name.endswith("SignalInspectorPanel") else name
+        for name in settings.DEBUG_TOOLBAR_PANELS
+    ]
+    with override_settings(DEBUG_TOOLBAR_PANELS=panels):
+        response = client.get("/many/2/")
+        assert len(our_link(response.content.decode())) == 1
+        rendered = client.get(
+            reverse("djdt:render_panel"),
+            {"request_id": request_id_of(response), "panel_id": "RenamedPanel"},
+        )
+        html = rendered.json()["content"]
+        assert 'class="djdt-si"' in html and our_link(html) == []
