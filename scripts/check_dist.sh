@@ -28,6 +28,7 @@ with zipfile.ZipFile(wheel) as zf:
     for needed in ("signal_inspector/static/signal_inspector/panel.css",
                    "signal_inspector/templates/signal_inspector/includes/flame.html",
                    "signal_inspector/templates/signal_inspector/panel.html",
+                   "signal_inspector/templates/debug_toolbar/base.html",
                    "signal_inspector/py.typed"):
         if needed not in names:
             problems.append(f"{needed} is not in the wheel")

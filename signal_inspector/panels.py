@@ -56,6 +56,8 @@ class SignalInspectorPanel(Panel):
     nav_icon = "debug_toolbar/img/signals.svg"  # type: ignore[assignment]
 
     _recording: Recording | None = None
+    # Read by templates/debug_toolbar/base.html: subclasses get the stylesheet too.
+    loads_signal_inspector_css = True
 
     # --- recording -------------------------------------------------------------
 
@@ -180,6 +182,13 @@ class SignalInspectorPanel(Panel):
         if url:
             url = f"{url}?request_id={self.toolbar.request_id}"
         context = build_context(self.get_stats(), export_url=url)
+        if url:
+            from .graphs import dot_path
+
+            context["export_dot_url"] = f"{url}&format=dot"
+            # SVG only where Graphviz can draw it, on this server.
+            context["export_svg_url"] = f"{url}&format=svg" if dot_path() else ""
+        context["css_in_toolbar"] = _stylesheet_in_toolbar()
         # Escaped by the template; _compact() only collapses white space. Safe,
         # so RENDER_PANELS=True (the content inside the page) draws it as markup.
         return mark_safe(_compact(render_to_string(self.template, context)))
@@ -193,7 +202,7 @@ class SignalInspectorPanel(Panel):
 @require_show_toolbar
 def export_recording(request: HttpRequest) -> HttpResponse:
     """The stored recording of one request, as a JSON download (``format=dot``:
-    its cascade as Graphviz DOT, see docs/graphs.md).
+    its cascade as Graphviz DOT; ``format=svg``: drawn by Graphviz; see docs/graphs.md).
 
     Refused wherever the toolbar is refused, like the toolbar's ``render_panel``.
     """
@@ -206,20 +215,65 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     if not stats:
         raise Http404("No recording for this request")
     data = {key: value for key, value in expand(stats).items() if key != "csp_nonce"}
-    if request.GET.get("format") == "dot":
-        from .graphs import cascade_dot
+    extension = request.GET.get("format", "json")
+    if extension in ("dot", "svg"):
+        from .graphs import GraphvizError, cascade_dot, render
 
-        response: HttpResponse = HttpResponse(
-            cascade_dot(data, title=f"request {request_id}"),
-            content_type="text/vnd.graphviz; charset=utf-8",
-        )
-        extension = "dot"
+        dot = cascade_dot(data, title=f"request {request_id}")
+        if extension == "dot":
+            response: HttpResponse = HttpResponse(
+                dot, content_type="text/vnd.graphviz; charset=utf-8"
+            )
+        else:
+            try:
+                svg = render(dot, "svg")
+            except GraphvizError as exc:
+                return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+            response = HttpResponse(svg, content_type="image/svg+xml")
+            # Graphviz escapes the labels; should the file be opened from this
+            # origin all the same, nothing in it may run.
+            response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     else:
-        response = JsonResponse(data, json_dumps_params={"indent": 1})
         extension = "json"
+        response = JsonResponse(data, json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="signals-{request_id}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# Our override of the toolbar's base template, which loads panel.css with it.
+_TOOLBAR_BASE = "debug_toolbar/base.html"
+_OUR_BASE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates", _TOOLBAR_BASE)
+
+
+def _stylesheet_in_toolbar() -> bool:
+    """Whether the toolbar's base template, as the loader resolves it, is ours or
+    extends ours: then panel.css came with the page, under the page's nonce.
+
+    Otherwise the panel's content links it, with the nonce of the request it
+    shows, which the page's policy refuses once the History panel switches to
+    another request (see docs/panel.md).
+    """
+    from django.template import Context, TemplateDoesNotExist
+    from django.template.loader import get_template
+    from django.template.loader_tags import ExtendsNode
+
+    try:
+        template = getattr(get_template(_TOOLBAR_BASE), "template", None)
+        context = Context()
+        for _ in range(8):  # a project's override may extend ours, in turn
+            if template is None:
+                return False
+            if os.path.abspath(str(template.origin.name)) == _OUR_BASE:
+                return True
+            parent = next((n for n in template.nodelist if isinstance(n, ExtendsNode)), None)
+            if parent is None:
+                return False
+            context.template = template
+            template = parent.get_parent(context)
+    except (TemplateDoesNotExist, AttributeError, OSError):
+        return False
+    return False
 
 
 def _page_nonce(request: Any) -> str:

@@ -182,8 +182,10 @@ def _serve_example(
 ) -> Iterator[str]:
     if not MANAGE.exists():
         pytest.skip("example_project/ is not there")
-    env = {**os.environ, "EXAMPLE_DB_PATH": str(tmp_path / "example.sqlite3"), **extra_env}
-    env.pop("DJANGO_SETTINGS_MODULE", None)  # the example has its own settings
+    env = {**os.environ, "EXAMPLE_DB_PATH": str(tmp_path / "example.sqlite3")}
+    # The example has its own settings (extra_env may name a module extending them).
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(extra_env)
     _manage("migrate", "--noinput", env=env)
     _manage("seed_demo", env=env)
     port = _free_port()

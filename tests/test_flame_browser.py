@@ -183,9 +183,22 @@ def test_filters_and_folding_work_by_clicking_without_script(
     slow = visible_rows(panel, "receiver")
     assert [row["text"].split()[0] for row in slow] == ["tests.panel_urls.dawdle"], slow
     panel.get_by_label(re.compile("Only slow")).uncheck()
-    panel.locator("select[name=receiver]").select_option(label="tests.panel_urls.resend")
+    panel.locator("select[name=receiver]").select_option(label="tests.panel_urls.resend (3 calls)")
     chosen = visible_rows(panel, "receiver")
     assert len(chosen) == 3 and all("resend" in row["text"] for row in chosen), chosen
+    # The flame chart dims the other receivers' boxes; the chosen one's and the
+    # sends stay.
+    boxes = panel.evaluate(
+        """panel => [...panel.querySelectorAll("a.djdt-si-fl:not(.djdt-si-fl-merged)")].map(a => ({
+            name: a.querySelector("title").textContent.split("\\n")[0],
+            send: a.querySelector("title").textContent.startsWith("#"),
+            opacity: getComputedStyle(a).opacity}))"""
+    )
+    resend = [b for b in boxes if b["name"] == "tests.panel_urls.resend"]
+    others = [b for b in boxes if not b["send"] and b["name"] != "tests.panel_urls.resend"]
+    assert resend and all(b["opacity"] == "1" for b in resend), resend
+    assert others and all(b["opacity"] == "0.2" for b in others), others
+    assert all(b["opacity"] == "1" for b in boxes if b["send"]), boxes
     # The sends around them stay, as their context.
     assert {row["text"].split()[1] for row in visible_rows(panel, "send")} == {
         "tests.panel_urls.chain"
@@ -206,25 +219,40 @@ def test_filters_and_folding_work_by_clicking_without_script(
 
 
 @pytest.mark.urls("tests.panel_urls")
-def test_a_box_links_to_its_row(live_server: Any, page: Any, settings: Any) -> None:
+@pytest.mark.parametrize("shadow_dom", [True, False], ids=["shadow-dom", "no-shadow-dom"])
+def test_a_click_on_a_box_brings_its_row_into_view(
+    live_server: Any, page: Any, settings: Any, shadow_dom: bool
+) -> None:
     # Browsers follow a fragment link into the page, not into a shadow root:
-    # with the toolbar outside one, a click on a box brings its row into view.
-    settings.DEBUG_TOOLBAR_CONFIG = {
-        **settings.DEBUG_TOOLBAR_CONFIG,
-        "USE_SHADOW_DOM": False,
-    }
+    # the box's label checks a radio button in the row, whose focus scrolls.
+    from playwright.sync_api import expect
+
+    settings.DEBUG_TOOLBAR_CONFIG = {**settings.DEBUG_TOOLBAR_CONFIG, "USE_SHADOW_DOM": shadow_dom}
     page.set_viewport_size({"width": 1440, "height": 500})
     panel = open_signals_panel(page, f"{live_server.url}/trouble/")
-    box = panel.locator('a.djdt-si-fl[href^="#djdt-si-c"]').last
-    href = box.get_attribute("href")
-    row = panel.locator(f"tr{href}")
-    before = row.evaluate("tr => tr.getBoundingClientRect().top")
-    assert before > 500
-    box.click()
-    page.wait_for_function(
-        "sel => document.querySelector(sel).getBoundingClientRect().top < 500", arg=f"tr{href}"
-    )
-    assert page.url.endswith(href)
+    assert page.evaluate("!!document.querySelector('#djDebugRoot').shadowRoot") == shadow_dom
+    unmerged = "a.djdt-si-fl:not(.djdt-si-fl-merged)"
+    for box in (
+        panel.locator(f'{unmerged}[href^="#djdt-si-c"]').last,
+        panel.locator(f'{unmerged}[href^="#djdt-si-s"]').last,
+    ):
+        href = box.get_attribute("href")
+        row = panel.locator(f"tr{href}")
+        panel.locator(".djdt-scroll").evaluate("s => s.scrollTo(0, 0)")
+        assert row.evaluate("tr => tr.getBoundingClientRect().top") > 500
+        box.click()
+        expect(row.locator("input.djdt-si-pick")).to_be_checked()
+        page.wait_for_function(
+            """row => { const t = row.getBoundingClientRect().top; return t >= 0 && t < 500; }""",
+            arg=row.element_handle(),
+        )
+        # The chosen row is outlined; the others are not.
+        assert row.evaluate("tr => getComputedStyle(tr).outlineStyle") == "solid"
+        assert panel.evaluate(
+            """panel => [...panel.querySelectorAll("tr")]
+                .filter(tr => getComputedStyle(tr).outlineStyle === "solid").length"""
+        ) == 1
+    assert page.problems == []  # type: ignore[attr-defined]
 
 
 def test_a_strict_nonce_only_policy_dark_at_800_pixels(
@@ -303,4 +331,91 @@ def test_async_receivers_that_overlapped_are_drawn_on_rows_of_their_own(
         # 5.2 and 6.0 gather the async receiver with the sync ones (see
         # test_browser): it ran alongside them, so it has a row of its own.
         assert overlapping and all(b["y"] != warehouse["y"] for b in overlapping), first_level
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=[True, False], ids=["shadow-dom", "no-shadow-dom"])
+def example_server_csp_shadow(request: Any, tmp_path: Path) -> Iterator[str]:
+    """The example project under a nonce-only style-src, the toolbar in a
+    shadow root (its default) or not."""
+    pytest.importorskip("csp", reason="django-csp is not installed")
+    env = {"EXAMPLE_CSP": "1"}
+    if not request.param:
+        (tmp_path / "no_shadow_settings.py").write_text(
+            "from config.settings import *  # noqa: F403\n"
+            'DEBUG_TOOLBAR_CONFIG = {"USE_SHADOW_DOM": False}\n'
+        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+        env["DJANGO_SETTINGS_MODULE"] = "no_shadow_settings"
+    yield from _serve_example(tmp_path, env)
+
+
+def test_the_stylesheet_applies_after_the_history_panel_switches_request(
+    example_server_csp_shadow: str, page: Any
+) -> None:
+    """The panel's content of another request carries that request's nonce:
+    the stylesheet must come with the page's own (style-src is nonce-only;
+    script-src has 'strict-dynamic' here, without which the History panel's
+    own script, and so the switch, is refused)."""
+    from playwright.sync_api import expect
+
+    from tests.test_browser import assert_styled
+
+    page.add_init_script(CSP_LISTENER)
+    base = example_server_csp_shadow
+    earlier = f"{base}/orders/DEMO-3/pay/?pay=1"
+    response = page.goto(earlier)
+    assert response is not None
+    assert "style-src 'nonce-" in response.headers["content-security-policy"]
+    panel = open_signals_panel(page, f"{base}/orders/DEMO-1/pay/?pay=1")
+    assert_styled(panel)
+    # Loaded once, with the toolbar's stylesheets, in the shadow root or the page.
+    assert page.evaluate(
+        """() => {
+            const host = document.querySelector("#djDebugRoot");
+            const root = host.shadowRoot || document;
+            return root.querySelectorAll("link.djdt-si-css").length;
+        }"""
+    ) == 1
+    expect(panel).not_to_contain_text("DEMO-3")
+    page.locator("#djDebugToolbar a.HistoryPanel").click()
+    switch = page.locator("#HistoryPanel tr", has_text="DEMO-3").locator(".switchHistory")
+    expect(switch).to_have_count(1, timeout=20_000)
+    switch.click()
+    expect(page.locator("#djDebug")).to_have_attribute(
+        "data-request-id", switch.get_attribute("data-request-id") or "?"
+    )
+    page.locator("#HistoryPanel .djDebugClose").click()
+    page.locator("#djDebugToolbar a.SignalInspectorPanel").click()
+    expect(panel.locator(".djdt-si")).to_be_visible(timeout=20_000)
+    expect(panel).to_contain_text("award_loyalty_points")
+    assert_styled(panel)
+    ours = [v for v in page.evaluate("window.__violations") if "signal_inspector" in v["uri"]]
+    assert ours == [], ours
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.urls("tests.panel_urls")
+def test_the_cascade_downloads_as_dot_and_svg_from_the_shadow_root(
+    live_server: Any, page: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    panel = open_signals_panel(page, f"{live_server.url}/trouble/")
+    assert page.evaluate("!!document.querySelector('#djDebugRoot').shadowRoot")
+    wanted = {"the cascade (Graphviz DOT)": ".dot"}
+    if shutil.which("dot"):
+        wanted["(SVG)"] = ".svg"
+    for text, extension in wanted.items():
+        with page.expect_download() as download_info:
+            panel.locator("p.djdt-si-export a", has_text=text).click()
+        download = download_info.value
+        assert download.suggested_filename.endswith(extension), download.suggested_filename
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        content = path.read_text()
+        if extension == ".dot":
+            assert content.startswith("digraph ") and "tests.panel_urls.explode" in content
+        else:
+            assert "<svg" in content and "explode" in content
     assert page.problems == []  # type: ignore[attr-defined]

@@ -325,6 +325,55 @@ def test_the_panels_export_draws_the_requests_cascade(client: Client) -> None:
     assert client.get(url, {"request_id": request_id, "format": "dot", "notoolbar": "1"}).status_code == 404
 
 
+@needs_dot
+@pytest.mark.django_db
+@pytest.mark.urls("tests.panel_urls")
+def test_the_panel_links_its_cascade_as_dot_and_svg(
+    client: Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import html
+
+    from debug_toolbar.store import get_store
+
+    from tests.test_panel import HOSTILE as NUMBER
+    from tests.test_panel import panel_html, request_id_of
+    from tests.testapp.models import Order
+
+    get_store().clear()
+    order = Order.objects.create(number=NUMBER)
+    response = client.get(f"/pay/{order.pk}/")
+    request_id = request_id_of(response)
+    links = {
+        text: html.unescape(href)
+        for href, text in re.findall(r'<a href="([^"]+)" download>([^<]+)</a>', panel_html(response))
+    }
+    url = f"{reverse('djdt:signal_inspector_export')}?request_id={request_id}"
+    assert links == {
+        "Download the recording (JSON)": url,
+        "the cascade (Graphviz DOT)": f"{url}&format=dot",
+        "(SVG)": f"{url}&format=svg",
+    }
+    dot = client.get(links["the cascade (Graphviz DOT)"])
+    assert dot.status_code == 200 and dot["Content-Type"].startswith("text/vnd.graphviz")
+    svg = client.get(links["(SVG)"])
+    assert svg.status_code == 200
+    assert svg["Content-Type"] == "image/svg+xml"
+    assert svg["Content-Disposition"] == f'attachment; filename="signals-{request_id}.svg"'
+    assert svg["X-Content-Type-Options"] == "nosniff"
+    assert svg["Content-Security-Policy"].startswith("default-src 'none'")
+    text = svg.content.decode()
+    # What Graphviz drew from the DOT download, byte for byte.
+    assert text == graphs.render(dot.content.decode(), "svg").decode()
+    assert {"order_paid", "post_save"} <= set(svg_texts(text))
+    assert "<script" not in text
+    assert client.get(links["(SVG)"], {"notoolbar": "1"}).status_code == 404
+    # Without Graphviz on this server: no SVG link, and the URL says why.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert "format=svg" not in panel_html(response)
+    missing = client.get(links["(SVG)"])
+    assert missing.status_code == 503 and "graphviz" in missing.content.decode().lower()
+
+
 def test_cascade_dot_walks_a_deep_tree_without_recursion() -> None:
     depth = sys.getrecursionlimit() + 100
     send: dict[str, Any] = {"signal": "s", "sender": "x", "receivers": []}

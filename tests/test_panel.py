@@ -8,6 +8,8 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import django
 import pytest
@@ -88,7 +90,7 @@ def test_pay_page_shows_receivers_outcomes_and_the_cascade(client: Client) -> No
     assert "tests/testapp/receivers.py:16" in visible  # where mark_paid is defined
     assert "sent from tests/testapp/views.py:18 in pay" in visible
     rows = re.findall(
-        r'<td class="djdt-si-indent-(\d+)">\s*(?:<small[^>]*>#\d+</small>\s*)?'
+        r'<td class="djdt-si-indent-(\d+)">\s*(?:<input [^>]*>\s*)?(?:<small[^>]*>#\d+</small>\s*)?'
         r'(?:<span class="djdt-si-signal">|<code[^>]*>)([^<]+)<',
         html,
     )
@@ -540,7 +542,21 @@ def test_concurrent_receiver_time_is_counted_once_and_never_passes_the_request()
     assert context["slow_count"] == 2  # the two 55 ms and 52 ms receipts
 
 
-def test_the_stylesheet_carries_the_pages_csp_nonce(client: Client) -> None:
+def toolbar_base_first() -> Any:
+    """The toolbar's own debug_toolbar/base.html found before ours, as when
+    debug_toolbar comes before signal_inspector in INSTALLED_APPS."""
+    import debug_toolbar
+    from django.conf import settings
+
+    templates = str(Path(debug_toolbar.__file__).parent / "templates")
+    return override_settings(TEMPLATES=[{**settings.TEMPLATES[0], "DIRS": [templates]}])
+
+
+def our_link(html: str) -> list[str]:
+    return re.findall(r'<link[^>]*signal_inspector/panel\.css[^>]*>', html)
+
+
+def test_the_stylesheet_comes_with_the_toolbars_under_the_pages_csp_nonce(client: Client) -> None:
     pytest.importorskip("csp")
     from csp.constants import NONCE
     from django.conf import settings
@@ -548,18 +564,55 @@ def test_the_stylesheet_carries_the_pages_csp_nonce(client: Client) -> None:
     middleware = ["csp.middleware.CSPMiddleware", *settings.MIDDLEWARE]
     policy = {"DIRECTIVES": {"style-src": [NONCE], "script-src": [NONCE, "'strict-dynamic'"]}}
     with override_settings(MIDDLEWARE=middleware, CONTENT_SECURITY_POLICY=policy):
-        # The page used its nonce; the toolbar's links carry it, and so does ours.
+        # signal_inspector comes first in INSTALLED_APPS: its debug_toolbar/base.html
+        # adds panel.css to the toolbar's stylesheets, with the page's nonce...
         response = client.get("/csp/")
         match = re.search(r"'nonce-([\w+/=]+)'", response.headers["Content-Security-Policy"])
         assert match
         page = response.content.decode()
         assert f'nonce="{match[1]}" rel="stylesheet"' in page  # the toolbar's
+        assert our_link(page) == [
+            f'<link nonce="{match[1]}" rel="stylesheet" href="/static/signal_inspector/panel.css"'
+            ' class="djdt-si-css">'
+        ]
+        assert page.index("debug_toolbar/css/toolbar.css") < page.index("panel.css")
+        # ...so the panel, which may be another request's (History), adds none.
         html = panel_html(response)
-        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
-        assert html.count(match[1]) == 1 and "<script" not in html
-        # A page that used no nonce: none made up (it would not be in the header).
-        html = panel_html(client.get("/many/2/"))
-        assert 'class="djdt-si-css">' in html and " nonce=" not in html
+        assert our_link(html) == [] and match[1] not in html and "<script" not in html
+        assert "INSTALLED_APPS" not in html
+        # The toolbar's own base template first: the panel links it, with the
+        # nonce of the request it shows, and says how to avoid that.
+        with toolbar_base_first():
+            response = client.get("/csp/")
+            match = re.search(r"'nonce-([\w+/=]+)'", response.headers["Content-Security-Policy"])
+            assert match and our_link(response.content.decode()) == []
+            html = panel_html(response)
+            assert our_link(html) == [
+                '<link rel="stylesheet" href="/static/signal_inspector/panel.css"'
+                f' class="djdt-si-css" nonce="{match[1]}">'
+            ]
+            assert html.count(match[1]) == 1 and "<script" not in html
+            assert "before <code class=\"djdt-si-inline\">\"debug_toolbar\"</code>" in html
+            # A page that used no nonce: none made up (it would not be in the
+            # header), and nothing to say.
+            html = panel_html(client.get("/many/2/"))
+            assert 'class="djdt-si-css">' in html and " nonce=" not in html
+            assert "INSTALLED_APPS" not in html
+
+
+def test_a_project_template_extending_ours_keeps_the_stylesheet_in_the_toolbar(
+    client: Client, tmp_path: Path
+) -> None:
+    from django.conf import settings
+
+    (tmp_path / "debug_toolbar").mkdir()
+    (tmp_path / "debug_toolbar" / "base.html").write_text(
+        '{% extends "debug_toolbar/base.html" %}{% block js %}{{ block.super }}{% endblock %}'
+    )
+    with override_settings(TEMPLATES=[{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]):
+        response = client.get("/many/2/")
+        assert len(our_link(response.content.decode())) == 1
+        assert our_link(panel_html(response)) == []
 
 
 @pytest.mark.skipif(django.VERSION < (6,), reason="Django 6's own CSP support")
@@ -573,10 +626,18 @@ def test_the_stylesheet_carries_djangos_own_csp_nonce(client: Client) -> None:
         response = client.get("/csp/")
         match = re.search(r"'nonce-([\w+/=-]+)'", response.headers["Content-Security-Policy"])
         assert match
-        html = panel_html(response)
-        assert f'class="djdt-si-css" nonce="{match[1]}"' in html
-        html = panel_html(client.get("/many/2/"))
-        assert " nonce=" not in html
+        assert f'<link nonce="{match[1]}" rel="stylesheet" href="/static/signal_inspector/' in (
+            response.content.decode()
+        )
+        assert our_link(panel_html(response)) == []
+        with toolbar_base_first():
+            response = client.get("/csp/")
+            match = re.search(r"'nonce-([\w+/=-]+)'", response.headers["Content-Security-Policy"])
+            assert match
+            html = panel_html(response)
+            assert f'class="djdt-si-css" nonce="{match[1]}"' in html
+            html = panel_html(client.get("/many/2/"))
+            assert " nonce=" not in html
 
 
 @pytest.mark.django_db
@@ -816,11 +877,37 @@ def test_filters_name_receivers_and_rows_carry_what_they_match(client: Client) -
     form = html[html.index('<form class="djdt-si-filters"') : html.index("</form>")]
     assert "Only errors (2 receiver calls)" in text(form)
     assert "Only slow (1 receiver call)" in text(form)
-    receivers = dict(re.findall(r'<option value="(\d+)">(tests\.panel_urls\.\w+)</option>',
-                                form[form.index('name="receiver"') :]))
+    listed = re.findall(r'<option value="(\d+)">(tests\.panel_urls\.\w+) \((\d+) calls?\)</option>',
+                        form[form.index('name="receiver"') :])
+    receivers = {index: name for index, name, _ in listed}
+    # Sorted by name, each with its number of calls.
+    assert [name for _, name, _ in listed] == sorted(receivers.values())
+    assert ("tests.panel_urls.resend", "3") in [(name, calls) for _, name, calls in listed]
     dawdle = next(index for index, name in receivers.items() if name.endswith(".dawdle"))
     rows = re.findall(r'<tr class="djdt-si-(send|receiver) ([^"]*)"', html)
     matching = [(kind, cls) for kind, cls in rows if f"djdt-si-fr{dawdle} " in f"{cls} "]
     # The receiver's row and its send's row (its context), nothing else.
     assert [kind for kind, _ in matching] == ["send", "receiver"]
     assert "djdt-si-fw" in matching[1][1] and "djdt-si-fe" not in matching[1][1]
+
+
+class RenamedPanel(SignalInspectorPanel):
+    """A project's subclass of the panel: its own panel id."""
+
+
+def test_a_subclass_of_the_panel_gets_the_stylesheet_with_the_toolbars(client: Client) -> None:
+    from django.conf import settings
+
+    panels = [
+        "tests.test_panel.RenamedPanel" if name.endswith("SignalInspectorPanel") else name
+        for name in settings.DEBUG_TOOLBAR_PANELS
+    ]
+    with override_settings(DEBUG_TOOLBAR_PANELS=panels):
+        response = client.get("/many/2/")
+        assert len(our_link(response.content.decode())) == 1
+        rendered = client.get(
+            reverse("djdt:render_panel"),
+            {"request_id": request_id_of(response), "panel_id": "RenamedPanel"},
+        )
+        html = rendered.json()["content"]
+        assert 'class="djdt-si"' in html and our_link(html) == []

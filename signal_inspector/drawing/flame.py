@@ -16,7 +16,7 @@ width doubles until it does not.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,8 @@ MAX_ROWS = 40
 LABEL_MIN = 4.0
 # Longest name or message kept in a box's hover text.
 _TEXT_LIMIT = 200
+# The id of a table row's radio button is the row's id and this.
+PICK_SUFFIX = "-pick"
 _ROW = 17  # px per row: a 15 px box and a 2 px gap
 _AXIS = 16  # px above the first row, for the time axis
 _CALLS = len(SEND_FIELDS)
@@ -74,12 +76,17 @@ class _Box:
 
 
 def flame_chart(
-    stats: dict[str, Any], slow_ms: float, anchor: Anchors | None = None
+    stats: dict[str, Any],
+    slow_ms: float,
+    anchor: Anchors | None = None,
+    receivers: Mapping[str, int] | None = None,
 ) -> FlameChart | None:
     """The flame chart of ``stats`` (stored or expanded), or None with nothing to draw.
 
     ``anchor(send_id, call_index)`` names the table row a box links to (None:
-    no link); ``call_index`` is None for a send.
+    no link); ``call_index`` is None for a send. ``receivers``: the panel's
+    Receiver list, name to option value; a receiver's box carries the value
+    (class ``djdt-si-fr<value>``) so that the list dims the others.
     """
     boxes = list(_boxes(stats, slow_ms * _UNITS_PER_MS))
     if not boxes:
@@ -92,7 +99,7 @@ def flame_chart(
     rows, hidden = _rows(boxes)
     resolution = RESOLUTION
     while True:
-        chart = _draw(rows, hidden, total, resolution, anchor)
+        chart = _draw(rows, hidden, total, resolution, anchor, receivers or {})
         if len(chart.svg) <= MAX_BYTES or resolution <= 1:
             return chart
         resolution //= 2
@@ -214,7 +221,12 @@ def _pct(units: float, total: int) -> str:
 
 
 def _draw(
-    rows: list[list[_Box]], hidden: int, total: int, resolution: int, anchor: Anchors | None
+    rows: list[list[_Box]],
+    hidden: int,
+    total: int,
+    resolution: int,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int],
 ) -> FlameChart:
     narrow = total / resolution
     height = _AXIS + len(rows) * _ROW
@@ -231,23 +243,23 @@ def _draw(
         for box in row:
             if box.end - box.start >= narrow:
                 if group:
-                    parts.append(_group(group, group_end, y, total, resolution, anchor))
+                    parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
                     merged += len(group) if len(group) > 1 else 0
                     merged_into += len(group) > 1
                     group = []
-                parts.append(_one(box, y, total, narrow, anchor))
+                parts.append(_one(box, y, total, narrow, anchor, receivers))
             elif group and box.start - group_end < narrow:
                 group.append(box)
                 group_end = max(group_end, box.end)
             else:
                 if group:
-                    parts.append(_group(group, group_end, y, total, resolution, anchor))
+                    parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
                     merged += len(group) if len(group) > 1 else 0
                     merged_into += len(group) > 1
                 group, group_end = [box], box.end
             drawn += 1
         if group:
-            parts.append(_group(group, group_end, y, total, resolution, anchor))
+            parts.append(_group(group, group_end, y, total, resolution, anchor, receivers))
             merged += len(group) if len(group) > 1 else 0
             merged_into += len(group) > 1
     parts.append("</svg>")
@@ -335,34 +347,68 @@ def _label(box: _Box) -> str:
     return str(name).rpartition(".")[2]
 
 
-def _link(box: _Box, anchor: Anchors | None) -> str:
-    target = anchor(box.send_id, box.call) if anchor else None
+def _target(box: _Box, anchor: Anchors | None) -> str | None:
+    return anchor(box.send_id, box.call) if anchor else None
+
+
+def _link(target: str | None) -> str:
     return f'<a href="#{escape(target)}"' if target else "<a"
 
 
-def _one(box: _Box, y: int, total: int, narrow: float, anchor: Anchors | None) -> str:
+def _pick(target: str | None, x: str, y: int, width: str) -> str:
+    """A label over the box for its row's radio button (``PICK_SUFFIX``): a click
+    focuses the radio, which scrolls the row into view and marks it. Browsers do
+    not follow a fragment link into the toolbar's shadow root; a label's ``for``
+    is looked up in its own tree, the shadow root included, and needs no script."""
+    if not target:
+        return ""
+    return (
+        f'<foreignObject x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}">'
+        f'<label for="{escape(target)}{PICK_SUFFIX}">'
+        "</label></foreignObject>"
+    )
+
+
+def _one(
+    box: _Box,
+    y: int,
+    total: int,
+    narrow: float,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int] | None = None,
+) -> str:
     x = _pct(box.start, total)
     width_units = max(box.end - box.start, narrow)
     width = _pct(width_units, total)
+    target = _target(box, anchor)
+    listed = receivers.get(str(box.about[0])) if receivers and box.call is not None else None
     head = (
-        f'{_link(box, anchor)} class="djdt-si-fl djdt-si-fl-{box.outcome}">'
+        f'{_link(target)} class="djdt-si-fl{"" if listed is None else f" djdt-si-fr{listed}"}'
+        f' djdt-si-fl-{box.outcome}">'
         f"<title>{_text(_title(box))}</title>"
     )
+    pick = _pick(target, x, y, width)
     if width_units * 100 / total >= LABEL_MIN:
         return (
             f'{head}<svg x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}">'
             f'<rect width="100%" height="100%"/><text x="3" y="11">{escape(_label(box))}</text>'
-            "</svg></a>"
+            f"</svg>{pick}</a>"
         )
-    return f'{head}<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/></a>'
+    return f'{head}<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/>{pick}</a>'
 
 
 def _group(
-    group: list[_Box], end: int, y: int, total: int, resolution: int, anchor: Anchors | None
+    group: list[_Box],
+    end: int,
+    y: int,
+    total: int,
+    resolution: int,
+    anchor: Anchors | None,
+    receivers: Mapping[str, int],
 ) -> str:
     narrow = total / resolution
     if len(group) == 1:
-        return _one(group[0], y, total, narrow, anchor)
+        return _one(group[0], y, total, narrow, anchor, receivers)
     worst = max(group, key=lambda box: _RANK[box.outcome])
     start = group[0].start
     sends = sum(box.call is None for box in group)
@@ -388,8 +434,10 @@ def _group(
     )
     x = _pct(start, total)
     width = _pct(max(end - start, narrow), total)
+    target = _target(worst, anchor)
     return (
-        f'{_link(worst, anchor)} class="djdt-si-fl djdt-si-fl-{worst.outcome} djdt-si-fl-merged">'
+        f'{_link(target)} class="djdt-si-fl djdt-si-fl-{worst.outcome} djdt-si-fl-merged">'
         f"<title>{_text(title)}</title>"
-        f'<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/></a>'
+        f'<rect x="{x}%" y="{y}" width="{width}%" height="{_ROW - 2}"/>'
+        f"{_pick(target, x, y, width)}</a>"
     )

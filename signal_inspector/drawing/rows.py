@@ -739,17 +739,24 @@ def build_context(
     trees = drawer.trees()
     signals = sorted(drawer.signal_index.items(), key=lambda item: item[0])
     receivers = sorted(drawer.receiver_index.items(), key=lambda item: item[0])
-    chart = flame_chart(stored, slow_ms, drawer.anchor) if flame and trees else None
+    # The flame chart dims the boxes of the receivers the list did not choose.
+    listed_receivers = {
+        name: index for name, index in drawer.receiver_index.items() if index < MAX_FILTER_OPTIONS
+    }
+    chart = (
+        flame_chart(stored, slow_ms, drawer.anchor, listed_receivers) if flame and trees else None
+    )
     wall_ms = receiver_wall_ms(stats)
     silent = stats.get("silent", [])
     total_sends = int(stats.get("total_sends") or 0)
     listed = drawer.shown + drawer.folded
     by_receiver = _by_receiver(sends, slow_ms, drawer.spans)
+    calls = {entry["name"]: entry["calls"] for entry in by_receiver}
     by_signal = _by_signal(sends)
     return {
         "flame": chart,
         "receivers": [
-            {"index": index, "name": name}
+            {"index": index, "name": name, "calls": calls.get(name, 0)}
             for name, index in receivers
             if index < MAX_FILTER_OPTIONS
         ],
