@@ -764,10 +764,12 @@ def close_checks(recording: Recording, send_record: SendRecord) -> None:
     try:
         calls = send_record.calls
         if send_record.has_async:
-            # Async receivers a failure kept from starting were never called.
+            # Async receivers a failure kept from starting were never called:
+            # begin_call() counted them as called.
             receivers = send_record.receivers
             for call in [c for c in receivers if c.start == 0.0]:
                 receivers.remove(call)
+                recording.receiver_calls -= 1
                 send_record.add_skipped(call.name, call.location)
             receivers.sort(key=lambda c: c.start)
         if send_record.signal == POST_SAVE and send_record.kwargs.get("created") == "False":
