@@ -355,8 +355,11 @@ def open_send(
             or recording.kept_calls + calls > recording.max_calls
             or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
-            return SendRecord(number, name, method, label, perf_counter(), False, parent)
+            counted = SendRecord(number, name, method, label, perf_counter(), False, parent)
+            counted.sender_id = id(sender)
+            return counted
         record = SendRecord(number, name, method, label, 0.0, True, parent)
+        record.sender_id = id(sender)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
@@ -543,7 +546,7 @@ def _wrapped_receiver(wrapper: FunctionType) -> Any:
 
 def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
     """The call further up already running the receiver ``key`` for the same
-    signal and sender as ``send_record``, if any: a loop."""
+    signal and sender (the same object) as ``send_record``, if any: a loop."""
     ancestor = send_record.parent
     while ancestor is not None:
         outer = ancestor.parent
@@ -551,6 +554,9 @@ def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
             ancestor.key == key
             and outer is not None
             and outer.signal == send_record.signal
+            # The same sender, not one labelled alike; the label too, in case
+            # the id is reused (an async receiver outliving its send's sender).
+            and outer.sender_id == send_record.sender_id
             and outer.sender == send_record.sender
         ):
             return ancestor
