@@ -737,8 +737,8 @@ def _add_time(recording: Recording, call: ReceiverCall) -> None:
 def skip(send_record: SendRecord, receivers: Any) -> None:
     try:
         for receiver in receivers:
-            name, location, _ = describe(receiver)
-            send_record.add_skipped(name, location)
+            name, location, key = describe(receiver)
+            send_record.add_skipped(name, location, key)
     except Exception:
         pass
 
@@ -776,7 +776,7 @@ def close_checks(recording: Recording, send_record: SendRecord) -> None:
             for call in [c for c in receivers if c.start == 0.0]:
                 receivers.remove(call)
                 recording.receiver_calls -= 1
-                send_record.add_skipped(call.name, call.location)
+                send_record.add_skipped(call.name, call.location, call.key)
             receivers.sort(key=lambda c: c.start)
         if send_record.signal == POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)

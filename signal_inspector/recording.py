@@ -254,10 +254,11 @@ class SendRecord:
         self.current = call
         return call  # type: ignore[no-any-return]
 
-    def add_skipped(self, name: str, location: str) -> None:
+    def add_skipped(self, name: str, location: str, key: str = "") -> None:
+        # The key as a call's: tells apart two objects' bound methods (testing.py).
         if self.skipped is _EMPTY:
             self.skipped = []
-        self.skipped.append({"name": name, "location": location})
+        self.skipped.append({"name": name, "location": location, "key": key})
 
     def __repr__(self) -> str:
         return f"<SendRecord {self.signal} from {self.sender}>"
