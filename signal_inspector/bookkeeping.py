@@ -341,7 +341,9 @@ def open_send(
             parent = found
         else:
             outer: SendRecord = found  # type: ignore[assignment]
-            if outer.limited and _takes_over(recording, outer, name, label):
+            if outer.limited and _takes_over(
+                recording, outer, name, label, signal, sys._getframe(depth - 1).f_code
+            ):
                 parent = outer.parent
             else:
                 parent = outer.running()
@@ -391,11 +393,15 @@ def open_send(
         return None
 
 
-def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) -> bool:
+def _takes_over(
+    recording: Recording, outer: SendRecord, name: str, label: str, signal: Signal, caller: Any
+) -> bool:
     """Whether this send is the one a "sends only" wrapper is running (a Signal
     subclass's send() calling super().send(), another tool's wrapper calling
     ours): if so, the wrapper's record is withdrawn and this send, recorded in
-    full, stands in its place (see sends_only.py)."""
+    full, stands in its place (see sends_only.py). Not when ``caller``, the code
+    that called this send, is one of the signal's receivers: a receiver that a
+    subclass's own send() called is sending the signal again, nested."""
     stand_in = outer.current
     if (
         outer.claimed
@@ -405,6 +411,7 @@ def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) 
         or type(stand_in) is not ReceiverCall
         or stand_in.children
         or stand_in.queries
+        or _is_receivers_code(signal, caller)
     ):
         return False
     outer.claimed = True
@@ -417,6 +424,20 @@ def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) 
                 del siblings[index]
                 break
     return True
+
+
+def _is_receivers_code(signal: Signal, code: Any) -> bool:
+    """Whether ``code`` is what one of ``signal``'s connected receivers runs."""
+    try:
+        for entry in list(signal.receivers):
+            receiver = entry[1]
+            if isinstance(receiver, weakref.ReferenceType):
+                receiver = receiver()
+            if receiver is not None and code_of(receiver) is code:
+                return True
+    except Exception:
+        pass
+    return False
 
 
 def start_send(
