@@ -341,7 +341,9 @@ def open_send(
             parent = found
         else:
             outer: SendRecord = found  # type: ignore[assignment]
-            if outer.limited and _takes_over(recording, outer, name, label):
+            if outer.limited and _takes_over(
+                recording, outer, name, label, signal, sys._getframe(depth - 1).f_code
+            ):
                 parent = outer.parent
             else:
                 parent = outer.running()
@@ -355,8 +357,11 @@ def open_send(
             or recording.kept_calls + calls > recording.max_calls
             or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
-            return SendRecord(number, name, method, label, perf_counter(), False, parent)
+            counted = SendRecord(number, name, method, label, perf_counter(), False, parent)
+            counted.sender_id = id(sender)
+            return counted
         record = SendRecord(number, name, method, label, 0.0, True, parent)
+        record.sender_id = id(sender)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
@@ -388,11 +393,15 @@ def open_send(
         return None
 
 
-def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) -> bool:
+def _takes_over(
+    recording: Recording, outer: SendRecord, name: str, label: str, signal: Signal, caller: Any
+) -> bool:
     """Whether this send is the one a "sends only" wrapper is running (a Signal
     subclass's send() calling super().send(), another tool's wrapper calling
     ours): if so, the wrapper's record is withdrawn and this send, recorded in
-    full, stands in its place (see sends_only.py)."""
+    full, stands in its place (see sends_only.py). Not when ``caller``, the code
+    that called this send, is one of the signal's receivers: a receiver that a
+    subclass's own send() called is sending the signal again, nested."""
     stand_in = outer.current
     if (
         outer.claimed
@@ -402,6 +411,7 @@ def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) 
         or type(stand_in) is not ReceiverCall
         or stand_in.children
         or stand_in.queries
+        or _is_receivers_code(signal, caller)
     ):
         return False
     outer.claimed = True
@@ -414,6 +424,20 @@ def _takes_over(recording: Recording, outer: SendRecord, name: str, label: str) 
                 del siblings[index]
                 break
     return True
+
+
+def _is_receivers_code(signal: Signal, code: Any) -> bool:
+    """Whether ``code`` is what one of ``signal``'s connected receivers runs."""
+    try:
+        for entry in list(signal.receivers):
+            receiver = entry[1]
+            if isinstance(receiver, weakref.ReferenceType):
+                receiver = receiver()
+            if receiver is not None and code_of(receiver) is code:
+                return True
+    except Exception:
+        pass
+    return False
 
 
 def start_send(
@@ -543,7 +567,7 @@ def _wrapped_receiver(wrapper: FunctionType) -> Any:
 
 def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
     """The call further up already running the receiver ``key`` for the same
-    signal and sender as ``send_record``, if any: a loop."""
+    signal and sender (the same object) as ``send_record``, if any: a loop."""
     ancestor = send_record.parent
     while ancestor is not None:
         outer = ancestor.parent
@@ -551,6 +575,9 @@ def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
             ancestor.key == key
             and outer is not None
             and outer.signal == send_record.signal
+            # The same sender, not one labelled alike; the label too, in case
+            # the id is reused (an async receiver outliving its send's sender).
+            and outer.sender_id == send_record.sender_id
             and outer.sender == send_record.sender
         ):
             return ancestor
@@ -731,8 +758,8 @@ def _add_time(recording: Recording, call: ReceiverCall) -> None:
 def skip(send_record: SendRecord, receivers: Any) -> None:
     try:
         for receiver in receivers:
-            name, location, _ = describe(receiver)
-            send_record.add_skipped(name, location)
+            name, location, key = describe(receiver)
+            send_record.add_skipped(name, location, key)
     except Exception:
         pass
 
@@ -764,11 +791,13 @@ def close_checks(recording: Recording, send_record: SendRecord) -> None:
     try:
         calls = send_record.calls
         if send_record.has_async:
-            # Async receivers a failure kept from starting were never called.
+            # Async receivers a failure kept from starting were never called:
+            # begin_call() counted them as called.
             receivers = send_record.receivers
             for call in [c for c in receivers if c.start == 0.0]:
                 receivers.remove(call)
-                send_record.add_skipped(call.name, call.location)
+                recording.receiver_calls -= 1
+                send_record.add_skipped(call.name, call.location, call.key)
             receivers.sort(key=lambda c: c.start)
         if send_record.signal == POST_SAVE and send_record.kwargs.get("created") == "False":
             _created_guard_hints(recording, send_record)

@@ -261,6 +261,10 @@ def receiver_name(receiver: Any) -> str:
             target = receiver.__func__
         if isinstance(target, (types.FunctionType, types.BuiltinFunctionType)):
             return f"{_attr(target, '__module__')}.{_attr(target, '__qualname__')}"
+        if issubclass(type(receiver), type):
+            # A class (post_save.connect(AuditEntry)): calling it is what runs.
+            # Its type is ``type`` for every class: the class names itself.
+            return f"{_attr(receiver, '__module__')}.{_attr(receiver, '__qualname__')}"
         # A callable instance: name its class.
         return class_label(type(receiver)) + "()"
     except Exception:

@@ -191,6 +191,9 @@ class SendRecord:
     # (see sends_only.py): it was never stored, and its wrapper records nothing.
     claimed = False
     has_async = False  # an async receiver was called: close() sorts by start
+    # id() of the sender, for telling senders apart while the send runs (loops):
+    # two senders may share a label (equal reprs, a repr cut short).
+    sender_id = 0
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,
@@ -251,10 +254,11 @@ class SendRecord:
         self.current = call
         return call  # type: ignore[no-any-return]
 
-    def add_skipped(self, name: str, location: str) -> None:
+    def add_skipped(self, name: str, location: str, key: str = "") -> None:
+        # The key as a call's: tells apart two objects' bound methods (testing.py).
         if self.skipped is _EMPTY:
             self.skipped = []
-        self.skipped.append({"name": name, "location": location})
+        self.skipped.append({"name": name, "location": location, "key": key})
 
     def __repr__(self) -> str:
         return f"<SendRecord {self.signal} from {self.sender}>"

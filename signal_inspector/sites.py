@@ -19,7 +19,10 @@ from django.dispatch import Signal
 from django.dispatch import dispatcher as _dispatcher
 
 from .naming import in_modules, receiver_name, safe_repr, sender_label, short_path
+from .slots import below_of, mark
 
+# What our wrapper wraps (Django's method), for tests. Never how ours are known:
+# functools.wraps() copies it onto another tool's wrapper (see slots.py).
 MARKER = "_signal_inspector_original"
 
 
@@ -311,6 +314,7 @@ def _wrap_connect(original: Any) -> Any:
 
     connect.__doc__ = original.__doc__
     setattr(connect, MARKER, original)
+    mark(connect, original)
     return connect
 
 
@@ -328,22 +332,43 @@ def _wrap_disconnect(original: Any) -> Any:
 
     disconnect.__doc__ = original.__doc__
     setattr(disconnect, MARKER, original)
+    mark(disconnect, original)
     return disconnect
 
 
 
 
+_WRAPS = (("connect", _wrap_connect), ("disconnect", _wrap_disconnect))
+
+
+def _ours_within(function: Any) -> bool:
+    """Whether ``function`` is our wrapper, or a ``functools.wraps`` wrapper
+    another tool put around it (ours runs under it: not wrapped again)."""
+    for _ in range(10):
+        if below_of(function) is not None:
+            return True
+        try:
+            function = vars(function).get("__wrapped__")
+        except TypeError:  # no __dict__
+            return False
+        if function is None:
+            return False
+    return False
+
+
 def install() -> None:
     """Wrap ``connect()``/``disconnect()`` once; later calls do nothing."""
-    if hasattr(Signal.__dict__["connect"], MARKER):
-        return
-    Signal.connect = _wrap_connect(Signal.__dict__["connect"])  # type: ignore[method-assign]
-    Signal.disconnect = _wrap_disconnect(Signal.__dict__["disconnect"])  # type: ignore[method-assign]
+    for name, wrap in _WRAPS:
+        current = Signal.__dict__[name]
+        if not _ours_within(current):
+            setattr(Signal, name, wrap(current))
 
 
 def uninstall() -> None:
-    """Restore Django's ``connect()``/``disconnect()`` (for tests and benchmarks)."""
-    for name in ("connect", "disconnect"):
-        original = getattr(Signal.__dict__[name], MARKER, None)
-        if original is not None:
-            setattr(Signal, name, original)
+    """Restore Django's ``connect()``/``disconnect()`` (for tests and benchmarks).
+    A wrapper another tool put around ours stays: ours, under it, goes on noting
+    connect sites."""
+    for name, _ in _WRAPS:
+        below = below_of(Signal.__dict__[name])
+        if below is not None:
+            setattr(Signal, name, below[0])

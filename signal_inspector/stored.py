@@ -184,7 +184,10 @@ def panel_sends(
             if send.skipped:
                 # Receivers a failure kept from running: a list as long as the
                 # receivers of a signal, on every send that failed.
-                weight += sum(len(s["name"]) + len(s["location"]) + 30 for s in send.skipped)
+                weight += sum(
+                    len(s["name"]) + len(s["location"]) + len(s.get("key", "")) + 40
+                    for s in send.skipped
+                )
             if send.loop:
                 weight += sum(len(name) + 4 for name in send.loop)
             if send.fired_inside:

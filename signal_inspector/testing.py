@@ -370,8 +370,8 @@ class SignalCapture:
             1
             for send in self.recording.iter_sends()
             for item in send.skipped
-            # A skipped receiver is kept by name only: a receiver known by its
-            # key (a bound method, a partial) is not counted without one.
+            # A receiver known by its key (a bound method, a partial) is matched
+            # by it; a stored recording from before skipped receivers had one, not.
             if match(item["name"], item.get("key"))
         )
         if not skipped:

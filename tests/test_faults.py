@@ -298,3 +298,34 @@ def test_receiver_connecting_while_other_threads_send():
     for t in threads:
         t.join(timeout=10)
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("method", "behaviours"),
+    [
+        ("send", ["return", "async_return", "async_marked_call_fails", "async_return"]),
+        ("send", ["async_marked_call_fails", "async_return"]),
+        ("asend", ["async_return", "async_marked_call_fails", "async_return"]),
+        ("asend", ["async_return", "async_return", "async_marked_call_fails"]),
+    ],
+)
+def test_the_record_counts_the_receivers_django_ran(method, behaviours):
+    """An async receiver that fails as it is called stops the others before any
+    runs (send()/asend(): Django builds every awaitable first): they are listed
+    as not run, and neither counted as receiver calls nor shown with an outcome.
+    What ran is what plain Django's run logs."""
+    plain_outcome, plain_log = observe(method, behaviours, None, {}, plain=True)
+    ran = {entry[0] for entry in plain_log}
+    with signal_inspector.record() as recording:
+        outcome, log = observe(method, behaviours, None, {}, plain=False)
+    assert (outcome, log) == (plain_outcome, plain_log)
+    [send] = recording.sends
+    assert recording.receiver_calls == len(ran) == len(send.receivers)
+    assert len(send.skipped) == len(behaviours) - len(ran)
+    failing = behaviours.index("async_marked_call_fails")
+    assert sorted(call.outcome for call in send.receivers) == sorted(
+        "raised" if index == failing else "returned" for index in ran
+    )
+    data = recording.to_dict()
+    assert data["receiver_calls"] == len(ran)
+    assert f"{len(ran)} receiver call" in recording.to_text()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+import json
+from io import StringIO
 
 from django.contrib.auth.signals import user_logged_in
+from django.core.management import call_command
 from django.core.signals import request_finished, setting_changed
 from django.db.models.signals import post_save, pre_init
+from django.dispatch import Signal
 from django.utils.functional import SimpleLazyObject
 
 from signal_inspector import naming
+from signal_inspector.testing import capture_signals
 from tests.testapp.models import Order
 from tests.testapp.signals import order_paid
 
@@ -184,3 +189,45 @@ def test_our_own_files_are_relative_even_off_sys_path(monkeypatch) -> None:
     assert naming.short_path(os.path.join(root, "signal_inspector", "conf.py")) == (
         "signal_inspector/conf.py"
     )
+
+
+audited = Signal()
+
+
+class AuditEntry:
+    """Connected as a receiver itself: calling the class is what runs."""
+
+    def __init__(self, sender: object, **kwargs: object) -> None:
+        self.sender = sender
+
+
+class OtherEntry:
+    def __init__(self, sender: object, **kwargs: object) -> None:
+        self.sender = sender
+
+
+def test_a_class_connected_as_a_receiver_is_named_for_itself() -> None:
+    """Every class's type is ``type``: named by its type, every class read
+    ``builtins.type()``, one name for all of them, none of them the project's."""
+    assert naming.receiver_name(AuditEntry) == "tests.test_naming.AuditEntry"
+    assert naming.receiver_name(functools.partial(AuditEntry)) == (
+        "functools.partial(tests.test_naming.AuditEntry)"
+    )
+    audited.connect(AuditEntry, dispatch_uid="test_naming.audit")
+    try:
+        with capture_signals() as signals:
+            audited.send(sender=Order)
+        [call] = signals.calls()
+        assert call.name == "tests.test_naming.AuditEntry"
+        assert "tests.test_naming.AuditEntry" in signals.to_text()
+        signals.assert_received(AuditEntry)
+        signals.assert_not_received(OtherEntry)  # not one name for every class
+
+        out = StringIO()
+        call_command("signalmap", "--format", "json", stdout=out)
+        [paid] = [s for s in json.loads(out.getvalue())["signals"] if s["name"] == "tests.test_naming.audited"]
+        [registration] = [r for r in paid["receivers"] if r["dispatch_uid"] == "test_naming.audit"]
+        assert registration["receiver"] == "tests.test_naming.AuditEntry"
+        assert registration["project"] is True
+    finally:
+        audited.disconnect(dispatch_uid="test_naming.audit")

@@ -729,3 +729,57 @@ def test_sql_attribution_for_async_receivers_querying_through_sync_to_async():
     assert responses == [(acount, 0)]
     call = only_send(recording)["receivers"][0]
     assert call["is_async"] and call["queries"] == 1
+
+
+class _Node:
+    def __init__(self, parent: _Node | None = None) -> None:
+        self.parent = parent
+
+    def __repr__(self) -> str:
+        return "<Node folder>"  # every node's
+
+
+def _made_class() -> type:
+    class Handler:  # one qualified name for every class made here
+        pass
+
+    return Handler
+
+
+@pytest.mark.parametrize(
+    "senders",
+    [
+        pytest.param(lambda: (_Node(), _Node()), id="equal-reprs"),
+        pytest.param(lambda: ("/a" * 150 + "/first", "/a" * 150 + "/second"), id="reprs-cut-alike"),
+        pytest.param(lambda: (_made_class(), _made_class()), id="classes-named-alike"),
+    ],
+)
+def test_two_senders_labelled_alike_are_not_a_loop(senders):
+    """A receiver sending its signal again for another sender is no loop, even
+    when both senders read alike in the record; the same sender again is."""
+    first, second = senders()
+    signal = Signal()
+
+    def forward(sender, **kwargs):
+        if sender is first:
+            signal.send(sender=second)
+
+    signal.connect(forward, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=first)
+    [outer] = recording.sends
+    [inner] = outer.receivers[0].children
+    assert inner.sender == outer.sender  # labelled alike
+    assert recording.loops == 0
+    assert not inner.loop and not outer.receivers[0].loop
+    assert "[loop" not in recording.to_text()
+
+    def again(sender, depth=0, **kwargs):
+        if depth == 0:
+            signal.send(sender=sender, depth=1)
+
+    signal.disconnect(forward)
+    signal.connect(again, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=first)
+    assert recording.loops == 1

@@ -166,3 +166,32 @@ def test_a_subclass_send_no_receiver_ran_for_is_a_silent_send():
     (send,) = recording.to_dict()["sends"]
     assert [r["name"].rsplit(".", 1)[-1] for r in send["receivers"]] == ["second_plugin_receiver"]
 
+
+
+echo_signal = PluginSignal()
+
+
+def relay(sender, hops=0, **kwargs):
+    if hops == 0:
+        echo_signal.send(sender=sender, hops=1)  # the same signal and sender, at once
+    return f"relay {hops}"
+
+
+echo_signal.connect(relay, weak=False)
+
+
+def test_a_receiver_sending_the_same_signal_again_at_once_is_nested_not_taken_over():
+    """A subclass's own send() runs a receiver that sends the same signal for the
+    same sender before anything else: a second send, nested, not the first one
+    handing on (which would withdraw the first and keep the second in its place)."""
+    with signal_inspector.record() as recording:
+        assert echo_signal.send(sender="event") == [(relay, "relay 0")]
+    assert recording.total_sends == 2
+    [outer] = recording.to_dict()["sends"]
+    assert outer["kwargs"] == {}
+    results = [r["result"] for r in outer["receivers"] if r["name"].endswith("relay")]
+    assert results == ["'relay 0'"]
+    [stand_in] = [r for r in outer["receivers"] if r["children"]]
+    [inner] = stand_in["children"]
+    assert inner["signal"] == outer["signal"] and inner["kwargs"] == {"hops": "1"}
+    assert [r["result"] for r in inner["receivers"]] == ["'relay 1'"]

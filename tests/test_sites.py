@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.dispatch import Signal
 
+from signal_inspector import sites
 from signal_inspector.receivers import build_map
 from signal_inspector.sites import MAX_SITES_PER_KEY, connect_sites
 
@@ -80,3 +84,42 @@ def test_a_method_named_connect_outside_a_signal_is_a_connect_site() -> None:
     Wiring().connect(handler)
     (site,) = _sites(signal)
     assert site.function == "connect" and site.file == "tests/test_sites.py"
+
+
+def test_another_tools_functools_wraps_copy_of_our_wrapper_is_not_taken_for_ours() -> None:
+    """functools.wraps() copies our wrapper's __dict__ onto the wrapper another
+    tool puts around it: uninstall() must not take it for ours and put Django's
+    method back over it (the tool's wrapper would be gone); install() must not
+    wrap ours a second time under it (each connect noted twice)."""
+    ours = {name: Signal.__dict__[name] for name in ("connect", "disconnect")}
+    seen: list[str] = []
+
+    def foreign(name: str) -> Any:
+        below = ours[name]
+
+        @functools.wraps(below)
+        def wrapper(self: Signal, *args: Any, **kwargs: Any) -> Any:
+            seen.append(name)
+            return below(self, *args, **kwargs)
+
+        return wrapper
+
+    wrappers = {name: foreign(name) for name in ours}
+    try:
+        for name, wrapper in wrappers.items():
+            setattr(Signal, name, wrapper)
+        sites.install()
+        assert {name: Signal.__dict__[name] for name in ours} == wrappers
+        signal = Signal()
+        signal.connect(handler, weak=False)
+        assert len(_sites(signal)) == 1
+        sites.uninstall()
+        assert {name: Signal.__dict__[name] for name in ours} == wrappers
+        signal.connect(handler, dispatch_uid="after", weak=False)
+        assert signal.disconnect(dispatch_uid="after")
+        assert seen == ["connect", "connect", "disconnect"]
+    finally:
+        for name, function in ours.items():
+            setattr(Signal, name, function)
+    sites.install()
+    assert {name: Signal.__dict__[name] for name in ours} == ours

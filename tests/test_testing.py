@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unittest
 from functools import partial
@@ -158,6 +159,38 @@ def test_receivers_send_never_ran_are_named_in_the_failure():
     )
     assert "└─ not run: tests.test_testing.after (an earlier receiver raised)" in message
     signals.assert_sent(signal, sender=Order, times=1)  # a Signal with no module name
+
+
+class Notifier:
+    def on_paid(self, sender, **kwargs):
+        return None
+
+
+@pytest.mark.parametrize("method", ["send", "asend"])
+def test_a_bound_method_that_never_ran_is_told_apart_from_its_twin(method):
+    """Two objects' bound methods share a name: the one a failure kept from
+    running is known by its key, so only its failure says why it did not run."""
+
+    kept_out, never_connected = Notifier(), Notifier()
+    signal = Signal()
+    signal.connect(boom, weak=False)
+    signal.connect(kept_out.on_paid, weak=False)
+    with capture_signals() as signals, pytest.raises(RuntimeError):
+        if method == "send":
+            signal.send(sender=Order)
+        else:
+            asyncio.run(signal.asend(sender=Order))
+    [send] = signals.recording.to_dict()["sends"]
+    [skipped] = send["skipped"]
+    assert skipped["name"] == "tests.test_testing.Notifier.on_paid"
+    assert skipped["key"]
+    reason = "It was not run once because a receiver before it raised inside send()."
+    with pytest.raises(AssertionError) as caught:
+        signals.assert_received(kept_out.on_paid)
+    assert reason in str(caught.value)
+    with pytest.raises(AssertionError) as caught:
+        signals.assert_received(never_connected.on_paid)
+    assert "It was not run" not in str(caught.value)
 
 
 def test_bad_arguments_are_value_errors_naming_close_matches():
