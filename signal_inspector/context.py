@@ -33,5 +33,5 @@ def current_call() -> ReceiverCall | None:
         return parent
     try:
         return parent.running()  # type: ignore[union-attr]
-    except Exception:  # never into the application's query or on_commit()
+    except Exception:  # pragma: no cover - defensive: never into the application's query or on_commit()
         return None

@@ -91,7 +91,7 @@ def log_request(request: Any, response: Any, recording: Recording) -> None:
             logger.warning("%s: %s", what, finding["kind"] + ": " + finding["title"] + ". " + finding["fix"])
         if logger.isEnabledFor(logging.DEBUG) and recording.sends:
             logger.debug("%s signals:\n%s", what, recording.to_text(silent=False))
-    except Exception:
+    except Exception:  # pragma: no cover - defensive: logging never breaks the request
         pass
 
 

@@ -116,11 +116,11 @@ def _scan_module_signals() -> tuple[list[tuple[str, dict[str, Any], str, Signal]
             continue
         try:
             namespace = vars(module)
-        except TypeError:
+        except TypeError:  # pragma: no cover - a ModuleType always has a __dict__
             continue
         try:
             items = list(namespace.items())
-        except Exception:
+        except Exception:  # pragma: no cover - another thread importing into it mid-scan
             continue
         for attr, value in items:
             if _is_signal(value) and isinstance(attr, str):
@@ -175,12 +175,10 @@ def signal_name(signal: Signal) -> str:
         if entry is not None and entry[0] is signal:
             return entry[1]
     name = f"<unnamed {type(signal).__name__} at {id(signal):#x}>"
-    try:
-        if len(_unnamed) > 1000:
-            _unnamed.clear()
-        _unnamed[id(signal)] = (weakref.ref(signal), modules_fingerprint(), name)
-    except TypeError:  # not weakly referenceable: named every time
-        pass
+    if len(_unnamed) > 1000:
+        _unnamed.clear()
+    # Signal has no __slots__: every instance, of any subclass, is weakly referenceable.
+    _unnamed[id(signal)] = (weakref.ref(signal), modules_fingerprint(), name)
     return name
 
 
@@ -199,12 +197,9 @@ def class_label(cls: type) -> str:
     if entry is not None and entry[0]() is cls:
         return entry[1]
     label = _class_label(cls)
-    try:
-        if len(_class_labels) > 10_000:
-            _class_labels.clear()
-        _class_labels[id(cls)] = (weakref.ref(cls), label)
-    except TypeError:
-        pass
+    if len(_class_labels) > 10_000:
+        _class_labels.clear()
+    _class_labels[id(cls)] = (weakref.ref(cls), label)  # every class is weakly referenceable
     return label
 
 
@@ -328,7 +323,7 @@ def own_data_key(receiver: Any) -> str:
             parts += [f"{k}={_data_token(v)}" for k, v in sorted(receiver.keywords.items())]
             if len(receiver.args) > _DATA_ITEMS or len(receiver.keywords) > _DATA_ITEMS:
                 parts = [f"@{id(receiver):x}"]
-        except Exception:
+        except Exception:  # pragma: no cover - defensive: a partial's keywords are str-keyed
             parts = [f"@{id(receiver):x}"]
         return f"{own_data_key(receiver.func)}:partial({','.join(parts)})"
     if isinstance(receiver, (types.FunctionType, types.BuiltinFunctionType)):
@@ -489,7 +484,7 @@ def safe_repr(value: Any, limit: int = 200) -> str:
 def _type_name(value: Any) -> str:
     try:
         return class_label(type(value))
-    except Exception:
+    except Exception:  # pragma: no cover - defensive: class_label() guards its reads
         return "object"
 
 
@@ -529,9 +524,7 @@ def _repr(value: Any, limit: int, depth: int, seen: set[int]) -> str:
         return TRIGGERS_QUERY
     finally:
         in_repr.reset(token)
-    if not isinstance(text, str):
-        return f"<{_type_name(value)} with a non-string repr>"
-    return text
+    return text  # repr() raises TypeError for a __repr__ that returns no str
 
 
 def _django_special(value: Any) -> str | None:

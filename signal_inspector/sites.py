@@ -105,7 +105,7 @@ def _weak_ref(receiver: Any) -> Any:
         if hasattr(receiver, "__self__") and hasattr(receiver, "__func__"):
             return weakref.WeakMethod(receiver)
         return weakref.ref(receiver)
-    except TypeError:
+    except TypeError:  # pragma: no cover - Django's connect() raised first for it
         return None
 
 
@@ -118,7 +118,7 @@ def _in_connect_override(frame: FrameType) -> bool:
         return False
     try:
         return isinstance(frame.f_locals.get("self"), Signal)
-    except Exception:
+    except Exception:  # pragma: no cover - defensive: a hostile ``self`` in a caller's frame
         return False
 
 
@@ -302,7 +302,7 @@ def _wrap_connect(original: Any) -> Any:
                 # belong to it, not to this receiver.
                 _remember_collected(self, sites[key])
                 del sites[key]
-        except Exception:  # never break connect()
+        except Exception:  # pragma: no cover - defensive: never break connect()
             sites = None
         result = original(self, receiver, sender, weak, dispatch_uid)
         if sites is not None:

@@ -41,7 +41,7 @@ def _decorator_name(node: ast.expr) -> str:
 def _text(node: ast.expr) -> str:
     try:
         return ast.unparse(node)
-    except Exception:
+    except Exception:  # pragma: no cover - defensive: ast.unparse() of a parsed tree
         return "?"
 
 
