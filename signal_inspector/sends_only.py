@@ -156,15 +156,16 @@ def sends_only(
             if recording is None and OPEN[0] == 0 and owner.__dict__.get(name) is wrapper:
                 heal(owner, name, wrapper)  # another tool put us back: we go
             record = None if recording is None else _record(recording, self, args, named)
-            method = below if bind is None else bind(self)
             if bind is None:
-                args = (self, *args)
+                method, given = below, (self, *args)
+            else:
+                method, given = bind(self), args
             if record is None:
-                return await method(*args, **named)
+                return await method(*given, **named)
             assert recording is not None
             token = parent_var.set(record)
             try:
-                responses = await method(*args, **named)
+                responses = await method(*given, **named)
             except BaseException as err:
                 _finish(recording, record, (), err, self, args, named)
                 raise
