@@ -123,11 +123,10 @@ _kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, s
 
 
 def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]]]]:
-    entry = _kinds_by_prefixes.get(id(skip))
-    if entry is None or entry[0] is not skip:
-        if len(_kinds_by_prefixes) > 32:
-            _kinds_by_prefixes.clear()
-        entry = _kinds_by_prefixes[id(skip)] = (skip, {})
+    """A new cache for ``skip`` (_fired_at() found none for it)."""
+    if len(_kinds_by_prefixes) > 32:
+        _kinds_by_prefixes.clear()
+    entry = _kinds_by_prefixes[id(skip)] = (skip, {})
     return entry[1]
 
 
@@ -460,10 +459,8 @@ _in_ignored: dict[int, tuple[Any, tuple[str, ...], bool]] = {}
 
 
 def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
-    """Whether every receiver's code lives in one of ``modules`` (a prefix match);
-    False when the receivers are not known (a send recorded sends-only)."""
-    if not any(groups):
-        return False
+    """Whether every receiver's code lives in one of ``modules`` (a prefix match).
+    Never asked without receivers (a send recorded sends-only: not known)."""
     for group in groups:
         for receiver in group:
             target = receiver.__func__ if type(receiver) is MethodType else receiver

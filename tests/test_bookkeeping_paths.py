@@ -213,24 +213,26 @@ def test_sends_from_many_library_files_keep_the_frame_caches_bounded():
     the way up to the user's), then one function sending from 1,050 places."""
     senders = []
     for i in range(5_050):
-        namespace: dict[str, Any] = {"signal": place_signal}
+        namespace: dict[str, Any] = {"signal": place_signal, "__name__": f"lib{i}"}
         code = compile("def send():\n    signal.send(sender='lib')\n", f"/x/site-packages/lib{i}.py", "exec")
         exec(code, namespace)
         senders.append(namespace["send"])
     places = "\n".join(["def send_everywhere():"] + ["    signal.send(sender='place')"] * 1_050)
-    namespace = {"signal": place_signal}
+    namespace = {"signal": place_signal, "__name__": "places"}
     exec(compile(places, "/project/places.py", "exec"), namespace)
     place_signal.connect(passing_receiver, weak=False)
     try:
-        with signal_inspector.record(max_sends=10) as recording:
+        # Kept sends only: a send past MAX_SENDS is counted without its place.
+        with signal_inspector.record(max_sends=7_000) as recording:
             for send in senders:
                 send()
             namespace["send_everywhere"]()
     finally:
         place_signal.disconnect(passing_receiver)
     assert recording.total_sends == 5_050 + 1_050
-    first = recording.to_dict()["sends"][0]
-    assert first["fired_at"]["function"] == sys._getframe().f_code.co_name
+    sends = recording.sends
+    assert sends[0].fired_at[2] == sys._getframe().f_code.co_name
+    assert [s.fired_at[1:] for s in sends[-2:]] == [(1_050, "send_everywhere"), (1_051, "send_everywhere")]
     assert len(bookkeeping._library_files) <= 5_001
     assert all(len(kinds) <= 5_001 for _, kinds in bookkeeping._kinds_by_prefixes.values())
     assert all(

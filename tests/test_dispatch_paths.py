@@ -45,6 +45,10 @@ def failing_receiver(sender: Any, **kwargs: Any) -> str:
     raise ValueError("broken receiver")
 
 
+async def failing_async_receiver(sender: Any, **kwargs: Any) -> str:
+    raise KeyError("broken async receiver")
+
+
 async def outer_receiver(sender: Any, **kwargs: Any) -> str:
     responses = await inner_signal.asend(sender="inner", x=2)
     return ", ".join(str(r) for _, r in responses)
@@ -75,19 +79,34 @@ def test_an_ignored_signal_is_run_by_djangos_loop_with_the_same_result():
         plain = ignored_signal.send(sender="s", x=1)
     finally:
         ignored_signal.connect(failing_receiver, weak=False)
-    plain_robust = ignored_signal.send_robust(sender="s", x=1)
-    with override_settings(**IGNORE), signal_inspector.record() as recording:
+    ignored_signal.connect(failing_async_receiver, weak=False)
+    try:
+        plain_robust = ignored_signal.send_robust(sender="s", x=1)
+        with override_settings(**IGNORE), signal_inspector.record() as recording:
+            robust = ignored_signal.send_robust(sender="s", x=1)
+    finally:
+        ignored_signal.disconnect(failing_async_receiver)
+    with override_settings(**IGNORE), signal_inspector.record() as more:
         with pytest.raises(ValueError, match="broken receiver"):
             ignored_signal.send(sender="s", x=1)
-        robust = ignored_signal.send_robust(sender="s", x=1)
+        ignored_signal.disconnect(async_receiver)
+        try:
+            sync_only = ignored_signal.send_robust(sender="s", x=1)
+        finally:
+            ignored_signal.connect(async_receiver, weak=False)
         ignored_signal.disconnect(failing_receiver)
         try:
             sent = ignored_signal.send(sender="s", x=1)
         finally:
             ignored_signal.connect(failing_receiver, weak=False)
     assert sent == plain == [(sync_receiver, "sync 1"), (async_receiver, "async 1")]
-    assert _outcomes(robust) == _outcomes(plain_robust) == ["sync 1", "ValueError", "async 1"]
-    assert [r for r, _ in robust] == [sync_receiver, failing_receiver, async_receiver]
+    expected = ["sync 1", "ValueError", "async 1", "KeyError"]
+    assert _outcomes(robust) == _outcomes(plain_robust) == expected
+    assert [r for r, _ in robust] == [
+        sync_receiver, failing_receiver, async_receiver, failing_async_receiver
+    ]
+    assert _outcomes(sync_only) == ["sync 1", "ValueError"]
+    assert more.total_sends == 0
     assert recording.total_sends == 0 and recording.to_dict()["sends"] == []
 
 
@@ -179,5 +198,38 @@ def test_an_asend_while_idle_after_a_tool_put_ours_back_runs_djangos_and_ours_go
         result = asyncio.run(getattr(inner_signal, name)(sender="i", x=4))
         assert result == [(sync_receiver, "sync 4"), (async_receiver, "async 4")]
         assert Signal.__dict__[name] is DJANGO[name]
+    finally:
+        setattr(Signal, name, DJANGO[name])
+
+
+@pytest.mark.parametrize("name", ["send_robust", "asend_robust"])
+def test_a_tools_wrapper_left_over_ours_passes_idle_sends_to_django(name):
+    """A tool wrapped ours while recording; taking ours off leaves its wrapper,
+    so ours, under it, hands each idle call to Django's own method."""
+    calls: list[str] = []
+    with signal_inspector.record():
+        ours = Signal.__dict__[name]
+
+        if name.startswith("a"):
+
+            async def wrapper(self: Signal, *args: Any, **kwargs: Any) -> Any:
+                calls.append(name)
+                return await ours(self, *args, **kwargs)
+
+        else:
+
+            def wrapper(self: Signal, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                calls.append(name)
+                return ours(self, *args, **kwargs)
+
+        setattr(Signal, name, wrapper)
+    try:
+        assert Signal.__dict__[name] is wrapper
+        result = getattr(inner_signal, name)(sender="i", x=5)
+        if name.startswith("a"):
+            result = asyncio.run(result)
+        assert result == [(sync_receiver, "sync 5"), (async_receiver, "async 5")]
+        assert calls == [name]
+        assert Signal.__dict__[name] is wrapper  # the tool's, left alone
     finally:
         setattr(Signal, name, DJANGO[name])
