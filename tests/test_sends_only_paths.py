@@ -251,3 +251,35 @@ def test_a_subclass_asend_while_idle_after_a_tool_put_ours_back_removes_ours():
     AsyncPluginSignal.asend = ours  # type: ignore[method-assign]
     assert asyncio.run(async_plugin_signal.asend(sender="event")) == [(answering_receiver, "answered")]
     assert AsyncPluginSignal.__dict__["asend"] is own
+
+
+def test_a_mock_on_signal_send_is_called_as_it_was_for_an_ignored_signal():
+    ignore = {"IGNORE_SIGNALS": ["tests.test_sends_only_paths.plain_signal"]}
+    with override_settings(SIGNAL_INSPECTOR=ignore), mock.patch.object(Signal, "send") as patched:
+        patched.return_value = "from the mock"
+        with signal_inspector.record() as recording:
+            assert plain_signal.send(sender="event", x=1) == "from the mock"
+        patched.assert_called_once_with(sender="event", x=1)
+    assert recording.total_sends == 0
+
+
+def test_a_tools_wrapper_left_over_a_subclass_send_of_ours_reaches_the_subclasss_own():
+    """A tool wrapped ours while recording: its wrapper stays after, and ours
+    under it calls the subclass's own send(), recording nothing."""
+    own = SilentSignal.__dict__["send"]
+    calls = []
+    with signal_inspector.record():
+        ours = SilentSignal.__dict__["send"]
+
+        def wrapper(self: Signal, *args: Any, **kwargs: Any) -> Any:
+            calls.append(args or kwargs)
+            return ours(self, *args, **kwargs)
+
+        SilentSignal.send = wrapper  # type: ignore[method-assign]
+    try:
+        assert SilentSignal.__dict__["send"] is wrapper
+        assert silent_signal.send(sender="event") == [(answering_receiver, "answered")]
+        assert calls == [{"sender": "event"}]
+        assert SilentSignal.__dict__["send"] is wrapper  # the tool's, left alone
+    finally:
+        SilentSignal.send = own  # type: ignore[method-assign]
