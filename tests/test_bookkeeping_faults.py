@@ -126,5 +126,7 @@ def test_a_failure_in_bookkeeping_leaves_djangos_results_unchanged(monkeypatch, 
     with signal_inspector.record() as recording:
         recorded = _scenario()
     assert recorded == plain
-    assert plain[-2:] == ["ValueError: broke", "KeyError: 'async broke'"]
+    # asend(): 6.1 runs the sync receivers first, 5.2 and 6.0 alongside the async.
+    assert plain[-2] == "ValueError: broke"
+    assert plain[-1] in ("ValueError: broke", "KeyError: 'async broke'")
     assert recording.stopped is not None
