@@ -123,11 +123,10 @@ _kinds_by_prefixes: dict[int, tuple[tuple[str, ...], dict[int, tuple[Any, int, s
 
 
 def _code_kinds(skip: tuple[str, ...]) -> dict[int, tuple[Any, int, str, dict[int, tuple[str, int, str]]]]:
-    entry = _kinds_by_prefixes.get(id(skip))
-    if entry is None or entry[0] is not skip:
-        if len(_kinds_by_prefixes) > 32:
-            _kinds_by_prefixes.clear()
-        entry = _kinds_by_prefixes[id(skip)] = (skip, {})
+    """A new cache for ``skip`` (_fired_at() found none for it)."""
+    if len(_kinds_by_prefixes) > 32:
+        _kinds_by_prefixes.clear()
+    entry = _kinds_by_prefixes[id(skip)] = (skip, {})
     return entry[1]
 
 
@@ -219,8 +218,8 @@ _OWN = "signal_inspector"
 def _sent_inside(sender: FrameType | None) -> tuple[str, int, str, str] | None:
     """(file, line, function, package) of the frame that sent it, ours skipped."""
     while sender is not None and sender.f_globals.get("__name__", "").startswith(_OWN):
-        sender = sender.f_back
-    if sender is None:
+        sender = sender.f_back  # pragma: no cover - defensive: a send method's caller is not ours
+    if sender is None:  # pragma: no cover - defensive: not every frame up is ours
         return None
     code = sender.f_code
     package = sender.f_globals.get("__name__", "").partition(".")[0]
@@ -253,7 +252,7 @@ def _remembered(
             weakref.ref(signal, forget),
             None if sender is None else weakref.ref(sender, forget),
         )
-    except TypeError:
+    except TypeError:  # pragma: no cover - every Signal and every class is weakly referenceable
         return None
     return (modules_fingerprint() if name.startswith("<unnamed ") else None, refs)
 
@@ -419,7 +418,7 @@ def _takes_over(
     if outer.kept:
         recording.kept_sends -= 1
         siblings = recording.sends if outer.parent is None else outer.parent.children
-        for index in range(len(siblings) - 1, -1, -1):
+        for index in range(len(siblings) - 1, -1, -1):  # pragma: no branch - it is there
             if siblings[index] is outer:
                 del siblings[index]
                 break
@@ -484,10 +483,8 @@ _in_ignored: dict[int, tuple[Any, tuple[str, ...], bool]] = {}
 
 
 def _only_ignored(modules: tuple[str, ...], *groups: list[Any]) -> bool:
-    """Whether every receiver's code lives in one of ``modules`` (a prefix match);
-    False when the receivers are not known (a send recorded sends-only)."""
-    if not any(groups):
-        return False
+    """Whether every receiver's code lives in one of ``modules`` (a prefix match).
+    Never asked without receivers (a send recorded sends-only: not known)."""
     for group in groups:
         for receiver in group:
             target = receiver.__func__ if type(receiver) is MethodType else receiver
@@ -591,7 +588,7 @@ def _mark_loop(
     """Mark ``call`` and ``first`` (see _looping()), and the chain between them."""
     chain = [call.name]
     ancestor = send_record.parent
-    while ancestor is not None:
+    while ancestor is not None:  # pragma: no branch - _looping() found first up this chain
         chain.append(ancestor.name)
         if ancestor is first:
             break
@@ -740,7 +737,7 @@ def failed(
     *never_called: list[Any],
 ) -> None:
     """A receiver raised out of the send: the receivers after it never run."""
-    if call is None:
+    if call is None:  # pragma: no branch - every send loop passes None
         with contextlib.suppress(Exception):
             call = record.running()
     record.current = None

@@ -86,7 +86,7 @@ def _settled(recording: Recording, call: ReceiverCall, future: Any) -> None:
             raised(recording, call, error, caught=False)
         else:
             async_returned(recording, call, future.result())
-    except Exception:
+    except Exception:  # pragma: no cover - defensive: raised(), async_returned() never raise
         pass
 
 

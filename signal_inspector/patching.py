@@ -19,6 +19,7 @@ import functools
 import hashlib
 import inspect
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 from django.dispatch import Signal
@@ -99,7 +100,9 @@ def installed_dispatcher() -> tuple[str | None, bool, str]:
 
 
 def _is_djangos(function: Any, name: str) -> bool:
-    code = getattr(function, "__code__", None)
+    # A plain function only: a wrapt proxy (APM agents) forwards ``__code__`` to
+    # Django's method it wraps, and must still be called.
+    code = function.__code__ if type(function) is FunctionType else None
     return (
         code is not None
         and code.co_name == name
@@ -108,8 +111,9 @@ def _is_djangos(function: Any, name: str) -> bool:
 
 
 def _who(function: Any) -> str:
-    # By its code: functools.wraps() copies Django's names onto a wrapper.
-    code = getattr(function, "__code__", None)
+    # By its code: functools.wraps() copies Django's names onto a wrapper. Not
+    # an AsyncMock's (a Mock) or a wrapt proxy's (the function it wraps).
+    code = function.__code__ if type(function) is FunctionType else None
     if code is None:
         return repr(type(function))
     qualname = getattr(code, "co_qualname", code.co_name)
