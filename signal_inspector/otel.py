@@ -202,7 +202,7 @@ class SpanExporter:
             )
             self.spans += 1
             inner = trace.set_span_in_context(span, context)
-            self.sends[id(record)] = _Send(span, inner, otel_context.attach(inner))
+            self.sends[id(record)] = _Send(span, inner, self.attach(inner))
         except Exception:
             self.sends[id(record)] = _NO_SPAN
 
@@ -218,7 +218,8 @@ class SpanExporter:
                 attributes=_code_attrs(info[0], info[1]),
             )
             self.spans += 1
-            return span, otel_context.attach(trace.set_span_in_context(span, send.context))
+            # A span that could not be made current still ends with the send.
+            return span, self.attach(trace.set_span_in_context(span, send.context))
         except Exception:
             return None
 
@@ -229,7 +230,8 @@ class SpanExporter:
             return
         try:
             span, token = entered
-            otel_context.detach(token)
+            if token is not None:
+                otel_context.detach(token)
             send = self.sends.get(id(record))
             if send is not None:
                 send.receivers[start] = (span, time.time_ns())

@@ -233,3 +233,33 @@ def test_the_application_sees_no_difference(traced):  # noqa: F811
     assert [named(traced.get_finished_spans(), ".warns")]
     assert [(w.filename, w.lineno) for w in spanned] == [(w.filename, w.lineno) for w in plain]
     assert signal.receivers[0][1] is warns or signal.receivers[0][1]() is warns
+
+
+def test_a_failing_context_never_breaks_the_send(traced, monkeypatch):  # noqa: F811
+    """attach() failing for the send's span and each receiver's: Django's answer,
+    exceptions and order all the same; nothing of ours stays current."""
+
+    def broken(context: Any) -> Any:
+        raise RuntimeError("context down")
+
+    def first(sender: Any, **kwargs: Any) -> str:
+        return "first"
+
+    def second(sender: Any, **kwargs: Any) -> str:
+        raise ValueError("second")
+
+    signal = Signal()
+    signal.connect(first, weak=False)
+    signal.connect(second, weak=False)
+    with tracer.start_as_current_span("job") as job, otel.exporting():
+        with monkeypatch.context() as patch:
+            patch.setattr(otel.otel_context, "attach", broken)
+            results = signal.send_robust(sender=None)
+            with pytest.raises(ValueError, match="second"):
+                signal.send(sender=None)
+        assert trace.get_current_span() is job
+    assert results[0][1] == "first" and isinstance(results[1][1], ValueError)
+    # Spans that could not be made current are still made, and still nest.
+    spans = traced.get_finished_spans()
+    (robust,) = [s for s in spans if s.name.endswith(" send_robust")]
+    assert parent_of(spans, named(spans, ".first")) is robust
