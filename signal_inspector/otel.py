@@ -351,8 +351,10 @@ class SpanExporter:
                 seconds, {"django.signal.name": _bounded(send.signal), "code.function.name": name}
             )
 
-    def _close(self, record: SendRecord, send: _Send) -> None:
-        span_of_send = span = send.span
+    def _close(self, record: SendRecord, send: _Send, posthoc: bool = False) -> None:
+        """End a send's span and its receivers' (made now, from the record, for a
+        send opened elsewhere or with folding on)."""
+        span = send.span
         span.set_attribute("django.signal.receivers", len(record.calls) + len(record.skipped))
         now = time.time_ns()
         for skipped in record.skipped:
@@ -383,7 +385,7 @@ class SpanExporter:
             ):
                 folded.append(name)
                 continue
-            if self.live or self.spans >= self.options.max_spans:
+            if (self.live and not posthoc) or self.spans >= self.options.max_spans:
                 # Live, yet no span: MAX_SPANS was spent when it started.
                 summarised.append(f"{name} {(stop - start) * 1000:.3f} ms")
                 self.dropped += 1
@@ -402,10 +404,10 @@ class SpanExporter:
             else:
                 self.orphans[key] = (task_span, record)
         if folded:
-            span_of_send.set_attribute("django.signal.receivers.folded", folded[:_MAX_LISTED])
+            span.set_attribute("django.signal.receivers.folded", folded[:_MAX_LISTED])
         if summarised:
-            span_of_send.set_attribute("django.signal.receivers.summary", summarised[:_MAX_LISTED])
-        span_of_send.end()
+            span.set_attribute("django.signal.receivers.summary", summarised[:_MAX_LISTED])
+        span.end()
 
     def _end(self, span: Span, record: SendRecord, call: ReceiverCall | None, end_ns: int) -> None:
         """Describe a receiver's span from its record, and end it (later, if its
@@ -433,7 +435,7 @@ class SpanExporter:
             f"{name} {record.method}", context=context, kind=SpanKind.INTERNAL,
             attributes=_signal_attrs(record), start_time=self._ns(record.start),
         )
-        self._close(record, _Send(span, trace.set_span_in_context(span, context), None))
+        self._close(record, _Send(span, trace.set_span_in_context(span, context), None), True)
 
     def _describe(self, span: Span, call: ReceiverCall, end_ns: int) -> None:
         if call.queries:

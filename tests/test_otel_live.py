@@ -264,3 +264,27 @@ def test_a_failing_context_never_breaks_the_send(traced, monkeypatch):  # noqa: 
     (robust,) = [s for s in spans if s.name.endswith(" send_robust")]
     firsts = [s for s in spans if s.name.endswith(".first")]
     assert len(firsts) == 2 and parent_of(spans, firsts[0]) is robust
+
+
+class PluginSignal(Signal):
+    """A send method of its own (pretix's plugin signals): recorded "sends only"."""
+
+    def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [
+            (receiver, receiver(signal=self, sender=sender, **named))
+            for receiver in self._live_receivers(sender)[0]
+        ]
+
+
+def test_a_send_recorded_sends_only_gets_its_spans_at_its_close(traced):  # noqa: F811
+    def plugin_receiver(sender: Any, **kwargs: Any) -> str:
+        return "done"
+
+    signal = PluginSignal()
+    signal.connect(plugin_receiver, weak=False)
+    with tracer.start_as_current_span("job"), otel.exporting():
+        assert [r for _, r in signal.send(sender=None)] == ["done"]
+    spans = traced.get_finished_spans()
+    (send,) = [s for s in spans if s.name.endswith(" send")]
+    assert parent_of(spans, send).name == "job"
+    assert parent_of(spans, named(spans, ".plugin_receiver")) is send, tree(spans)
