@@ -21,7 +21,7 @@ from opentelemetry.instrumentation.urllib import URLLibInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 
-from signal_inspector import otel
+from signal_inspector import dispatch, otel
 from tests.test_otel import PROVIDER, by_name, traced, tree  # noqa: F401  (the fixture)
 from tests.testapp.models import Order
 
@@ -288,3 +288,38 @@ def test_a_send_recorded_sends_only_gets_its_spans_at_its_close(traced):  # noqa
     (send,) = [s for s in spans if s.name.endswith(" send")]
     assert parent_of(spans, send).name == "job"
     assert parent_of(spans, named(spans, ".plugin_receiver")) is send, tree(spans)
+
+
+def test_an_async_receiver_outliving_its_failed_send_ends_its_span_when_it_ends(traced):  # noqa: F811
+    """asend() lets the first error out while gather()'s other tasks run on: the
+    still-running receiver's span ends when the receiver does, after its send's."""
+
+    async def fails(sender: Any, **kwargs: Any) -> None:
+        raise ValueError("early")
+
+    async def slow(sender: Any, **kwargs: Any) -> str:
+        await asyncio.sleep(0.05)
+        with tracer.start_as_current_span("late work"):
+            return "slow"
+
+    signal = Signal()
+    signal.connect(fails, weak=False)
+    signal.connect(slow, weak=False)
+
+    async def run() -> None:
+        with tracer.start_as_current_span("job"), otel.exporting():
+            with pytest.raises(ValueError, match="early"):
+                await signal.asend(sender=None)
+            await asyncio.sleep(0.2)  # the slow receiver finishes meanwhile
+
+    async_to_sync(run)()
+    spans = traced.get_finished_spans()
+    sends = [s for s in spans if s.name.endswith(" asend")]
+    assert len(sends) == 1, tree(spans)
+    send, slow_span = sends[0], named(spans, ".slow")
+    assert parent_of(spans, slow_span) is send
+    if not dispatch.PARALLEL["shared_context"]:
+        # (Django 6.1's _run_parallel() cancels the others instead: no late work.)
+        assert parent_of(spans, by_name(spans, "late work")) is slow_span
+        assert slow_span.end_time > send.end_time  # type: ignore[operator]
+    assert named(spans, ".fails").status.status_code is StatusCode.ERROR
