@@ -84,6 +84,7 @@ TEST_DEPS = [
     "opentelemetry-instrumentation-django",
     "opentelemetry-instrumentation-asgi",
     "opentelemetry-instrumentation-celery",
+    "opentelemetry-instrumentation-urllib",
 ]
 # lint, docs, workflows and coverage run on the Python that runs nox: always there.
 LINT_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -8,11 +8,18 @@
     four receivers, a post_save cascade), option on against off. The receipt
     receiver's 50 ms ``time.sleep()`` (it stands in for SMTP) is taken out, or it
     would be nearly all of the request.
-(c) Per receiver: the real OpenTelemetry SDK (a span processor exporting to an
-    exporter that keeps nothing) with our recording and spans, against the Sentry
-    SDK's Django integration with ``signals_spans=True`` in a sampled transaction
-    (a transport that drops envelopes: no network), against plain Django.
-    Added µs per receiver from the 1- and 10-receiver sends.
+(c) Per receiver: the real OpenTelemetry SDK (its BatchSpanProcessor, exporting
+    in its own thread to an exporter that keeps nothing) with our recording and
+    spans, against the Sentry SDK's Django integration with ``signals_spans=True``
+    in a sampled transaction (a transport that drops envelopes: no network),
+    against plain Django. Added µs per receiver from the 1- and 10-receiver
+    sends. Both are timed with their end-of-request work on the request thread:
+    our recording's end and the root span's end; Sentry's transaction finish,
+    which serialises its spans. Neither pays for a network.
+    The floors, per span in the same run: the bare SDK's ``start_span()`` +
+    ``end()`` under a sampled root, and Sentry's bare ``start_span()`` (entered
+    and finished) in a sampled transaction, each batch's root and transaction
+    start and end included.
 
 Configurations are interleaved round after round in one process, so drift hits
 them alike; medians. Nothing asserts a time. Requests are made in-process by
@@ -48,7 +55,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import (  # noqa: E402
-    SimpleSpanProcessor,
+    BatchSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -62,7 +69,9 @@ class DropSpans(SpanExporter):
 
 
 PROVIDER = TracerProvider()
-PROVIDER.add_span_processor(SimpleSpanProcessor(DropSpans()))
+# As a production setup would have it: spans queued on end, exported in the
+# processor's own thread.
+PROVIDER.add_span_processor(BatchSpanProcessor(DropSpans(), max_queue_size=200_000))
 trace.set_tracer_provider(PROVIDER)
 
 from opentelemetry.instrumentation.django import DjangoInstrumentor  # noqa: E402
@@ -221,6 +230,7 @@ def time_sends(mode: str, signal: Signal, receivers: int, number: int, sentry: A
         total, done = 0.0, 0
         while done < number:
             todo = min(batch, number - done)
+            begin = time.perf_counter()
             if mode in ("otel", "otel-folded", "sdk-spans"):
                 root = tracer.start_span("bench")
                 token = trace.use_span(root)
@@ -229,7 +239,6 @@ def time_sends(mode: str, signal: Signal, receivers: int, number: int, sentry: A
             elif mode == "sentry":
                 transaction = sentry.start_transaction(name="bench", op="bench", sampled=True)
                 transaction.__enter__()
-            begin = time.perf_counter()
             if mode == "sdk-spans":
                 for _ in range(todo):
                     signal.send(sender=None)
@@ -238,14 +247,44 @@ def time_sends(mode: str, signal: Signal, receivers: int, number: int, sentry: A
             else:
                 for _ in range(todo):
                     signal.send(sender=None)
-            total += time.perf_counter() - begin
             if mode in ("otel", "otel-folded", "sdk-spans"):
                 if started is not None:
                     otel.stop(started)
                 token.__exit__(None, None, None)
                 root.end()
             elif mode == "sentry":
-                transaction.__exit__(None, None, None)
+                transaction.__exit__(None, None, None)  # serialises its spans
+            total += time.perf_counter() - begin
+            done += todo
+        best = min(best, total / number)
+    return best * 1e6
+
+
+def time_floor(mode: str, number: int, sentry: Any) -> float:
+    """µs per span: ``sdk-span``, the bare SDK's ``start_span()`` + ``end()``
+    (no attributes, no context made current) under a sampled root;
+    ``sentry-span``, Sentry's bare ``start_span()`` entered and finished in a
+    sampled transaction. Batches of 900 spans, each batch's root span or
+    transaction started and ended inside the timing (Sentry serialises its
+    spans as the transaction finishes). Best of 3."""
+    tracer = trace.get_tracer("bench")
+    best = float("inf")
+    for _ in range(3):
+        total, done = 0.0, 0
+        while done < number:
+            todo = min(900, number - done)
+            begin = time.perf_counter()
+            if mode == "sdk-span":
+                root = tracer.start_span("bench")
+                with trace.use_span(root, end_on_exit=True):
+                    for _ in range(todo):
+                        tracer.start_span("span").end()
+            else:
+                with sentry.start_transaction(name="bench", op="bench", sampled=True):
+                    for _ in range(todo):
+                        with sentry.start_span(op="event.django", name="span"):
+                            pass
+            total += time.perf_counter() - begin
             done += todo
         best = min(best, total / number)
     return best * 1e6
@@ -282,8 +321,14 @@ def receivers_part(rounds: int, number: int) -> None:
     signals = {n: make_signal(n) for n in (1, 10)}
     sentry = init_sentry()
     modes = ["plain", "otel", "otel-folded", "sdk-spans"] + (["sentry"] if sentry else [])
+    floors = ["sdk-span"] + (["sentry-span"] if sentry else [])
     results: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
+        for floor in floors:
+            Signal._live_receivers = ORIGINAL_LIVE_RECEIVERS  # type: ignore[method-assign]
+            results.setdefault(("floor", floor), []).append(
+                time_floor(floor, number, sentry[0] if sentry else None)
+            )
         for mode in modes:
             Signal._live_receivers = (  # type: ignore[method-assign]
                 sentry[1] if mode == "sentry" and sentry else ORIGINAL_LIVE_RECEIVERS
@@ -308,11 +353,18 @@ def receivers_part(rounds: int, number: int) -> None:
         print(f"  {mode:13}{slope(mode) - base:9.3f}")
     ours, sdk = slope("otel") - base, slope("sdk-spans") - base
     print(f"  signal_inspector's own part (otel - sdk-spans): {ours - sdk:.3f}")
+    print("\nFloors, µs per span (batches of 900, root/transaction start and end included):")
+    for floor in floors:
+        print(f"  {floor:13}{medians[('floor', floor)]:9.3f}")
     if sentry:
         theirs = slope("sentry") - base
         print(f"  Sentry / otel: ×{theirs / ours:.2f}; Sentry / signal_inspector's own part: "
               f"×{theirs / max(ours - sdk, 1e-9):.1f}; Sentry / otel-folded: "
               f"×{theirs / max(slope('otel-folded') - base, 1e-9):.1f}")
+        bare = medians[("floor", "sdk-span")]
+        print(f"  10x needs ≤ {theirs / 10:.3f} µs per receiver; the SDK's bare span alone is "
+              f"{bare:.3f} µs ({'reachable' if bare <= theirs / 10 else 'not reachable'} "
+              "while every receiver is its own SDK span)")
 
 
 def _versions(sentry: Any) -> str:

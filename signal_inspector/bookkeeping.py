@@ -382,8 +382,6 @@ def open_send(
             record.fired_inside = inside
         if parent is None:
             recording.sends.append(record)
-            if recording.exporter is not None:
-                recording.exporter.opened(record)  # hook: otel.py (its parent span)
         else:
             parent.add_child(record)
         record.start = perf_counter()
@@ -774,7 +772,7 @@ def close(
             recording.receiver_time_ms += spent * 1000
         send_record.duration_ms = (perf_counter() - send_record.start) * 1000
         close_checks(recording, send_record)
-        if send_record.parent is None and recording.exporter is not None:
+        if recording.exporter is not None:
             recording.exporter(send_record)  # hook: otel.py (never raises)
     except Exception:
         pass

@@ -62,13 +62,17 @@ PARALLEL = {"shared_context": False}
 # --- async receivers -----------------------------------------------------------
 
 
-def _spawn(recording: Recording, call: ReceiverCall | None, awaitable: Any) -> Any:
+def _spawn(recording: Recording, call: ReceiverCall | None, awaitable: Any, traced: Any = None) -> Any:
     """``asyncio.ensure_future(awaitable)``, as ``asyncio.gather()`` would do it,
-    in a copy of the context that names ``call`` as the receiver running. The
-    task runs the receiver's own coroutine (``task.get_coro()`` and
-    ``get_stack()`` are the receiver's); its end is noted by a done callback."""
+    in a copy of the context that names ``call`` as the receiver running (and
+    makes its span current: ``traced``, otel.py's). The task runs the receiver's
+    own coroutine (``task.get_coro()`` and ``get_stack()`` are the receiver's);
+    its end is noted by a done callback. The copy lives as long as the task:
+    nothing set in it is seen outside."""
     context = contextvars.copy_context()
     context.run(parent_var.set, call)
+    if traced is not None:
+        context.run(recording.exporter.attach, traced)
     future = context.run(asyncio.ensure_future, awaitable)
     if call is not None:
         future.add_done_callback(lambda done: _settled(recording, call, done))
@@ -79,14 +83,16 @@ def _settled(recording: Recording, call: ReceiverCall, future: Any) -> None:
     try:
         if future.cancelled():
             raised(recording, call, asyncio.CancelledError(), caught=False)
-            return
-        # gather() retrieves every child's exception too: this changes nothing.
-        error = future.exception()
-        if error is not None:
-            raised(recording, call, error, caught=False)
         else:
-            async_returned(recording, call, future.result())
-    except Exception:  # pragma: no cover - defensive: raised(), async_returned() never raise
+            # gather() retrieves every child's exception too: this changes nothing.
+            error = future.exception()
+            if error is not None:
+                raised(recording, call, error, caught=False)
+            else:
+                async_returned(recording, call, future.result())
+        if recording.exporter is not None:
+            recording.exporter.end_task(call)  # hook: otel.py (never raises)
+    except Exception:  # pragma: no cover - defensive: raised(), async_returned(), end_task() never raise
         pass
 
 
@@ -98,13 +104,17 @@ class _Observed:
     them. Drives ``awaitable.__await__()`` exactly as ``await`` does.
     """
 
-    __slots__ = ("awaitable", "iterator", "call", "recording")
+    __slots__ = ("awaitable", "iterator", "call", "recording", "traced")
 
-    def __init__(self, awaitable: Any, call: ReceiverCall | None, recording: Recording) -> None:
+    def __init__(
+        self, awaitable: Any, call: ReceiverCall | None, recording: Recording, traced: Any = None
+    ) -> None:
         self.awaitable = awaitable
         self.iterator: Any = None
         self.call = call
         self.recording = recording
+        # The OpenTelemetry context its steps run in (otel.py's), or None.
+        self.traced = traced
 
     def __await__(self) -> Generator[Any, Any, Any]:
         return self
@@ -148,15 +158,29 @@ class _Observed:
         if call is not None and call.start == 0.0:
             call.start = perf_counter()
         token = parent_var.set(call)
+        traced = self.traced
+        if traced is not None:
+            exporter = self.recording.exporter
+            if exporter is None:
+                traced = self.traced = None
+            else:
+                attached = exporter.attach(traced)
         try:
             return method(*args)
         except StopIteration as stop:
             async_returned(self.recording, call, stop.value)
+            if traced is not None:
+                exporter.end_task(call)
             raise
         except BaseException as err:
             raised(self.recording, call, err, caught=False)
+            if traced is not None:
+                exporter.end_task(call)
             raise
         finally:
+            if traced is not None:
+                # What the receiver made current stays so for its next step.
+                self.traced = exporter.detach(attached)
             parent_var.reset(token)
 
 
@@ -207,26 +231,37 @@ def _observed_awaitables(
 ) -> list[Any]:
     """What Django passes to gather()/_run_parallel(), made observable."""
     calls = _async_calls(recording, record, receivers)
+    live = recording.exporter
     if robust:
         # Django's wrapper calls each receiver inside its try: nothing is called yet.
+        traced = _traced(live, calls)
         return [
-            asend_and_wrap_exception(signal, sender, named, receiver, call, recording)
-            for receiver, call in zip(receivers, calls, strict=True)
+            asend_and_wrap_exception(signal, sender, named, receiver, call, recording, context)
+            for receiver, call, context in zip(receivers, calls, traced, strict=True)
         ]
     built = _built(signal, sender, named, receivers, recording, calls)
+    traced = _traced(live, calls)
     if PARALLEL["shared_context"]:
         return [
-            _Observed(awaitable, call, recording)
-            for awaitable, call in zip(built, calls, strict=True)
+            _Observed(awaitable, call, recording, context)
+            for awaitable, call, context in zip(built, calls, traced, strict=True)
         ]
     return [
-        _spawn(recording, call, awaitable) for awaitable, call in zip(built, calls, strict=True)
+        _spawn(recording, call, awaitable, context)
+        for awaitable, call, context in zip(built, calls, traced, strict=True)
     ]
+
+
+def _traced(live: Any, calls: list[ReceiverCall | None]) -> list[Any]:
+    """Each async receiver's OpenTelemetry context (its span started), or None."""
+    if live is None:
+        return [None] * len(calls)
+    return [None if call is None else live.begin_task(call) for call in calls]
 
 
 async def asend_and_wrap_exception(
     signal: Signal, sender: Any, named: dict[str, Any], receiver: Any,
-    call: ReceiverCall | None, recording: Recording,
+    call: ReceiverCall | None, recording: Recording, traced: Any = None,
 ) -> Any:
     # Django's asend_and_wrap_exception(), recorded: the receiver is called inside
     # the try, so one that fails as it is called is caught like any other.
@@ -234,24 +269,32 @@ async def asend_and_wrap_exception(
     if not shared:
         # gather() runs this coroutine in a task of its own: its context is ours.
         parent_var.set(call)
+        if traced is not None:
+            recording.exporter.attach(traced)
     try:
-        if shared:
-            response = await _Observed(receiver(signal=signal, sender=sender, **named), call, recording)
-        else:
-            response = await receiver(signal=signal, sender=sender, **named)
-    except Exception as err:
-        if call is not None and call.start == 0.0:
-            call.start = perf_counter()
-        raised(recording, call, err, caught=True)
-        signal._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
-        return err
-    except BaseException as err:
-        if call is not None and call.start == 0.0:
-            call.start = perf_counter()
-        raised(recording, call, err, caught=False)
-        raise
-    async_returned(recording, call, response)
-    return response
+        try:
+            if shared:
+                response = await _Observed(
+                    receiver(signal=signal, sender=sender, **named), call, recording, traced
+                )
+            else:
+                response = await receiver(signal=signal, sender=sender, **named)
+        except Exception as err:
+            if call is not None and call.start == 0.0:
+                call.start = perf_counter()
+            raised(recording, call, err, caught=True)
+            signal._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+            return err
+        except BaseException as err:
+            if call is not None and call.start == 0.0:
+                call.start = perf_counter()
+            raised(recording, call, err, caught=False)
+            raise
+        async_returned(recording, call, response)
+        return response
+    finally:
+        if traced is not None and recording.exporter is not None:
+            recording.exporter.end_task(call)  # hook: otel.py (never raises)
 
 
 def _gather() -> Any:
@@ -342,7 +385,11 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
     # None: a send only counted (past MAX_SENDS) keeps no result repr.
     limit = recording.max_repr_length if record.kept else None
     spent = 0.0
+    live = recording.exporter  # otel.py's, or None
+    entered = None
     outer = parent_var.set(record)
+    if live is not None:
+        live.opened(record)  # hook: its span starts, current until the send closes
     try:
         for index, receiver in enumerate(sync_receivers):
             entry = _receiver_info.get(id(receiver))
@@ -355,11 +402,16 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
             record.current = index  # after the append: see SendRecord.running()
             if nested:
                 check_loop(recording, record, info)
+            if live is not None:
+                entered = live.enter(record, info)  # hook: the receiver's span, current
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except BaseException as err:
                 failed(recording, record, None, err, sync_receivers[index + 1 :], async_receivers)
                 raise
+            finally:
+                if live is not None:
+                    live.exit(record, start, entered)
             end = perf_counter()
             if record.current is index:
                 record.current = None
@@ -386,8 +438,8 @@ def send(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         record.duration_ms = (perf_counter() - record.start) * 1000
         if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
             close_checks(recording, record)
-        if record.parent is None and recording.exporter is not None:
-            recording.exporter(record)  # hook: otel.py (never raises)
+        if live is not None:
+            live(record)  # hook: otel.py (its spans end; never raises)
 
 
 def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
@@ -429,7 +481,11 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
     # None: a send only counted (past MAX_SENDS) keeps no result repr.
     limit = recording.max_repr_length if record.kept else None
     spent = 0.0
+    live = recording.exporter  # otel.py's, or None
+    entered = None
     outer = parent_var.set(record)
+    if live is not None:
+        live.opened(record)  # hook: its span starts, current until the send closes
     try:
         for index, receiver in enumerate(sync_receivers):
             entry = _receiver_info.get(id(receiver))
@@ -442,8 +498,14 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
             record.current = index  # after the append: see SendRecord.running()
             if nested:
                 check_loop(recording, record, info)
+            if live is not None:
+                entered = live.enter(record, info)  # hook: the receiver's span, current
             try:
-                response = receiver(signal=self, sender=sender, **named)
+                try:
+                    response = receiver(signal=self, sender=sender, **named)
+                finally:
+                    if live is not None:
+                        live.exit(record, start, entered)
             except Exception as err:
                 caught(recording, record, err)
                 self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
@@ -478,8 +540,8 @@ def send_robust(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]
         record.duration_ms = (perf_counter() - record.start) * 1000
         if len(calls) > 1 or record.has_async or record.signal == POST_SAVE:
             close_checks(recording, record)
-        if record.parent is None and recording.exporter is not None:
-            recording.exporter(record)  # hook: otel.py (never raises)
+        if live is not None:
+            live(record)  # hook: otel.py (its spans end; never raises)
 
 
 async def asend(self: Signal, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
@@ -533,6 +595,8 @@ def _sync_calls(
     # None: a send only counted (past MAX_SENDS) keeps no result repr.
     limit = recording.max_repr_length if record.kept else None
     spent = 0.0
+    live = recording.exporter  # otel.py's, or None
+    entered = None
     try:
         for position, receiver in enumerate(receivers):
             entry = _receiver_info.get(id(receiver))
@@ -546,8 +610,14 @@ def _sync_calls(
             record.current = index  # after the append: see SendRecord.running()
             if nested:
                 check_loop(recording, record, info)
+            if live is not None:
+                entered = live.enter(record, info)  # hook: the receiver's span, current
             try:
-                response = receiver(signal=self, sender=sender, **named)
+                try:
+                    response = receiver(signal=self, sender=sender, **named)
+                finally:
+                    if live is not None:
+                        live.exit(record, start, entered)
             except Exception as err:
                 if not robust:
                     failed(recording, record, None, err, receivers[position + 1 :], never_called)
@@ -582,6 +652,8 @@ async def _asend(
     record: SendRecord, sync_receivers: list[Any], async_receivers: list[Any], *, robust: bool,
 ) -> list[tuple[Any, Any]]:
     outer = parent_var.set(record)
+    if recording.exporter is not None:
+        recording.exporter.opened(record)  # hook: its span starts, current until close()
     try:
         if sync_receivers:
             # On 5.2/6.0 the async receivers' calls are begun before it runs (see

@@ -5,12 +5,15 @@ it (the recording calls :class:`SpanExporter` through ``Recording.exporter``).
 It is the only module of the package that imports ``opentelemetry``; only its
 API is needed, and without a configured SDK every call is OpenTelemetry's no-op.
 
-Spans are made when each top-level send closes, from its record, with explicit
-start and end times: the receivers are never wrapped or renamed, and nothing
-runs between Django's send loop and a receiver. The cost is that a span another
-instrumentation starts while a receiver runs (an HTTP client's, say) is a
-sibling of the receiver's span, not its child: the receiver's span did not exist
-yet. See docs/opentelemetry.md.
+Spans are live: a send's span starts as it opens and is current while its
+receivers run; each receiver's span starts just before the send loop calls it
+and is current while it runs (an async receiver's, in its own task), so a span
+anything starts inside a receiver (an HTTP client's, a database's, a nested
+send's) is its child. The send methods (dispatch.py) call the hooks of
+:class:`SpanExporter` from their own frame: the receivers are never wrapped or
+renamed, and no frame comes between Django's send loop and a receiver. What
+only the send's close knows (errors, queries, duplicates, findings) is put on
+the receivers' spans then, before they end. See docs/opentelemetry.md.
 
 Recordings open only where the current span is sampled (it records): in
 :class:`SignalSpansMiddleware` (WSGI and ASGI), around Celery tasks, and under
@@ -22,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
+from contextvars import Token
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -77,11 +81,11 @@ def _histogram() -> metrics.Histogram:
 
 
 def _signal_attrs(record: SendRecord) -> dict[str, Any]:
+    """A send span's attributes; its receivers are counted as it closes."""
     return {
         "django.signal.name": record.signal,
         "django.signal.sender": record.sender,
         "django.signal.method": record.method,
-        "django.signal.receivers": len(record.calls) + len(record.skipped),
     }
 
 
@@ -125,183 +129,315 @@ def _bounded(signal: str) -> str:
     return "<unnamed Signal>" if signal.startswith("<unnamed ") else signal
 
 
-def _count_spans(record: SendRecord) -> int:
-    """Spans a send and everything it caused would take (no recursion)."""
-    count = 0
-    pending = [record]
-    while pending:
-        send = pending.pop()
-        count += 1 + len(send.calls)
-        for entry in send.calls:
-            if type(entry) is not tuple:
-                pending.extend(entry.children)
-    return count
+class _Send:
+    """The live span of one open send, and its receivers' spans."""
+
+    __slots__ = ("span", "context", "token", "receivers", "tasks")
+
+    def __init__(
+        self, span: Span, context: otel_context.Context, token: Token[otel_context.Context] | None
+    ) -> None:
+        self.span = span
+        self.context = context  # the send span's: its receivers' parent
+        self.token = token
+        # A sync receiver's span by its call's start (the key the send loop's
+        # record keeps): (span, end in epoch ns). An async one's by id(call).
+        self.receivers: dict[float, tuple[Span, int]] = {}
+        self.tasks: dict[int, list[Any]] = {}
+
+
+# What a send opened past MAX_SPANS, or whose span could not be made, maps to.
+_NO_SPAN = None
 
 
 class SpanExporter:
-    """Turns each top-level send of one recording into spans as it closes.
+    """Live spans for the sends of one recording.
 
-    ``opened()`` keeps the OpenTelemetry context current when a top-level send
-    opens (its span's parent); calling the exporter with the closed send makes
-    the spans, and :meth:`finish` puts what was left out on the root span.
-    Never raises into the application.
+    The send methods (dispatch.py) call :meth:`opened` as a send opens (its span
+    starts and becomes current), :meth:`enter` and :meth:`exit` around each sync
+    receiver (its span starts and is current while it runs), :meth:`begin_task`
+    and :meth:`end_task` for async receivers, and the exporter itself as the
+    send closes: the receivers' spans end then, described from the record (its
+    errors, queries, duplicates and findings are all known by then), with the
+    end times taken as each receiver returned. Spans started inside a receiver
+    (an HTTP client's, a nested send's) nest under its span.
+
+    With FOLD_BELOW_MS on, a receiver's span cannot be live (its duration is not
+    known before it runs): the send span is live, and the spans of receivers
+    over the threshold are made at the send's close from the record. Never
+    raises into the application.
     """
 
     def __init__(self, options: OpenTelemetryOptions, root: Span | None = None) -> None:
         self.options = options
         self.root = root if root is not None else trace.get_current_span()
-        self.root_context = otel_context.get_current()
         self.tracer = _tracer()
         self.histogram = _histogram() if options.metrics else None
-        # perf_counter() seconds -> epoch nanoseconds.
+        self.live = not options.fold_below_ms
+        # perf_counter() seconds -> epoch nanoseconds (the records' times).
         self.offset = time.time_ns() - int(time.perf_counter() * 1e9)
-        self.contexts: dict[int, otel_context.Context] = {}
-        self.spans = 0  # made or set aside for deferred sends, of MAX_SPANS
-        self.used = self.allowance = 0  # within the send being exported
+        self.sends: dict[int, _Send | None] = {}
+        self.spans = 0  # made, of MAX_SPANS
         self.dropped = 0
-        # Sends with on_commit callbacks still pending: exported at finish(),
-        # once the recording has settled their fate.
-        self.deferred: list[tuple[SendRecord, int]] = []
+        # Receiver spans whose on_commit callbacks were pending when their send
+        # closed: ended at finish(), once their fate is known.
+        self.deferred: list[tuple[Span, ReceiverCall, int]] = []
+        # Async receivers still running when their send closed.
+        self.orphans: dict[int, tuple[Span, SendRecord]] = {}
+
+    # --- the send methods' hooks (each never raises) ---------------------------
 
     def opened(self, record: SendRecord) -> None:
-        with suppress(Exception):
-            self.contexts[id(record)] = otel_context.get_current()
+        """A send opened: its span starts, current until it closes."""
+        try:
+            if self.spans >= self.options.max_spans:
+                self.sends[id(record)] = _NO_SPAN
+                self.dropped += 1
+                return
+            name = record.signal.rpartition(".")[2]
+            context = otel_context.get_current()
+            span = self.tracer.start_span(
+                f"{name} {record.method}", context=context, kind=SpanKind.INTERNAL,
+                attributes=_signal_attrs(record),
+            )
+            self.spans += 1
+            inner = trace.set_span_in_context(span, context)
+            self.sends[id(record)] = _Send(span, inner, self.attach(inner))
+        except Exception:
+            self.sends[id(record)] = _NO_SPAN
+
+    def enter(self, record: SendRecord, info: tuple[str, str, str]) -> Any:
+        """A sync receiver is about to be called: its span starts and is made
+        current. Returns what :meth:`exit` needs, or None (no span)."""
+        try:
+            send = self.sends.get(id(record))
+            if send is None or not self.live or self.spans >= self.options.max_spans:
+                return None
+            span = self.tracer.start_span(
+                info[0], context=send.context, kind=SpanKind.INTERNAL,
+                attributes=_code_attrs(info[0], info[1]),
+            )
+            self.spans += 1
+            # A span that could not be made current still ends with the send.
+            return span, self.attach(trace.set_span_in_context(span, send.context))
+        except Exception:
+            return None
+
+    def exit(self, record: SendRecord, start: float, entered: Any) -> None:
+        """The receiver :meth:`enter` began (its call started at ``start``) is over:
+        its span stops being current; it ends as the send closes."""
+        if entered is None:
+            return
+        try:
+            span, token = entered
+            if token is not None:
+                otel_context.detach(token)
+            send = self.sends.get(id(record))
+            if send is not None:
+                send.receivers[start] = (span, time.time_ns())
+        except Exception:
+            pass
+
+    def begin_task(self, call: ReceiverCall) -> otel_context.Context | None:
+        """An async receiver is about to be scheduled: its span starts. Returns
+        the context its task runs in (the span current: see :meth:`attach`), or
+        None."""
+        try:
+            send = self.sends.get(id(call.parent))
+            if send is None or not self.live or self.spans >= self.options.max_spans:
+                return None
+            span = self.tracer.start_span(
+                call.name, context=send.context, kind=SpanKind.INTERNAL,
+                attributes=_code_attrs(call.name, call.location),
+            )
+            self.spans += 1
+            send.tasks[id(call)] = [span, 0]
+            return trace.set_span_in_context(span, send.context)
+        except Exception:
+            return None
+
+    def end_task(self, call: ReceiverCall | None) -> None:
+        """An async receiver's task is over (its record says how). Only its first
+        end counts."""
+        try:
+            if call is None:
+                return
+            send = self.sends.get(id(call.parent))
+            if send is not None and id(call) in send.tasks:
+                task = send.tasks[id(call)]
+                if not task[1]:
+                    task[1] = time.time_ns()
+                return
+            orphan = self.orphans.pop(id(call), None)
+            if orphan is not None:
+                # Its send closed while it ran (send() let the first error out).
+                span, parent = orphan
+                self._end(span, parent, call, time.time_ns())
+                self._measure_one(parent, call.name, call.duration_ms / 1000)
+        except Exception:
+            pass
+
+    @staticmethod
+    def attach(context: otel_context.Context) -> Token[otel_context.Context] | None:
+        """Make ``context`` current (in an async receiver's task); a token, or None."""
+        try:
+            return otel_context.attach(context)
+        except Exception:
+            return None
+
+    @staticmethod
+    def detach(token: Token[otel_context.Context] | None) -> otel_context.Context | None:
+        """Undo :meth:`attach`; return the context that was current just before
+        (what the receiver made current: its next step starts there)."""
+        try:
+            current = otel_context.get_current()
+            if token is not None:
+                otel_context.detach(token)
+            return current
+        except Exception:
+            return None
 
     def __call__(self, record: SendRecord) -> None:
+        """A send closed: its receivers' spans end, then its own."""
         try:
+            key = id(record)
+            if key not in self.sends:
+                # Opened elsewhere (a "sends only" wrapper): made from its record,
+                # under whatever span is current.
+                self._posthoc(record)
+                return
+            send = self.sends.pop(key)
             if self.histogram is not None:
                 self._measure(record)
-            allowance = max(self.options.max_spans - self.spans, 0)
-            if self._pending(record):
-                # Its share of MAX_SPANS is taken now, in the order sends closed.
-                share = min(_count_spans(record), allowance)
-                self.spans += share
-                self.deferred.append((record, share))
+            if send is None:
+                self.dropped += len(record.calls)
                 return
-            self.spans += self._export(record, allowance)
+            if send.token is not None:
+                with suppress(Exception):
+                    otel_context.detach(send.token)
+            self._close(record, send)
         except Exception:
             pass
 
     def finish(self) -> None:
-        """The recording has ended: export what waited for its on_commit
+        """The recording has ended: end the spans that waited for their on_commit
         callbacks' fate, and count what was left out on the root span."""
         try:
             deferred, self.deferred = self.deferred, []
-            for record, share in deferred:
-                self._export(record, share)
+            for span, call, end_ns in deferred:
+                self._on_commit_events(span, call, end_ns)
+                span.end(end_time=end_ns)
+            orphans, self.orphans = self.orphans, {}
+            for span, _ in orphans.values():
+                span.end()
             if self.dropped and self.root.is_recording():
                 self.root.set_attribute("django.signal.spans_dropped", self.dropped)
         except Exception:
             pass
 
+    # --- making the spans ---------------------------------------------------------
+
     def _ns(self, seconds: float) -> int:
         return int(seconds * 1e9) + self.offset
 
-    def _pending(self, record: SendRecord) -> bool:
-        pending = [record]
-        while pending:
-            send = pending.pop()
-            for entry in send.calls:
-                if type(entry) is tuple:
-                    continue
-                if any(c.status == "pending" for c in entry.on_commit):
-                    return True
-                pending.extend(entry.children)
-        return False
+    def _measure(self, send: SendRecord) -> None:
+        for name, _, start, finished, _call in _calls(send):
+            if finished is not None:
+                self._measure_one(send, name, finished - start)
 
-    def _measure(self, record: SendRecord) -> None:
-        histogram = self.histogram
-        assert histogram is not None
-        pending = [record]
-        while pending:
-            send = pending.pop()
-            for name, _, start, finished, call in _calls(send):
-                if finished is not None:
-                    histogram.record(
-                        finished - start,
-                        {"django.signal.name": _bounded(send.signal), "code.function.name": name},
-                    )
-                if call is not None:
-                    pending.extend(call.children)
+    def _measure_one(self, send: SendRecord, name: str, seconds: float) -> None:
+        if self.histogram is not None:
+            self.histogram.record(
+                seconds, {"django.signal.name": _bounded(send.signal), "code.function.name": name}
+            )
 
-    def _export(self, record: SendRecord, allowance: int) -> int:
-        """Make at most ``allowance`` spans of ``record``'s tree; return how many."""
-        parent = self.contexts.pop(id(record), None) or self.root_context
-        self.used, self.allowance = 0, allowance
-        # (send, its parent context), depth first: a runaway cascade is as
-        # deep as the recursion limit.
-        pending: list[tuple[SendRecord, otel_context.Context]] = [(record, parent)]
-        while pending:
-            send, context = pending.pop()
-            if self.used >= allowance:
-                self.dropped += _count_spans(send)
-                continue
-            later = self._send_span(send, context)
-            pending.extend(reversed(later))
-        return self.used
-
-    def _send_span(
-        self, send: SendRecord, context: otel_context.Context
-    ) -> list[tuple[SendRecord, otel_context.Context]]:
-        """Make the spans of one send and its receivers; return the sends they
-        made, each with its parent receiver's context."""
-        tracer = self.tracer
-        end_time = send.start + send.duration_ms / 1000
-        name = send.signal.rpartition(".")[2]
-        span = tracer.start_span(
-            f"{name} {send.method}", context=context, kind=SpanKind.INTERNAL,
-            attributes=_signal_attrs(send), start_time=self._ns(send.start),
-        )
-        self.used += 1
-        for skipped in send.skipped:
+    def _close(self, record: SendRecord, send: _Send, posthoc: bool = False) -> None:
+        """End a send's span and its receivers' (made now, from the record, for a
+        send opened elsewhere or with folding on)."""
+        span = send.span
+        span.set_attribute("django.signal.receivers", len(record.calls) + len(record.skipped))
+        now = time.time_ns()
+        for skipped in record.skipped:
             span.add_event(
                 "django.signal.receiver_skipped",
-                _code_attrs(skipped["name"], skipped["location"]),
-                timestamp=self._ns(end_time),
+                _code_attrs(skipped["name"], skipped["location"]), timestamp=now,
             )
-        if send.loop:
-            span.add_event("django.signal.loop", {"django.signal.loop": list(send.loop)})
-        send_context = trace.set_span_in_context(span, context)
-        children: list[tuple[SendRecord, otel_context.Context]] = []
+        if record.loop:
+            span.add_event("django.signal.loop", {"django.signal.loop": list(record.loop)})
         folded: list[str] = []
         summarised: list[str] = []
         fold_below = self.options.fold_below_ms / 1000
-        for call_name, location, start, finished, call in _calls(send):
-            stop = finished if finished is not None else end_time
-            if (
-                fold_below
-                and stop - start < fold_below
-                and (call is None or (not call.children and not call.on_commit
-                                      and call.exception is None and not call.hints))
+        for name, location, start, finished, call in _calls(record):
+            stop = finished if finished is not None else time.perf_counter()
+            made = send.receivers.pop(start, None)
+            if made is None and call is not None and id(call) in send.tasks:
+                task_span, end_ns = send.tasks.pop(id(call))
+                if not end_ns:
+                    self.orphans[id(call)] = (task_span, record)
+                    continue
+                made = (task_span, end_ns)
+            if made is not None:
+                self._end(made[0], record, call, made[1])
+                continue
+            if fold_below and stop - start < fold_below and (
+                call is None or (not call.children and not call.on_commit
+                                 and call.exception is None and not call.hints)
             ):
-                folded.append(call_name)
+                folded.append(name)
                 continue
-            if self.used >= self.allowance:
-                summarised.append(f"{call_name} {(stop - start) * 1000:.3f} ms")
+            if (self.live and not posthoc) or self.spans >= self.options.max_spans:
+                # Live, yet no span: MAX_SPANS was spent when it started.
+                summarised.append(f"{name} {(stop - start) * 1000:.3f} ms")
                 self.dropped += 1
-                if call is not None:
-                    for child in call.children:
-                        self.dropped += _count_spans(child)
                 continue
-            self.used += 1
-            receiver_span = tracer.start_span(
-                call_name, context=send_context, kind=SpanKind.INTERNAL,
-                attributes=_code_attrs(call_name, location), start_time=self._ns(start),
+            self.spans += 1
+            receiver_span = self.tracer.start_span(
+                name, context=send.context, kind=SpanKind.INTERNAL,
+                attributes=_code_attrs(name, location), start_time=self._ns(start),
             )
-            if call is not None:
-                self._describe(receiver_span, call, stop)
-                if call.children:
-                    child_context = trace.set_span_in_context(receiver_span, send_context)
-                    children.extend((child, child_context) for child in call.children)
-            receiver_span.end(end_time=self._ns(stop))
+            self._end(receiver_span, record, call, self._ns(stop))
+        for leftover, end_ns in send.receivers.values():
+            leftover.end(end_time=end_ns)
+        for key, (task_span, end_ns) in send.tasks.items():
+            if end_ns:
+                task_span.end(end_time=end_ns)
+            else:
+                self.orphans[key] = (task_span, record)
         if folded:
             span.set_attribute("django.signal.receivers.folded", folded[:_MAX_LISTED])
         if summarised:
             span.set_attribute("django.signal.receivers.summary", summarised[:_MAX_LISTED])
-        span.end(end_time=self._ns(end_time))
-        return children
+        span.end()
 
-    def _describe(self, span: Span, call: ReceiverCall, stop: float) -> None:
+    def _end(self, span: Span, record: SendRecord, call: ReceiverCall | None, end_ns: int) -> None:
+        """Describe a receiver's span from its record, and end it (later, if its
+        on_commit callbacks' fate is not known yet)."""
+        if call is not None:
+            self._describe(span, call, end_ns)
+            if any(c.status == "pending" for c in call.on_commit):
+                self.deferred.append((span, call, end_ns))
+                return
+            self._on_commit_events(span, call, end_ns)
+        span.end(end_time=end_ns)
+
+    def _posthoc(self, record: SendRecord) -> None:
+        """Spans for a send the send methods did not open (a "sends only"
+        record: its receivers' times are not known), under the current span."""
+        if self.histogram is not None:
+            self._measure(record)
+        if self.spans >= self.options.max_spans:
+            self.dropped += 1 + len(record.calls)
+            return
+        self.spans += 1
+        name = record.signal.rpartition(".")[2]
+        context = otel_context.get_current()
+        span = self.tracer.start_span(
+            f"{name} {record.method}", context=context, kind=SpanKind.INTERNAL,
+            attributes=_signal_attrs(record), start_time=self._ns(record.start),
+        )
+        self._close(record, _Send(span, trace.set_span_in_context(span, context), None), True)
+
+    def _describe(self, span: Span, call: ReceiverCall, end_ns: int) -> None:
         if call.queries:
             span.set_attribute("db.query.count", call.queries)
         if call.outcome in (OUTCOME_RAISED, OUTCOME_CAUGHT) and call.exception is not None:
@@ -315,8 +451,16 @@ class SpanExporter:
                     "exception.stacktrace": error.text,
                     "django.signal.caught": call.outcome == OUTCOME_CAUGHT,
                 },
-                timestamp=self._ns(stop),
+                timestamp=end_ns,
             )
+        for hint in call.hints:
+            span.add_event("django.signal.finding", {"django.signal.finding": hint})
+        if call.duplicate:
+            span.set_attribute("django.signal.duplicate", True)
+        if call.loop:
+            span.set_attribute("django.signal.loop", True)
+
+    def _on_commit_events(self, span: Span, call: ReceiverCall, end_ns: int) -> None:
         for callback in call.on_commit:
             span.add_event(
                 "django.on_commit",
@@ -325,14 +469,8 @@ class SpanExporter:
                     "django.on_commit.status": callback.status,
                     "db.namespace": callback.using,
                 },
-                timestamp=self._ns(stop),
+                timestamp=end_ns,
             )
-        for hint in call.hints:
-            span.add_event("django.signal.finding", {"django.signal.finding": hint})
-        if call.duplicate:
-            span.set_attribute("django.signal.duplicate", True)
-        if call.loop:
-            span.set_attribute("django.signal.loop", True)
 
 
 # --- where recordings open -------------------------------------------------------
