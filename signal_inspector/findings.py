@@ -407,25 +407,21 @@ def _query_findings(recording: Recording) -> list[Finding]:
 # --- network I/O ----------------------------------------------------------------
 
 
-def _local_database_addresses() -> set[tuple[str, str]]:
-    from django.conf import settings
-
+def _database_addresses(databases: Any) -> set[tuple[str, str]]:
     out = set()
-    for config in getattr(settings, "DATABASES", {}).values():
+    for config in databases.values():
         host = str(config.get("HOST") or "localhost")
         out.add((host, str(config.get("PORT") or "")))
     return out
 
 
-def _cache_addresses() -> set[tuple[str, str]]:
+def _cache_server_addresses(caches: Any) -> set[tuple[str, str]]:
     """(host, port) of the configured cache servers (memcached, Redis): a cache is
     meant to be used while the request waits, as the database is."""
     from urllib.parse import urlsplit
 
-    from django.conf import settings
-
     out = set()
-    for config in getattr(settings, "CACHES", {}).values():
+    for config in caches.values():
         locations = config.get("LOCATION") or []
         if isinstance(locations, str):
             locations = locations.split(";") if "://" not in locations else [locations]
@@ -443,6 +439,33 @@ def _cache_addresses() -> set[tuple[str, str]]:
             if host and port:
                 out.add((host.strip("[]"), str(port)))
     return out
+
+
+# (DATABASES, CACHES, their addresses): worked out again only when a setting is
+# another object (override_settings replaces it), not on every connection.
+_addresses: tuple[Any, Any, set[tuple[str, str]], set[tuple[str, str]]] | None = None
+
+
+def _configured_addresses() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    global _addresses
+    from django.conf import settings
+
+    databases = getattr(settings, "DATABASES", {})
+    caches = getattr(settings, "CACHES", {})
+    known = _addresses
+    if known is None or known[0] is not databases or known[1] is not caches:
+        known = _addresses = (
+            databases, caches, _database_addresses(databases), _cache_server_addresses(caches)
+        )
+    return known[2], known[3]
+
+
+def _local_database_addresses() -> set[tuple[str, str]]:
+    return _configured_addresses()[0]
+
+
+def _cache_addresses() -> set[tuple[str, str]]:
+    return _configured_addresses()[1]
 
 
 _resolved: dict[str, frozenset[str]] = {}
