@@ -4,6 +4,7 @@ on findings per recording."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -133,10 +134,8 @@ def test_findings_per_recording_are_bounded():
 
     def make(i: int) -> Any:
         def webhook(sender: Any, **kwargs: Any) -> None:
-            try:
+            with contextlib.suppress(OSError):
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            except OSError:
-                pass
 
         webhook.__qualname__ = webhook.__name__ = f"webhook_{i}"
         return webhook
