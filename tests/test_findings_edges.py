@@ -18,6 +18,7 @@ from django.test import override_settings
 
 import signal_inspector
 from signal_inspector import findings
+from signal_inspector.recorder import begin, end
 from tests.test_findings import kinds, listener  # noqa: F401  (the fixture)
 from tests.testapp.models import Order
 
@@ -147,3 +148,60 @@ def test_findings_per_recording_are_bounded():
         signal.send(sender=None)
     assert len(recording.findings) == findings.MAX_FINDINGS
     assert {f.kind for f in recording.findings} == {"network"}
+
+
+@pytest.mark.django_db
+def test_a_cache_host_that_does_not_resolve_hides_nothing(listener):  # noqa: F811
+    signal = Signal()
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": f"memcached.invalid:{listener}",
+        },
+    }
+    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert kinds(recording) == ["network"]
+
+
+def test_resolved_cache_hosts_stay_bounded():
+    for i in range(250):
+        assert f"10.0.{i // 256}.{i % 256}" in findings._names(f"10.0.{i // 256}.{i % 256}")
+    assert len(findings._resolved) <= 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_on_commit_callback_run_at_once_outside_a_transaction_is_not_reported(
+    listener,  # noqa: F811
+):
+    """Outside a transaction on_commit() runs its callback at once, inside the
+    receiver: deferring was the right call, so it is not the receiver's I/O."""
+    from django.db import transaction
+
+    signal = Signal()
+    signal.connect(
+        lambda sender, **kwargs: transaction.on_commit(lambda: _connect(listener)), weak=False
+    )
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert recording.findings == []
+
+
+@pytest.mark.django_db
+def test_a_receiver_in_an_ignored_module_is_not_reported(listener):  # noqa: F811
+    from tests.panel_urls import count_burst
+
+    signal = Signal()
+    signal.connect(count_burst, weak=False)
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    # As the panel opens its recording, ignoring the toolbar's own receivers.
+    ignored = begin(ignore_modules=("tests.test_findings_edges",))
+    try:
+        signal.send(sender=None, n=1)
+    finally:
+        end(ignored)
+    assert ignored.findings == []
+    with signal_inspector.record() as recorded:
+        signal.send(sender=None, n=1)
+    assert kinds(recorded) == ["network"]
