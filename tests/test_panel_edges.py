@@ -48,3 +48,20 @@ def test_a_base_exception_through_the_toolbar_closes_the_recording() -> None:
     # Idle again: Django's own send, nothing of ours installed.
     assert Signal.send is original_send
     assert post_save.send.__func__ is original_send  # type: ignore[attr-defined]
+
+
+def test_a_panel_the_user_turned_off_records_nothing_and_has_no_subtitle() -> None:
+    """The toolbar's checkbox sets the djdt<panel> cookie to "off": the panel is
+    still listed (its subtitle rendered from no stats), nothing is recorded."""
+    client = Client()
+    client.cookies["djdtSignalInspectorPanel"] = "off"
+    page = client.get("/many/3/").content.decode()
+    start = page.index('id="djdt-SignalInspectorPanel"')
+    entry = page[start : page.index("</li>", start)]
+    assert "Signals" in entry
+    assert "send" not in entry and "No signal sent" not in entry
+    assert patching.open_recordings() == 0
+    assert context.current() is None
+    on = Client().get("/many/3/").content.decode()
+    start = on.index('id="djdt-SignalInspectorPanel"')
+    assert "3 sends" in on[start : on.index("</li>", start)]
