@@ -99,3 +99,19 @@ def test_code_attributes_without_a_line_number_and_their_cache_stays_bounded():
     for i in range(5010):
         otel._code_attrs(f"app.receivers.r{i}", f"app/receivers.py:{i}")
     assert len(otel._code_attrs_cache) <= 5001
+
+
+def test_without_celery_installing_the_task_hooks_says_so(monkeypatch):
+    """A project without Celery: install_celery() is False and install() still
+    adds the middleware."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "celery", None)  # what an absent package imports as
+    assert otel.install_celery() is False
+    with override_settings(MIDDLEWARE=["django.middleware.common.CommonMiddleware"]):
+        from django.conf import settings
+
+        otel.install()
+        assert settings.MIDDLEWARE == [
+            otel.MIDDLEWARE_PATH, "django.middleware.common.CommonMiddleware"
+        ]
