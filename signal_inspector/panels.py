@@ -344,7 +344,7 @@ def _receiver_map(signal_names: set[str]) -> dict[str, Any]:
     """The connected receivers of the signals this request sent, and their duplicates."""
     try:
         from .receivers import build_map, discover_signals
-    except ImportError:  # the static map is optional for the panel
+    except ImportError:  # pragma: no cover - defensive: receivers.py needs only Django
         return {}
     try:
         # Duplicate groups are per signal: the signals sent are all it needs.

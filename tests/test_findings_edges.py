@@ -1,0 +1,207 @@
+"""findings.py's less travelled paths: cache servers configured in each form
+Django accepts, a Unix socket, an update repeated from one line, and the bound
+on findings per recording."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.dispatch import Signal
+from django.test import override_settings
+
+import signal_inspector
+from signal_inspector import findings
+from signal_inspector.recorder import begin, end
+from tests.test_findings import kinds, listener  # noqa: F401  (the fixture)
+from tests.testapp.models import Order
+
+
+def _connect(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+
+
+@pytest.mark.django_db
+def test_cache_locations_in_every_form_django_accepts(listener):  # noqa: F811
+    """A memcached LOCATION of servers joined by ";" (a Unix socket among them,
+    which has no port), one named by host name: connecting to its address is
+    the cache, not a network finding."""
+    signal = Signal()
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "memcached": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": f"unix:/tmp/memcached.sock;localhost:{listener}",
+        },
+    }
+    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert recording.findings == []
+
+
+@pytest.mark.django_db
+def test_a_redis_url_naming_the_host_is_the_cache_and_a_unix_url_is_skipped(listener):  # noqa: F811
+    signal = Signal()
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "redis": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": ["unix:///run/redis.sock", f"redis://localhost:{listener}/0"],
+        },
+    }
+    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert recording.findings == []
+
+
+@pytest.mark.django_db
+def test_a_cache_on_another_port_does_not_hide_a_connection(listener):  # noqa: F811
+    signal = Signal()
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://localhost:{listener + 1 if listener < 65535 else 1}/0",
+        },
+    }
+    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert kinds(recording) == ["network"]
+
+
+@pytest.fixture
+def unix_server() -> Iterator[str]:
+    path = os.path.join(tempfile.mkdtemp(), "service.sock")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    server.settimeout(5)
+
+    def serve() -> None:
+        try:
+            conn, _ = server.accept()
+            conn.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield path
+    server.close()
+    thread.join(5)
+    os.unlink(path)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="Unix sockets")
+def test_a_unix_socket_is_not_network_io(unix_server):
+    def log_locally(sender: Any, **kwargs: Any) -> None:
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(unix_server)
+
+    signal = Signal()
+    signal.connect(log_locally, weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert recording.findings == []
+
+
+@pytest.mark.django_db
+def test_an_update_repeated_from_one_line_counts_its_calls():
+    Order.objects.create(number="1")
+    with signal_inspector.record() as recording:
+        for _ in range(2):
+            Order.objects.filter(number="1").update(paid=True)
+    (finding,) = recording.findings
+    assert finding.kind == "bypassed"
+    assert finding.count == 2
+    assert "rows: 1 (last of 2 calls)" in finding.details
+
+
+@pytest.mark.django_db
+def test_findings_per_recording_are_bounded():
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+
+    def make(i: int) -> Any:
+        def webhook(sender: Any, **kwargs: Any) -> None:
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+        webhook.__qualname__ = webhook.__name__ = f"webhook_{i}"
+        return webhook
+
+    signal = Signal()
+    for i in range(findings.MAX_FINDINGS + 5):
+        signal.connect(make(i), weak=False)
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert len(recording.findings) == findings.MAX_FINDINGS
+    assert {f.kind for f in recording.findings} == {"network"}
+
+
+@pytest.mark.django_db
+def test_a_cache_host_that_does_not_resolve_hides_nothing(listener):  # noqa: F811
+    signal = Signal()
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": f"memcached.invalid:{listener}",
+        },
+    }
+    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert kinds(recording) == ["network"]
+
+
+def test_resolved_cache_hosts_stay_bounded():
+    for i in range(250):
+        assert f"10.0.{i // 256}.{i % 256}" in findings._names(f"10.0.{i // 256}.{i % 256}")
+    assert len(findings._resolved) <= 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_on_commit_callback_run_at_once_outside_a_transaction_is_not_reported(
+    listener,  # noqa: F811
+):
+    """Outside a transaction on_commit() runs its callback at once, inside the
+    receiver: deferring was the right call, so it is not the receiver's I/O."""
+    from django.db import transaction
+
+    signal = Signal()
+    signal.connect(
+        lambda sender, **kwargs: transaction.on_commit(lambda: _connect(listener)), weak=False
+    )
+    with signal_inspector.record() as recording:
+        signal.send(sender=None)
+    assert recording.findings == []
+
+
+@pytest.mark.django_db
+def test_a_receiver_in_an_ignored_module_is_not_reported(listener):  # noqa: F811
+    from tests.panel_urls import count_burst
+
+    signal = Signal()
+    signal.connect(count_burst, weak=False)
+    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+    # As the panel opens its recording, ignoring the toolbar's own receivers.
+    ignored = begin(ignore_modules=("tests.test_findings_edges",))
+    try:
+        signal.send(sender=None, n=1)
+    finally:
+        end(ignored)
+    assert ignored.findings == []
+    with signal_inspector.record() as recorded:
+        signal.send(sender=None, n=1)
+    assert kinds(recorded) == ["network"]
