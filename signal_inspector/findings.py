@@ -120,9 +120,17 @@ def _note(
     finding = found.get(key)
     if finding is None:
         if len(found) >= MAX_FINDINGS:
-            recording.__dict__["_findings_dropped"] = (
+            dropped = recording.__dict__["_findings_dropped"] = (
                 recording.__dict__.get("_findings_dropped", 0) + 1
             )
+            # Said where every reader looks (the panel's notes, to_text(), to_dict()).
+            line = f"{dropped} finding(s) past the first {MAX_FINDINGS} were not kept."
+            at = recording.__dict__.get("_findings_dropped_at")
+            if at is None:
+                recording.__dict__["_findings_dropped_at"] = len(recording.limitations)
+                recording.limitations.append(line)
+            else:
+                recording.limitations[at] = line
             return None
         finding = found[key] = make()
     finding.count += 1

@@ -148,6 +148,11 @@ def test_findings_per_recording_are_bounded():
         signal.send(sender=None)
     assert len(recording.findings) == findings.MAX_FINDINGS
     assert {f.kind for f in recording.findings} == {"network"}
+    # The ones left out are said, once, where every reader looks.
+    said = [line for line in recording.limitations if "finding(s)" in line]
+    assert said == [f"5 finding(s) past the first {findings.MAX_FINDINGS} were not kept."]
+    assert said[0] in recording.to_text()
+    assert said[0] in recording.to_dict()["limitations"]
 
 
 @pytest.mark.django_db
