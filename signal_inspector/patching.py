@@ -28,7 +28,7 @@ from django.dispatch import dispatcher as _dispatcher
 from . import dispatch, findings, on_commit, slots, sql
 from .conf import get_config
 from .naming import short_path
-from .sends_only import limitation, sends_only
+from .sends_only import sends_only
 
 METHODS = ("send", "send_robust", "asend", "asend_robust")
 
@@ -161,17 +161,6 @@ def _own_send_methods(cls: type) -> tuple[list[str], list[str]]:
 
 def _label(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def subclass_limitations() -> list[str]:
-    """What recordings cannot see of the Signal subclasses defined so far that
-    send in their own way (a recording names those it saw send)."""
-    out = []
-    for cls in _subclasses():
-        own, other = _own_send_methods(cls)
-        for name in own + other:
-            out.append(limitation(cls, name))
-    return out
 
 
 def limitations() -> list[str]:
