@@ -217,7 +217,7 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     data = {key: value for key, value in expand(stats).items() if key != "csp_nonce"}
     extension = request.GET.get("format", "json")
     if extension in ("dot", "svg"):
-        from .graphs import GraphvizError, cascade_dot, render
+        from .graphs import GraphvizError, cascade_dot, dot_path, render
 
         dot = cascade_dot(data, title=f"request {request_id}")
         if extension == "dot":
@@ -226,9 +226,17 @@ def export_recording(request: HttpRequest) -> HttpResponse:
             )
         else:
             try:
-                svg = render(dot, "svg")
+                # A request thread held for at most this long (the CLI allows a minute).
+                svg = render(dot, "svg", timeout=SVG_TIMEOUT)
             except GraphvizError as exc:
-                return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+                # Graphviz missing: the install hint. Else no server path or stderr:
+                # the DOT link next to this one always works.
+                message = str(exc) if dot_path() is None else (
+                    "Graphviz could not draw this cascade here; download it as DOT instead."
+                )
+                failed = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+                failed["X-Content-Type-Options"] = "nosniff"
+                return failed
             response = HttpResponse(svg, content_type="image/svg+xml")
             # Graphviz escapes the labels; should the file be opened from this
             # origin all the same, nothing in it may run.
@@ -240,6 +248,9 @@ def export_recording(request: HttpRequest) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
+
+# Seconds Graphviz may take to draw a request's cascade for the panel's SVG link.
+SVG_TIMEOUT = 10.0
 
 # Our override of the toolbar's base template, which loads panel.css with it.
 _TOOLBAR_BASE = "debug_toolbar/base.html"
@@ -254,7 +265,7 @@ def _stylesheet_in_toolbar() -> bool:
     shows, which the page's policy refuses once the History panel switches to
     another request (see docs/panel.md).
     """
-    from django.template import Context, TemplateDoesNotExist
+    from django.template import Context
     from django.template.loader import get_template
     from django.template.loader_tags import ExtendsNode
 
@@ -271,7 +282,9 @@ def _stylesheet_in_toolbar() -> bool:
                 return False
             context.template = template
             template = parent.get_parent(context)
-    except (TemplateDoesNotExist, AttributeError, OSError):
+    except Exception:
+        # A project's override we cannot follow (``{% extends some_variable %}``):
+        # the panel links its stylesheet itself, as without ours.
         return False
     return False
 

@@ -372,6 +372,16 @@ def test_the_panel_links_its_cascade_as_dot_and_svg(
     assert "format=svg" not in panel_html(response)
     missing = client.get(links["(SVG)"])
     assert missing.status_code == 503 and "graphviz" in missing.content.decode().lower()
+    assert missing["X-Content-Type-Options"] == "nosniff"
+    # A dot that fails: the page says to take the DOT, and shows no server path or stderr.
+    broken = tmp_path / "dot"
+    broken.write_text(f"#!/bin/sh\necho 'Error: {tmp_path}/secret-layout' >&2\nexit 3\n")
+    broken.chmod(0o755)
+    failed = client.get(links["(SVG)"])
+    assert failed.status_code == 503 and failed["X-Content-Type-Options"] == "nosniff"
+    body = failed.content.decode()
+    assert "download it as DOT" in body
+    assert str(tmp_path) not in body and "secret-layout" not in body
 
 
 def test_cascade_dot_walks_a_deep_tree_without_recursion() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
@@ -195,3 +196,34 @@ def test_a_receiver_sending_the_same_signal_again_at_once_is_nested_not_taken_ov
     [inner] = stand_in["children"]
     assert inner["signal"] == outer["signal"] and inner["kwargs"] == {"hops": "1"}
     assert [r["result"] for r in inner["receivers"]] == ["'relay 1'"]
+
+
+@pytest.mark.django_db
+def test_the_panels_receiver_list_names_receivers_not_the_stand_in() -> None:
+    """What ran inside a subclass's own send nests under a stand-in call, which is
+    no receiver: the panel's Receiver list offers the receivers that ran only."""
+    from signal_inspector.drawing.rows import build_context
+    from signal_inspector.recording import STAND_IN
+    from signal_inspector.stored import panel_sends
+
+    def plugin(sender, **kwargs):
+        inner_signal.send(sender=sender)
+        return "plugin ran"
+
+    def inner(sender, **kwargs):
+        return "inner ran"
+
+    plugin_signal.connect(plugin, weak=False)
+    inner_signal.connect(inner, weak=False)
+    try:
+        with signal_inspector.record() as recording:
+            plugin_signal.send(sender="shop")
+    finally:
+        plugin_signal.disconnect(plugin)
+        inner_signal.disconnect(inner)
+    stats = recording.summary()
+    stats.update(panel_sends(recording, (), lambda line: line))
+    assert STAND_IN in json.dumps(stats)  # the stand-in is in the record...
+    names = [entry["name"] for entry in build_context(stats)["receivers"]]
+    assert STAND_IN not in names  # ...not in the list of receivers to filter by
+    assert any(name.endswith(".inner") for name in names), names

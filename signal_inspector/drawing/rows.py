@@ -758,7 +758,7 @@ def build_context(
         "receivers": [
             {"index": index, "name": name, "calls": calls.get(name, 0)}
             for name, index in receivers
-            if index < MAX_FILTER_OPTIONS
+            if index < MAX_FILTER_OPTIONS and name != STAND_IN
         ],
         "more_receivers": max(len(receivers) - MAX_FILTER_OPTIONS, 0),
         "more_signals": max(len(signals) - MAX_FILTER_OPTIONS, 0),
