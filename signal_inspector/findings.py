@@ -34,7 +34,7 @@ from typing import Any
 from .context import current_call, recording_var
 from .naming import in_modules, is_project_code, is_project_file, receiver_name, short_path
 from .recording import ReceiverCall, Recording
-from .slots import INHERITED, put, take_off
+from .slots import INHERITED, OPEN, heal, put, take_off
 
 BYPASSED = "bypassed"
 REPEATED_QUERY = "repeated_query"
@@ -317,11 +317,26 @@ def _bypassed(recording: Recording, operation: str, queryset: Any, result: Any) 
 _in_bulk: ContextVar[bool] = ContextVar("signal_inspector_in_bulk", default=False)
 
 
+# Where each of our wrappers sits: (owner, name), set as _Hook puts it there.
+_SLOT = "_signal_inspector_findings_slot"
+
+
+def _idle(wrapper: Any) -> None:
+    """One of ours ran while no recording is open anywhere: if another tool put it
+    back after we took it off (a mock.patch ending), it goes (see slots.heal())."""
+    if OPEN[0] == 0:
+        slot = wrapper.__dict__.get(_SLOT)
+        if slot is not None:
+            heal(slot[0], slot[1], wrapper)
+
+
 def _bulk(operation: str) -> Any:
     def make(below: Any) -> Any:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             recording = recording_var.get()
             if recording is None or _in_bulk.get():
+                if recording is None:
+                    _idle(wrapper)
                 return below(self, *args, **kwargs)
             token = _in_bulk.set(True)
             try:
@@ -449,31 +464,18 @@ def _cache_server_addresses(caches: Any) -> set[tuple[str, str]]:
     return out
 
 
-# (DATABASES, CACHES, their addresses): worked out again only when a setting is
-# another object (override_settings replaces it), not on every connection.
-_addresses: tuple[Any, Any, set[tuple[str, str]], set[tuple[str, str]]] | None = None
-
-
-def _configured_addresses() -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    global _addresses
+def _local_database_addresses() -> set[tuple[str, str]]:
+    # Read at each connection: a project may add databases at run time
+    # (connections.databases is settings.DATABASES), and tests change them in place.
     from django.conf import settings
 
-    databases = getattr(settings, "DATABASES", {})
-    caches = getattr(settings, "CACHES", {})
-    known = _addresses
-    if known is None or known[0] is not databases or known[1] is not caches:
-        known = _addresses = (
-            databases, caches, _database_addresses(databases), _cache_server_addresses(caches)
-        )
-    return known[2], known[3]
-
-
-def _local_database_addresses() -> set[tuple[str, str]]:
-    return _configured_addresses()[0]
+    return _database_addresses(getattr(settings, "DATABASES", {}))
 
 
 def _cache_addresses() -> set[tuple[str, str]]:
-    return _configured_addresses()[1]
+    from django.conf import settings
+
+    return _cache_server_addresses(getattr(settings, "CACHES", {}))
 
 
 _resolved: dict[str, frozenset[str]] = {}
@@ -549,18 +551,26 @@ def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
     )
 
 
+_in_connect: ContextVar[bool] = ContextVar("signal_inspector_in_connect", default=False)
+
+
 def _connecting(name: str) -> Any:
     """A wrapper for ``socket.socket.connect``/``connect_ex``."""
 
     def make(below: Any) -> Any:
         def connect(self: Any, address: Any) -> Any:
             call = current_call()
-            if call is None:
+            if call is None or _in_connect.get():
+                if call is None:
+                    _idle(connect)
                 return below(self, address)
             start = perf_counter()
+            # Ours may be under another tool's wrapper that is under ours: once.
+            token = _in_connect.set(True)
             try:
                 return below(self, address)
             finally:
+                _in_connect.reset(token)
                 with contextlib.suppress(Exception):
                     _connected(call, address, (perf_counter() - start) * 1000)
 
@@ -637,6 +647,8 @@ def _enqueue(what: str, name_of: Any = None) -> Any:
     def make(below: Any) -> Any:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             if recording_var.get() is None or _handing.get():
+                if recording_var.get() is None:
+                    _idle(wrapper)
                 return below(self, *args, **kwargs)
             with contextlib.suppress(Exception):
                 target = name_of(self, args, kwargs) if name_of else _task_name(self)
@@ -654,15 +666,26 @@ def _enqueue(what: str, name_of: Any = None) -> Any:
     return make
 
 
+_mailing: ContextVar[bool] = ContextVar("signal_inspector_mailing", default=False)
+
+
 def _mail(below: Any) -> Any:
     def send(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if recording_var.get() is not None:
-            try:
-                subject = str(getattr(self, "subject", ""))[:80]
-                _handed_over("sent mail", repr(subject))
-            except Exception:
-                pass
-        return below(self, *args, **kwargs)
+        if recording_var.get() is None:
+            _idle(send)
+            return below(self, *args, **kwargs)
+        if _mailing.get():
+            return below(self, *args, **kwargs)  # ours under a tool's under ours: once
+        try:
+            subject = str(getattr(self, "subject", ""))[:80]
+            _handed_over("sent mail", repr(subject))
+        except Exception:
+            pass
+        token = _mailing.set(True)
+        try:
+            return below(self, *args, **kwargs)
+        finally:
+            _mailing.reset(token)
 
     send.__doc__ = getattr(below, "__doc__", None)
     return send
@@ -734,6 +757,7 @@ class _Hook:
         self.held = self.owner.__dict__.get(self.name, INHERITED)
         self.below = below
         self.wrapper = self.make(below)
+        self.wrapper.__dict__[_SLOT] = (self.owner, self.name)
         return self.wrapper
 
     def on(self) -> None:

@@ -210,3 +210,51 @@ def test_a_receiver_in_an_ignored_module_is_not_reported(listener):  # noqa: F81
     with signal_inspector.record() as recorded:
         signal.send(sender=None, n=1)
     assert kinds(recorded) == ["network"]
+
+
+@pytest.mark.django_db
+def test_a_hook_a_tool_put_back_goes_at_its_first_idle_call() -> None:
+    """mock.patch started while recording and stopped after puts our wrapper back
+    on QuerySet: its first call while nothing records takes it off again."""
+    from unittest import mock
+
+    from django.db.models.query import QuerySet
+
+    djangos = QuerySet.__dict__["update"]
+    with signal_inspector.record():
+        patcher = mock.patch.object(QuerySet, "update", autospec=True, side_effect=djangos)
+        patcher.start()
+    patcher.stop()  # puts back what it found: ours
+    assert QuerySet.__dict__["update"] is not djangos
+    assert Order.objects.filter(pk=-1).update(number="x") == 0  # Django's result
+    assert QuerySet.__dict__["update"] is djangos
+
+
+@pytest.mark.django_db
+def test_one_connection_through_ours_a_tool_and_ours_again_counts_once(listener: int) -> None:  # noqa: F811
+    """A tool's functools.wraps wrapper over an earlier wrapper of ours, and ours
+    put over it by the next recording: one connect() is one connection."""
+    import functools
+
+    first = signal_inspector.record()
+    first.__enter__()
+    ours = socket.socket.__dict__["connect"]
+
+    @functools.wraps(ours)
+    def tools(self: Any, address: Any) -> Any:
+        return ours(self, address)
+
+    socket.socket.connect = tools  # type: ignore[method-assign]
+    try:
+        first.__exit__(None, None, None)  # ours stays under the tool's
+        signal = Signal()
+        signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
+        with signal_inspector.record() as recording:
+            assert socket.socket.__dict__["connect"] is not tools  # ours over it
+            signal.send(sender=None)
+        assert [(f.kind, f.count) for f in recording.findings] == [("network", 1)]
+    finally:
+        socket.socket.connect = ours  # type: ignore[method-assign]
+        with signal_inspector.record():
+            pass  # ours taken off: Django's again
+    assert "connect" not in socket.socket.__dict__  # _socket.socket's own, inherited
