@@ -357,10 +357,10 @@ def open_send(
             or (parent is not None and parent.parent is not None and not parent.parent.kept)
         ):
             counted = SendRecord(number, name, method, label, perf_counter(), False, parent)
-            counted.sender_id = id(sender)
+            counted.sender_id = _sender_key(sender)
             return counted
         record = SendRecord(number, name, method, label, 0.0, True, parent)
-        record.sender_id = id(sender)
+        record.sender_id = _sender_key(sender)
         recording.kept_sends += 1
         recording.kept_calls += calls
         if named:
@@ -560,6 +560,16 @@ def _wrapped_receiver(wrapper: FunctionType) -> Any:
     return inner
 
 
+_PLAIN = frozenset((str, bytes, int, float, bool, type(None)))
+
+
+def _sender_key(sender: Any) -> object:
+    """What tells this sender apart: a plain value is equal to an equal one (a
+    receiver re-sending for ``"order-" + str(pk)`` makes a new, equal string),
+    anything else is itself (comparing arbitrary objects could run their code)."""
+    return sender if type(sender) in _PLAIN else id(sender)
+
+
 def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
     """The call further up already running the receiver ``key`` for the same
     signal and sender (the same object) as ``send_record``, if any: a loop."""
@@ -571,7 +581,8 @@ def _looping(send_record: SendRecord, key: str) -> ReceiverCall | None:
             and outer is not None
             and outer.signal == send_record.signal
             # The same sender, not one labelled alike; the label too, in case
-            # the id is reused (an async receiver outliving its send's sender).
+            # an id is reused (an async receiver outliving its send's sender),
+            # or a plain value equals another's (1 and True).
             and outer.sender_id == send_record.sender_id
             and outer.sender == send_record.sender
         ):

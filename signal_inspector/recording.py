@@ -191,9 +191,10 @@ class SendRecord:
     # (see sends_only.py): it was never stored, and its wrapper records nothing.
     claimed = False
     has_async = False  # an async receiver was called: close() sorts by start
-    # id() of the sender, for telling senders apart while the send runs (loops):
-    # two senders may share a label (equal reprs, a repr cut short).
-    sender_id = 0
+    # Which sender, for telling senders apart while the send runs (loops): two
+    # senders may share a label (equal reprs, a repr cut short). A plain value
+    # (str, int, ...) itself, as an equal one is the same sender; else its id().
+    sender_id: object = 0
 
     def __init__(
         self, id: int, signal: str, method: str, sender: str, start: float,

@@ -783,3 +783,22 @@ def test_two_senders_labelled_alike_are_not_a_loop(senders):
     with signal_inspector.record() as recording:
         signal.send(sender=first)
     assert recording.loops == 1
+
+
+def test_an_equal_plain_sender_made_anew_is_the_same_sender_for_loops():
+    """A receiver re-sending for a sender string it builds again (equal, another
+    object) loops as surely as one passing the same object on."""
+    signal = Signal()
+
+    def again(sender, depth=0, **kwargs):
+        if depth == 0:
+            signal.send(sender="order-" + str(len(sender)), depth=1)
+
+    signal.connect(again, weak=False)
+    first = "order-" + str(len("order-7"))
+    with signal_inspector.record() as recording:
+        signal.send(sender=first)
+    [outer] = recording.sends
+    [inner] = outer.receivers[0].children
+    assert inner.sender == outer.sender
+    assert recording.loops == 1
