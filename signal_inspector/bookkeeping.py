@@ -770,12 +770,17 @@ def skip(send_record: SendRecord, receivers: Any) -> None:
         pass
 
 
+_ASK = object()
+
+
 def close(
-    recording: Recording, send_record: SendRecord, spent: float = 0.0, called: int = 0
+    recording: Recording, send_record: SendRecord, spent: float = 0.0, called: int = 0,
+    exporter: Any = _ASK,
 ) -> None:
     """The send is over: its time, and what its receivers tell together.
     ``spent``: seconds in the receivers the send loop wrote as tuples;
-    ``called``: how many sync receivers it started."""
+    ``called``: how many sync receivers it started; ``exporter``: the one that
+    opened the send (otel.py's, or None), else the recording's now."""
     try:
         recording.receiver_calls += called
         if send_record.parent is None:
@@ -783,8 +788,10 @@ def close(
             recording.receiver_time_ms += spent * 1000
         send_record.duration_ms = (perf_counter() - send_record.start) * 1000
         close_checks(recording, send_record)
-        if recording.exporter is not None:
-            recording.exporter(send_record)  # hook: otel.py (never raises)
+        if exporter is _ASK:
+            exporter = recording.exporter
+        if exporter is not None:
+            exporter(send_record)  # hook: otel.py (never raises)
     except Exception:
         pass
 

@@ -62,7 +62,10 @@ PARALLEL = {"shared_context": False}
 # --- async receivers -----------------------------------------------------------
 
 
-def _spawn(recording: Recording, call: ReceiverCall | None, awaitable: Any, traced: Any = None) -> Any:
+def _spawn(
+    recording: Recording, call: ReceiverCall | None, awaitable: Any,
+    traced: Any = None, live: Any = None,
+) -> Any:
     """``asyncio.ensure_future(awaitable)``, as ``asyncio.gather()`` would do it,
     in a copy of the context that names ``call`` as the receiver running (and
     makes its span current: ``traced``, otel.py's). The task runs the receiver's
@@ -72,10 +75,13 @@ def _spawn(recording: Recording, call: ReceiverCall | None, awaitable: Any, trac
     context = contextvars.copy_context()
     context.run(parent_var.set, call)
     if traced is not None:
-        context.run(recording.exporter.attach, traced)
+        context.run(live.attach, traced)
     future = context.run(asyncio.ensure_future, awaitable)
     if call is not None:
         future.add_done_callback(lambda done: _settled(recording, call, done))
+        if traced is not None:
+            # After _settled(): the record says how it ended (otel.py; never raises).
+            future.add_done_callback(lambda done: live.end_task(call))
     return future
 
 
@@ -90,9 +96,7 @@ def _settled(recording: Recording, call: ReceiverCall, future: Any) -> None:
                 raised(recording, call, error, caught=False)
             else:
                 async_returned(recording, call, future.result())
-        if recording.exporter is not None:
-            recording.exporter.end_task(call)  # hook: otel.py (never raises)
-    except Exception:  # pragma: no cover - defensive: raised(), async_returned(), end_task() never raise
+    except Exception:  # pragma: no cover - defensive: raised(), async_returned() never raise
         pass
 
 
@@ -236,7 +240,7 @@ def _observed_awaitables(
         # Django's wrapper calls each receiver inside its try: nothing is called yet.
         traced = _traced(live, calls)
         return [
-            asend_and_wrap_exception(signal, sender, named, receiver, call, recording, context)
+            asend_and_wrap_exception(signal, sender, named, receiver, call, recording, context, live)
             for receiver, call, context in zip(receivers, calls, traced, strict=True)
         ]
     built = _built(signal, sender, named, receivers, recording, calls)
@@ -247,7 +251,7 @@ def _observed_awaitables(
             for awaitable, call, context in zip(built, calls, traced, strict=True)
         ]
     return [
-        _spawn(recording, call, awaitable, context)
+        _spawn(recording, call, awaitable, context, live)
         for awaitable, call, context in zip(built, calls, traced, strict=True)
     ]
 
@@ -261,7 +265,7 @@ def _traced(live: Any, calls: list[ReceiverCall | None]) -> list[Any]:
 
 async def asend_and_wrap_exception(
     signal: Signal, sender: Any, named: dict[str, Any], receiver: Any,
-    call: ReceiverCall | None, recording: Recording, traced: Any = None,
+    call: ReceiverCall | None, recording: Recording, traced: Any = None, live: Any = None,
 ) -> Any:
     # Django's asend_and_wrap_exception(), recorded: the receiver is called inside
     # the try, so one that fails as it is called is caught like any other.
@@ -270,7 +274,7 @@ async def asend_and_wrap_exception(
         # gather() runs this coroutine in a task of its own: its context is ours.
         parent_var.set(call)
         if traced is not None:
-            recording.exporter.attach(traced)
+            live.attach(traced)
     try:
         try:
             if shared:
@@ -293,8 +297,8 @@ async def asend_and_wrap_exception(
         async_returned(recording, call, response)
         return response
     finally:
-        if traced is not None and recording.exporter is not None:
-            recording.exporter.end_task(call)  # hook: otel.py (never raises)
+        if traced is not None:
+            live.end_task(call)  # hook: otel.py (only its first end counts; never raises)
 
 
 def _gather() -> Any:
@@ -652,8 +656,11 @@ async def _asend(
     record: SendRecord, sync_receivers: list[Any], async_receivers: list[Any], *, robust: bool,
 ) -> list[tuple[Any, Any]]:
     outer = parent_var.set(record)
-    if recording.exporter is not None:
-        recording.exporter.opened(record)  # hook: its span starts, current until close()
+    # The exporter that opened the send closes it, even if the recording's
+    # OpenTelemetry export stops meanwhile (its context token is detached here).
+    live = recording.exporter
+    if live is not None:
+        live.opened(record)  # hook: its span starts, current until close()
     try:
         if sync_receivers:
             # On 5.2/6.0 the async receivers' calls are begun before it runs (see
@@ -696,7 +703,7 @@ async def _asend(
         raise
     finally:
         parent_var.reset(outer)
-        close(recording, record)
+        close(recording, record, exporter=live)
 
 
 RECORDED: dict[str, Callable[..., Any]] = {

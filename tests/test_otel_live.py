@@ -323,3 +323,31 @@ def test_an_async_receiver_outliving_its_failed_send_ends_its_span_when_it_ends(
         assert parent_of(spans, by_name(spans, "late work")) is slow_span
         assert slow_span.end_time > send.end_time  # type: ignore[operator]
     assert named(spans, ".fails").status.status_code is StatusCode.ERROR
+
+
+def test_an_asend_robust_outliving_its_export_gives_djangos_answer(traced):  # noqa: F811
+    """A fire-and-forget asend_robust() whose receivers start after the export
+    stopped (the request that started it answered): Django's responses, no
+    error from us, and every span that began ends."""
+    signal = Signal()
+
+    async def late(sender: Any, **kwargs: Any) -> str:
+        await asyncio.sleep(0)
+        return "late work"
+
+    signal.connect(late, weak=False)
+
+    async def go() -> Any:
+        with tracer.start_as_current_span("request"):
+            started = otel.start()
+            assert started is not None
+            task = asyncio.ensure_future(signal.asend_robust(sender="shop"))
+            await asyncio.sleep(0)  # its receivers' tasks are made, not yet run
+            otel.stop(started)
+        return await task
+
+    assert async_to_sync(go)() == [(late, "late work")]
+    names = [s.name for s in traced.get_finished_spans()]
+    assert "request" in names
+    started_spans = [n for n in names if n.endswith(".late") or n.startswith("Signal")]
+    assert started_spans, names  # the send's and the receiver's spans ended too
