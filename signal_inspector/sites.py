@@ -21,10 +21,6 @@ from django.dispatch import dispatcher as _dispatcher
 from .naming import in_modules, receiver_name, safe_repr, sender_label, short_path
 from .slots import below_of, mark
 
-# What our wrapper wraps (Django's method), for tests. Never how ours are known:
-# functools.wraps() copies it onto another tool's wrapper (see slots.py).
-MARKER = "_signal_inspector_original"
-
 
 def entry_parts(entry: tuple[Any, ...]) -> tuple[Any, Any, Any, bool]:
     """(lookup key, receiver or its weak reference, sender weak reference or None,
@@ -313,7 +309,6 @@ def _wrap_connect(original: Any) -> Any:
         return result  # type: ignore[no-any-return]
 
     connect.__doc__ = original.__doc__
-    setattr(connect, MARKER, original)
     mark(connect, original)
     return connect
 
@@ -331,7 +326,6 @@ def _wrap_disconnect(original: Any) -> Any:
         return disconnected  # type: ignore[no-any-return]
 
     disconnect.__doc__ = original.__doc__
-    setattr(disconnect, MARKER, original)
     mark(disconnect, original)
     return disconnect
 
