@@ -28,54 +28,69 @@ def _connect(port: int) -> None:
         pass
 
 
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+@pytest.mark.parametrize(
+    ("caches", "expected"),
+    [
+        # Servers joined by ";" (a Unix socket among them, which has no port),
+        # one named by host name: connecting to its address is the cache.
+        pytest.param(
+            lambda port: {
+                "default": LOCMEM,
+                "memcached": {
+                    "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                    "LOCATION": f"unix:/tmp/memcached.sock;localhost:{port}",
+                },
+            },
+            [],
+            id="memcached-servers-joined",
+        ),
+        # A Redis URL naming the host is the cache; a unix:// URL is skipped.
+        pytest.param(
+            lambda port: {
+                "default": LOCMEM,
+                "redis": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": ["unix:///run/redis.sock", f"redis://localhost:{port}/0"],
+                },
+            },
+            [],
+            id="redis-urls",
+        ),
+        # A cache on another port, or on a host that does not resolve, hides nothing.
+        pytest.param(
+            lambda port: {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": f"redis://localhost:{port + 1 if port < 65535 else 1}/0",
+                },
+            },
+            ["network"],
+            id="another-port",
+        ),
+        pytest.param(
+            lambda port: {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                    "LOCATION": f"memcached.invalid:{port}",
+                },
+            },
+            ["network"],
+            id="host-not-resolving",
+        ),
+    ],
+)
 @pytest.mark.django_db
-def test_cache_locations_in_every_form_django_accepts(listener):  # noqa: F811
-    """A memcached LOCATION of servers joined by ";" (a Unix socket among them,
-    which has no port), one named by host name: connecting to its address is
-    the cache, not a network finding."""
+def test_a_connection_to_a_configured_cache_server_is_no_finding(
+    listener, caches, expected  # noqa: F811
+):
     signal = Signal()
     signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
-    caches = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "memcached": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": f"unix:/tmp/memcached.sock;localhost:{listener}",
-        },
-    }
-    with override_settings(CACHES=caches), signal_inspector.record() as recording:
+    with override_settings(CACHES=caches(listener)), signal_inspector.record() as recording:
         signal.send(sender=None)
-    assert recording.findings == []
-
-
-@pytest.mark.django_db
-def test_a_redis_url_naming_the_host_is_the_cache_and_a_unix_url_is_skipped(listener):  # noqa: F811
-    signal = Signal()
-    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
-    caches = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "redis": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": ["unix:///run/redis.sock", f"redis://localhost:{listener}/0"],
-        },
-    }
-    with override_settings(CACHES=caches), signal_inspector.record() as recording:
-        signal.send(sender=None)
-    assert recording.findings == []
-
-
-@pytest.mark.django_db
-def test_a_cache_on_another_port_does_not_hide_a_connection(listener):  # noqa: F811
-    signal = Signal()
-    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://localhost:{listener + 1 if listener < 65535 else 1}/0",
-        },
-    }
-    with override_settings(CACHES=caches), signal_inspector.record() as recording:
-        signal.send(sender=None)
-    assert kinds(recording) == ["network"]
+    assert kinds(recording) == expected
 
 
 @pytest.fixture
@@ -153,21 +168,6 @@ def test_findings_per_recording_are_bounded():
     assert said == [f"5 finding(s) past the first {findings.MAX_FINDINGS} were not kept."]
     assert said[0] in recording.to_text()
     assert said[0] in recording.to_dict()["limitations"]
-
-
-@pytest.mark.django_db
-def test_a_cache_host_that_does_not_resolve_hides_nothing(listener):  # noqa: F811
-    signal = Signal()
-    signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": f"memcached.invalid:{listener}",
-        },
-    }
-    with override_settings(CACHES=caches), signal_inspector.record() as recording:
-        signal.send(sender=None)
-    assert kinds(recording) == ["network"]
 
 
 def test_resolved_cache_hosts_stay_bounded():
