@@ -8,10 +8,11 @@ import logging
 import pytest
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse
-from django.test import AsyncClient, Client, override_settings
+from django.test import AsyncClient, Client
 from django.urls import path
 
 from signal_inspector import context
+from tests.test_middleware import only_ours, ours
 from tests.testapp.models import Order
 
 pytestmark = [
@@ -31,12 +32,6 @@ async def astatus(request):
 
 
 urlpatterns = [path("paid/", mark_all_paid), path("astatus/", astatus)]
-
-only_ours = override_settings(MIDDLEWARE=["signal_inspector.middleware.SignalLoggingMiddleware"])
-
-
-def ours(caplog):
-    return [r for r in caplog.records if r.name == "signal_inspector"]
 
 
 @only_ours
