@@ -14,7 +14,7 @@ from opentelemetry import trace
 
 from signal_inspector import otel
 from tests.test_otel import NOT_SAMPLED, by_name, traced  # noqa: F401  (the fixture)
-from tests.test_otel_live import PluginSignal
+from tests.test_otel_live import plugin_signal  # noqa: F401  (the fixture)
 from tests.testapp.models import Order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.otel_app")]
@@ -61,12 +61,10 @@ def test_an_unsampled_async_request_is_answered_and_exports_nothing(traced):  # 
 
 
 @pytest.mark.options({"MAX_SPANS": 1})
-def test_a_sends_only_send_past_max_spans_is_counted_on_the_root(traced):  # noqa: F811
-    def plugin_receiver(sender: Any, **kwargs: Any) -> str:
-        return "done"
-
-    signal = PluginSignal()
-    signal.connect(plugin_receiver, weak=False)
+def test_a_sends_only_send_past_max_spans_is_counted_on_the_root(
+    traced, plugin_signal  # noqa: F811
+):
+    signal = plugin_signal
     with tracer.start_as_current_span("job"), otel.exporting():
         assert [r for _, r in signal.send(sender=None)] == ["done"]
         assert [r for _, r in signal.send(sender=None)] == ["done"]

@@ -276,12 +276,20 @@ class PluginSignal(Signal):
         ]
 
 
-def test_a_send_recorded_sends_only_gets_its_spans_at_its_close(traced):  # noqa: F811
-    def plugin_receiver(sender: Any, **kwargs: Any) -> str:
-        return "done"
+def plugin_receiver(sender: Any, **kwargs: Any) -> str:
+    return "done"
 
+
+@pytest.fixture
+def plugin_signal() -> PluginSignal:
+    """A PluginSignal with one receiver, plugin_receiver."""
     signal = PluginSignal()
     signal.connect(plugin_receiver, weak=False)
+    return signal
+
+
+def test_a_send_recorded_sends_only_gets_its_spans_at_its_close(traced, plugin_signal):  # noqa: F811
+    signal = plugin_signal
     with tracer.start_as_current_span("job"), otel.exporting():
         assert [r for _, r in signal.send(sender=None)] == ["done"]
     spans = traced.get_finished_spans()
