@@ -465,8 +465,9 @@ def _cache_server_addresses(caches: Any) -> set[tuple[str, str]]:
 
 
 def _local_database_addresses() -> set[tuple[str, str]]:
-    # Read at each connection: a project may add databases at run time
-    # (connections.databases is settings.DATABASES), and tests change them in place.
+    # Read when a recording first meets an address (see _connected()), not once
+    # per process: a project may add databases at run time (connections.databases
+    # is settings.DATABASES), and tests change them in place.
     from django.conf import settings
 
     return _database_addresses(getattr(settings, "DATABASES", {}))
@@ -532,7 +533,18 @@ def _connected(call: ReceiverCall, address: Any, ms: float) -> None:
     if parts is None:
         return
     host, port = parts
-    if _is_database(host, port) or _is_cache(host, port):
+    # Each address is placed once per recording: the settings are read at its
+    # first connection in the recording, not at every one (a receiver posting
+    # per save connects as often as it saves).
+    served: dict[tuple[str, str], bool] | None = recording.__dict__.get("_served_here")
+    if served is None:
+        served = recording.__dict__["_served_here"] = {}
+    local = served.get(parts)
+    if local is None:
+        if len(served) >= MAX_SHAPES:
+            served.clear()
+        local = served[parts] = _is_database(host, port) or _is_cache(host, port)
+    if local:
         return
     target = f"{host}:{port}"
     _note(
@@ -571,8 +583,10 @@ def _connecting(name: str) -> Any:
                 return below(self, address)
             finally:
                 _in_connect.reset(token)
-                with contextlib.suppress(Exception):
+                try:  # noqa: SIM105 (suppress() is an object per call)
                     _connected(call, address, (perf_counter() - start) * 1000)
+                except Exception:
+                    pass
 
         connect.__name__ = connect.__qualname__ = name
         return connect
