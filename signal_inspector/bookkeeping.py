@@ -52,6 +52,7 @@ from .recording import (
     exception_info,
     propagated,
 )
+from .slots import is_trampoline
 
 _MAX_STACK = 30
 _MAX_SILENT_KEYS = 500
@@ -138,6 +139,8 @@ def _code_kind(
     module = frame.f_globals.get("__name__", "")
     if code.co_name == "execute_from_command_line" and module == "django.core.management":
         kind = _ENTRY
+    elif is_trampoline(code):
+        kind = _SKIPPED  # a method running ours in place (slots.py): not its caller
     elif _is_typed(code.co_filename) and not module.startswith(_OWN):
         kind = _USER
     elif _skipped(module, skip):
@@ -341,7 +344,7 @@ def open_send(
         else:
             outer: SendRecord = found  # type: ignore[assignment]
             if outer.limited and _takes_over(
-                recording, outer, name, label, signal, sys._getframe(depth - 1).f_code
+                recording, outer, name, label, signal, _caller_code(sys._getframe(depth - 1))
             ):
                 parent = outer.parent
             else:
@@ -421,6 +424,14 @@ def _takes_over(
                 del siblings[index]
                 break
     return True
+
+
+def _caller_code(frame: FrameType | None) -> Any:
+    """The code of ``frame``, or of the first frame above it that is not one of
+    our trampolines (a method running ours in place, slots.py)."""
+    while frame is not None and is_trampoline(frame.f_code):
+        frame = frame.f_back
+    return None if frame is None else frame.f_code
 
 
 def _is_receivers_code(signal: Signal, code: Any) -> bool:

@@ -34,7 +34,7 @@ from typing import Any
 from .context import current_call, recording_var
 from .naming import in_modules, is_project_code, is_project_file, receiver_name, short_path
 from .recording import ReceiverCall, Recording
-from .slots import INHERITED, OPEN, heal, put, take_off
+from .slots import INHERITED, OPEN, heal, put, running_ours, swappable, take_off
 
 BYPASSED = "bypassed"
 REPEATED_QUERY = "repeated_query"
@@ -751,8 +751,10 @@ def _slots() -> list[tuple[type, str, Any]]:
 class _Hook:
     """One hooked attribute, ``make`` building our wrapper of what it holds.
 
-    The wrapper made last is kept with what the attribute held then and the
-    function under it: the next install that finds the attribute as it was puts
+    A plain function runs ours in place (slots.py keeps what it needs for the
+    next time). Anything else (``socket.socket.connect``, inherited from C) is
+    replaced on the class: the wrapper made last is kept with what the
+    attribute held then and the function under it: the next install that finds the attribute as it was puts
     the same wrapper back with one ``setattr``, and takes it off with one, instead
     of building and marking a new one (``slots.put()``/``take_off()`` do the rest:
     a tool's wrapper found there, ours put back by a tool)."""
@@ -777,7 +779,9 @@ class _Hook:
     def on(self) -> None:
         owner, name = self.owner, self.name
         held = owner.__dict__.get(name, INHERITED)
-        if (
+        if swappable(held) or running_ours(held) is not None:
+            put(owner, name, self._made)  # in place: the class stays as it is
+        elif (
             self.wrapper is not None
             and held is self.held
             and (held is not INHERITED or getattr(owner, name) is self.below)

@@ -205,7 +205,9 @@ def _instrument() -> None:
     _limitations = limitations()
     dispatch.PARALLEL["shared_context"] = installed_dispatcher()[1]
     for name in METHODS:
-        slots.put(Signal, name, _replacement(name))
+        # On the class, not in place (slots.py): the recorded send calls the
+        # receivers from the frame Django's would, no frame deeper.
+        slots.put(Signal, name, _replacement(name), in_place=False)
     for cls in _subclasses():
         own, other = _own_send_methods(cls)
         for name in own:

@@ -1,22 +1,44 @@
 """Replacing a class attribute while recordings are open, and putting it back.
 
-Every function we put on a class (``Signal``'s send methods, a ``Signal``
-subclass's own, the cursor's, ``on_commit``) carries, in its own ``__dict__``,
-the pair (itself, what it replaced). We know ours by that pair and never by a
-marker alone: ``functools.wraps()`` copies a function's ``__dict__`` onto the
-wrapper another tool puts around ours, and that wrapper is not ours.
+A plain Python function (Django's ``Signal.send``, ``QuerySet.update``, the
+cursor's ``_execute_with_wrappers``...) is not replaced: it stays where it is,
+and only its ``__code__`` is swapped for a trampoline that calls ours, then
+swapped back. Setting an attribute on a class, instead, gives the class and
+every subclass a new type version: CPython's specialised attribute lookups on
+them start over each time, and from Python 3.13 a class that used up 1,000
+versions is never specialised again in that process (``MAX_VERSIONS_PER_CLASS``):
+after 500 recorded requests, ``Signal``, ``QuerySet`` and the database wrapper
+would stay slower for good, recording or not. A function's code can be swapped
+without touching its class. The price is one frame (the trampoline's) between
+the function's caller and ours: ``Signal``'s send methods are still replaced on
+the class (patching.py), because there the recorded send calls the receivers
+from the very frame Django's would, as deep as Django's (a receiver's
+``warnings.warn(stacklevel=...)`` names the same line). ``running_ours(function)`` says whether a function
+runs ours in place.
+
+What is not a plain function (a method inherited from C, like
+``socket.socket.connect``; a generator; a callable object) is replaced on the
+class as before. Every function we put on a class carries, in its own
+``__dict__``, the pair (itself, what it replaced). We know ours by that pair and
+never by a marker alone: ``functools.wraps()`` copies a function's ``__dict__``
+onto the wrapper another tool puts around ours, and that wrapper is not ours.
 
 No flag remembers where we are: each install looks at what the class holds now.
 Another tool may wrap ours (we leave its wrapper on top, and ours under it
 passes every call through to what it replaced), unpatch before we do, or put
 ours back after we took it off; in that last case the first call ours gets
 while nothing records anywhere puts back what ours replaced (``heal()``).
+A function swapped in place needs none of this: whoever holds it (a tool's
+wrapper, ``mock.patch`` restoring it) holds Django's function, whose code is
+its own again once the last recording closes.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
+from types import CodeType, FunctionType
 from typing import Any
 
 _OURS = "_signal_inspector_ours"
@@ -46,12 +68,182 @@ def below_of(function: Any) -> tuple[Any] | None:
     return None
 
 
-def put(owner: type, name: str, make: Callable[[Any], Any]) -> Any:
-    """Put ``make(what owner holds)`` on ``owner`` unless one of ours is there
-    already (a tool put it back, or it never left); returns what is there now."""
+# --- swapping a function's code in place ----------------------------------------
+
+_PLACEHOLDER = "signal_inspector: the function that runs in place"
+# A generator's code cannot be stood in for by a function that returns one.
+_NOT_SWAPPED = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_templates: dict[tuple[int, bool], CodeType] = {}
+
+
+def _template(free: int, is_async: bool) -> CodeType:
+    """A trampoline's code with ``free`` free variables (the function's closure
+    must fit it), on one line so every instruction is at the function's ``def``."""
+    key = (free, is_async)
+    code = _templates.get(key)
+    if code is None:
+        cells = [f"_cell{i}" for i in range(free)]
+        body = "".join(f"{cell} = None; " for cell in cells)
+        touch = f"({', '.join(cells)},); " if cells else ""
+        call = "await ours(*args, **kwargs)" if is_async else "ours(*args, **kwargs)"
+        prefix = "async def" if is_async else "def"
+        source = (
+            f"def outer():\n    {body}\n    {prefix} trampoline(*args, **kwargs): "
+            f"{touch}ours = {_PLACEHOLDER!r}; return {call}\n    return trampoline\n"
+        )
+        namespace: dict[str, Any] = {}
+        exec(compile(source, "<signal_inspector trampoline>", "exec"), namespace)
+        code = _templates[key] = namespace["outer"]().__code__
+    return code
+
+
+def _trampoline(function: FunctionType, ours: Any) -> CodeType:
+    """Code for ``function`` that calls ``ours`` with the arguments it was given,
+    under ``function``'s own names and place (tracebacks and the frame walkers
+    see Django's function, at its ``def`` line)."""
+    original = function.__code__
+    template = _template(len(original.co_freevars), bool(original.co_flags & inspect.CO_COROUTINE))
+    consts = tuple(
+        ours if type(const) is str and const == _PLACEHOLDER else const
+        for const in template.co_consts
+    )
+    changes: dict[str, Any] = {
+        "co_consts": consts,
+        "co_name": original.co_name,
+        "co_filename": original.co_filename,
+        "co_firstlineno": original.co_firstlineno,
+        "co_freevars": original.co_freevars,
+    }
+    if hasattr(original, "co_qualname"):  # Python 3.11+
+        changes["co_qualname"] = original.co_qualname
+    code = template.replace(**changes)
+    if len(_trampolines) > 1000:  # pragma: no cover - defensive: a few per hooked slot
+        _trampolines.clear()
+    _trampolines[id(code)] = code
+    return code
+
+
+# Every trampoline made, by id: frame walkers step over them (is_trampoline()).
+_trampolines: dict[int, CodeType] = {}
+
+
+def is_trampoline(code: Any) -> bool:
+    """Whether ``code`` is one of our trampolines (a frame to step over: it has
+    the name and place of the function it stands in, and is not its caller)."""
+    return _trampolines.get(id(code)) is code
+
+
+def _copy(function: FunctionType) -> FunctionType:
+    """A function with ``function``'s code, names and defaults: what ours calls
+    while ``function`` itself runs the trampoline."""
+    copy = FunctionType(
+        function.__code__,
+        function.__globals__,
+        function.__name__,
+        function.__defaults__,
+        function.__closure__,
+    )
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    copy.__module__ = function.__module__
+    copy.__doc__ = function.__doc__
+    copy.__dict__.update(function.__dict__)
+    return copy
+
+
+class _Swap:
+    """One function running ours in place, or ready to: kept after it is put
+    back, so the next recording reuses the copy, our wrapper and the trampoline."""
+
+    __slots__ = ("function", "code", "below", "make", "wrapper", "trampoline", "wrapped", "on")
+
+    def __init__(self, function: FunctionType) -> None:
+        self.function = function
+        self.code = function.__code__
+        self.below = _copy(function)
+        self.make: Any = None
+        self.wrapper: Any = None
+        self.trampoline: CodeType | None = None
+        self.wrapped = False
+        self.on = False
+
+
+# (class, name) -> its swap; and id(function) -> the swap running in it now.
+_swaps: dict[tuple[type, str], _Swap] = {}
+_running: dict[int, _Swap] = {}
+
+
+def swappable(function: Any) -> bool:
+    return (
+        type(function) is FunctionType
+        and not function.__code__.co_flags & _NOT_SWAPPED
+        and id(function) not in _running
+    )
+
+
+def running_ours(function: Any) -> Any | None:
+    """Our wrapper, if ``function`` runs it in place now; else None."""
+    swap = _running.get(id(function))
+    if swap is not None and swap.function is function and function.__code__ is swap.trampoline:
+        return swap.wrapper
+    return None
+
+
+def _swap_in(owner: type, name: str, function: FunctionType, make: Callable[[Any], Any]) -> Any:
+    swap = _swaps.get((owner, name))
+    if swap is None or swap.function is not function or function.__code__ is not swap.code:
+        swap = _swaps[(owner, name)] = _Swap(function)
+    if make != swap.make or swap.wrapper is None:  # a bound method is made anew, equal
+        wrapper = make(swap.below)
+        if below_of(wrapper) is None:
+            mark(wrapper, swap.below)
+        if wrapper is not swap.wrapper:
+            swap.wrapper = wrapper
+            swap.trampoline = _trampoline(function, wrapper)
+        swap.make = make
+    function.__code__ = swap.trampoline  # type: ignore[assignment]
+    # inspect.signature() and getsource() follow __wrapped__ to Django's own.
+    swap.wrapped = "__wrapped__" not in function.__dict__
+    if swap.wrapped:
+        function.__dict__["__wrapped__"] = swap.below
+    swap.on = True
+    _running[id(function)] = swap
+    return swap.wrapper
+
+
+def _swap_out(swap: _Swap) -> None:
+    swap.on = False
+    function = swap.function
+    _running.pop(id(function), None)
+    if function.__code__ is swap.trampoline:
+        function.__code__ = swap.code
+    if swap.wrapped and function.__dict__.get("__wrapped__") is swap.below:
+        del function.__dict__["__wrapped__"]
+
+
+# --- put on, take off ---------------------------------------------------------------
+
+
+def put(
+    owner: type, name: str, make: Callable[[Any], Any], in_place: bool = True
+) -> Any:
+    """Make ``owner``'s ``name`` run ``make(what it does now)``, unless ours runs
+    there already (a tool put it back, or it never left); returns ours.
+
+    A plain function runs ours in place (its code swapped), unless ``in_place``
+    is false; anything else is replaced on the class."""
+    swap = _swaps.get((owner, name))
+    if swap is not None and swap.on:
+        if running_ours(swap.function) is not None:
+            return swap.wrapper  # wherever the function is now, it runs ours
+        _swap_out(swap)  # someone set its code meanwhile: start again
     current = owner.__dict__.get(name, INHERITED)
     if below_of(current) is not None:
         return current
+    if running_ours(current) is not None:
+        return running_ours(current)  # another class's slot holds the same function
+    if in_place and swappable(current):
+        return _swap_in(owner, name, current, make)
     wrapper = make(getattr(owner, name) if current is INHERITED else current)
     if below_of(wrapper) is None:
         mark(wrapper, current)
@@ -60,8 +252,14 @@ def put(owner: type, name: str, make: Callable[[Any], Any]) -> Any:
 
 
 def take_off(owner: type, name: str) -> None:
-    """Put back what ours replaced, if ours is what ``owner`` holds; a wrapper
-    another tool put around ours stays (ours, under it, passes calls through)."""
+    """Put back what ours replaced. A function swapped in place gets its own code
+    back wherever it is now. Replaced on the class: if ours is what ``owner``
+    holds; a wrapper another tool put around ours stays (ours, under it, passes
+    calls through)."""
+    swap = _swaps.get((owner, name))
+    if swap is not None and swap.on:
+        _swap_out(swap)
+        return
     current = owner.__dict__.get(name)
     below = below_of(current)
     if below is not None:

@@ -18,6 +18,7 @@ from django.dispatch import Signal
 from django.test import override_settings
 
 import signal_inspector
+from signal_inspector.slots import running_ours
 from signal_inspector.testing import capture_signals
 from tests.testapp.models import AuditLog, Order
 
@@ -266,12 +267,20 @@ def test_the_text_and_the_request_logger_name_findings(client, caplog):
 
 
 def test_idle_is_djangos_own_again():
+    """Django's methods run ours in place while we record (their code swapped,
+    the classes untouched: slots.py); socket's connect(), inherited from C, is
+    replaced on the class. After, each is its own again."""
+    codes = {f: f.__code__ for f in (DJANGO_UPDATE, DJANGO_BULK_CREATE, DJANGO_MAIL_SEND)}
     with signal_inspector.record():
-        assert QuerySet.__dict__["update"] is not DJANGO_UPDATE
+        assert QuerySet.__dict__["update"] is DJANGO_UPDATE
+        assert all(running_ours(f) is not None for f in codes)
+        assert all(f.__code__ is not code for f, code in codes.items())
         assert "connect" in socket.socket.__dict__
     assert QuerySet.__dict__["update"] is DJANGO_UPDATE
     assert QuerySet.__dict__["bulk_create"] is DJANGO_BULK_CREATE
     assert EmailMessage.__dict__["send"] is DJANGO_MAIL_SEND
+    assert all(f.__code__ is code and running_ours(f) is None for f, code in codes.items())
+    assert all("__wrapped__" not in f.__dict__ for f in codes)
     assert "connect" not in socket.socket.__dict__
     assert "connect_ex" not in socket.socket.__dict__
 
@@ -279,14 +288,12 @@ def test_idle_is_djangos_own_again():
 @pytest.mark.django_db
 def test_a_hook_is_built_once_and_wraps_whatever_a_tool_put_there_since():
     """The hooks are worked out once per process and put back as they were (no
-    new wrapper per request), unless the attribute changed while idle: then ours
-    wraps what is there now, and taking ours off leaves that."""
-    from signal_inspector.slots import below_of
-
+    new wrapper or trampoline per request), unless the attribute changed while
+    idle: then ours runs in what is there now, and leaves it as it was."""
     with signal_inspector.record():
-        update, connect = QuerySet.__dict__["update"], socket.socket.__dict__["connect"]
+        update, connect = DJANGO_UPDATE.__code__, socket.socket.__dict__["connect"]
     with signal_inspector.record():
-        assert QuerySet.__dict__["update"] is update
+        assert DJANGO_UPDATE.__code__ is update  # the same trampoline
         assert socket.socket.__dict__["connect"] is connect
     assert QuerySet.__dict__["update"] is DJANGO_UPDATE
     assert "connect" not in socket.socket.__dict__
@@ -301,12 +308,15 @@ def test_a_hook_is_built_once_and_wraps_whatever_a_tool_put_there_since():
         calls.append("connect")
         return socket.socket.__bases__[0].connect(self, address)
 
+    tools_codes = tools_update.__code__, tools_connect.__code__
     QuerySet.update = tools_update
     socket.socket.connect = tools_connect
     try:
-        with signal_inspector.record():
-            assert below_of(QuerySet.__dict__["update"]) == (tools_update,)
-            assert below_of(socket.socket.__dict__["connect"]) == (tools_connect,)
+        with signal_inspector.record() as recording:
+            assert QuerySet.__dict__["update"] is tools_update
+            assert running_ours(tools_update) is not None
+            assert socket.socket.__dict__["connect"] is tools_connect
+            assert running_ours(tools_connect) is not None
             Order.objects.update(paid=True)
             with socket.socket() as listener, socket.socket() as client:
                 listener.bind(("127.0.0.1", 0))
@@ -315,13 +325,12 @@ def test_a_hook_is_built_once_and_wraps_whatever_a_tool_put_there_since():
         assert calls == ["update", "connect"]
         assert QuerySet.__dict__["update"] is tools_update
         assert socket.socket.__dict__["connect"] is tools_connect
+        assert (tools_update.__code__, tools_connect.__code__) == tools_codes
+        assert DJANGO_UPDATE.__code__ is not update  # Django's own code
     finally:
         QuerySet.update = DJANGO_UPDATE
         del socket.socket.connect
-    with signal_inspector.record():
-        assert below_of(QuerySet.__dict__["update"]) == (DJANGO_UPDATE,)
-    assert QuerySet.__dict__["update"] is DJANGO_UPDATE
-    assert "connect" not in socket.socket.__dict__
+    assert "bulk_create" not in [f.kind for f in recording.findings]
 
 
 CELERY_LATER = """
@@ -335,7 +344,7 @@ settings.configure(
 django.setup()
 import sys
 import signal_inspector
-from signal_inspector.slots import below_of
+from signal_inspector.slots import running_ours
 
 with signal_inspector.record():
     pass
@@ -344,10 +353,12 @@ from celery.app.base import Celery
 from celery.app.task import Task
 
 own = Task.__dict__["apply_async"], Celery.__dict__["send_task"]
+codes = [f.__code__ for f in own]
 with signal_inspector.record():
-    assert below_of(Task.__dict__["apply_async"]) == (own[0],)
-    assert below_of(Celery.__dict__["send_task"]) == (own[1],)
+    assert running_ours(Task.__dict__["apply_async"]) is not None
+    assert running_ours(Celery.__dict__["send_task"]) is not None
 assert (Task.__dict__["apply_async"], Celery.__dict__["send_task"]) == own
+assert [f.__code__ for f in own] == codes
 print("hooked and restored")
 """
 

@@ -19,6 +19,7 @@ from django.test import override_settings
 import signal_inspector
 from signal_inspector import findings
 from signal_inspector.recorder import begin, end
+from signal_inspector.slots import running_ours
 from tests.test_findings import kinds, listener  # noqa: F401  (the fixture)
 from tests.testapp.models import Order
 
@@ -213,21 +214,22 @@ def test_a_receiver_in_an_ignored_module_is_not_reported(listener):  # noqa: F81
 
 
 @pytest.mark.django_db
-def test_a_hook_a_tool_put_back_goes_at_its_first_idle_call() -> None:
-    """mock.patch started while recording and stopped after puts our wrapper back
-    on QuerySet: its first call while nothing records takes it off again."""
+def test_a_mock_patch_across_the_end_of_a_recording_leaves_djangos_own() -> None:
+    """mock.patch started while recording and stopped after puts back what it
+    found: Django's own function (ours ran in it in place), its own code again."""
     from unittest import mock
 
     from django.db.models.query import QuerySet
 
     djangos = QuerySet.__dict__["update"]
+    code = djangos.__code__
     with signal_inspector.record():
         patcher = mock.patch.object(QuerySet, "update", autospec=True, side_effect=djangos)
         patcher.start()
-    patcher.stop()  # puts back what it found: ours
-    assert QuerySet.__dict__["update"] is not djangos
-    assert Order.objects.filter(pk=-1).update(number="x") == 0  # Django's result
+    patcher.stop()  # puts back what it found
     assert QuerySet.__dict__["update"] is djangos
+    assert djangos.__code__ is code and running_ours(djangos) is None
+    assert Order.objects.filter(pk=-1).update(number="x") == 0  # Django's result
 
 
 @pytest.mark.django_db
@@ -250,7 +252,7 @@ def test_one_connection_through_ours_a_tool_and_ours_again_counts_once(listener:
         signal = Signal()
         signal.connect(lambda sender, **kwargs: _connect(listener), weak=False)
         with signal_inspector.record() as recording:
-            assert socket.socket.__dict__["connect"] is not tools  # ours over it
+            assert running_ours(socket.socket.__dict__["connect"]) is not None  # in the tool's
             signal.send(sender=None)
         assert [(f.kind, f.count) for f in recording.findings] == [("network", 1)]
     finally:

@@ -44,12 +44,14 @@ def statuses(recording) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ours_put_back_by_another_tool_while_idle_is_taken_off_at_its_first_call() -> None:
+def test_a_tools_patch_across_the_end_of_a_recording_leaves_djangos_own() -> None:
+    """A tool patches over Django's methods while we record (ours run in them in
+    place) and restores what it read only after the recording ended: Django's
+    own functions, with their own code."""
     assert patching.open_recordings() == 0
     djangos = {name: BaseDatabaseWrapper.__dict__[name] for name in ("on_commit", on_commit._RUN)}
+    codes = {name: f.__code__ for name, f in djangos.items()}
     recording = signal_inspector.recorder.begin()
-    # A tool patches over ours while we record, and restores what it read
-    # (ours) only after the recording ended.
     patchers = [
         mock.patch.object(BaseDatabaseWrapper, name, autospec=True, side_effect=function)
         for name, function in djangos.items()
@@ -59,12 +61,12 @@ def test_ours_put_back_by_another_tool_while_idle_is_taken_off_at_its_first_call
     signal_inspector.recorder.end(recording)
     for patcher in patchers:
         patcher.stop()
-    assert all(BaseDatabaseWrapper.__dict__[name] is not f for name, f in djangos.items())
+    assert {name: BaseDatabaseWrapper.__dict__[name] for name in djangos} == djangos
+    assert {name: f.__code__ for name, f in djangos.items()} == codes
     log: list[str] = []
     with transaction.atomic():
         transaction.on_commit(lambda: log.append("ran"))
     assert log == ["ran"]
-    assert {name: BaseDatabaseWrapper.__dict__[name] for name in djangos} == djangos
     assert statuses(recording) == []
 
 

@@ -16,6 +16,7 @@ from django.test import override_settings
 
 import signal_inspector
 from signal_inspector import patching
+from signal_inspector.slots import running_ours
 
 DJANGO_SEND = Signal.__dict__["send"]
 DJANGO_ASEND = Signal.__dict__["asend"]
@@ -223,11 +224,16 @@ def _ours_while_recording(owner: type, name: str) -> Any:
         return owner.__dict__[name]
 
 
-def test_a_subclass_send_while_idle_after_a_tool_put_ours_back_removes_ours():
+def test_a_subclass_send_a_tool_read_while_recording_and_put_back_after_is_its_own():
+    """A subclass's own send runs ours in place (slots.py): what a tool reads off
+    the class while we record, and puts back after, is the subclass's own
+    function, its own code again."""
     own = SilentSignal.__dict__["send"]
-    ours = _ours_while_recording(SilentSignal, "send")
-    assert ours is not own
-    SilentSignal.send = ours  # type: ignore[method-assign]  # a tool "restores" it
+    code = own.__code__
+    read = _ours_while_recording(SilentSignal, "send")
+    assert read is own
+    assert read.__code__ is code and running_ours(read) is None
+    SilentSignal.send = read  # type: ignore[method-assign]  # a tool "restores" it
     assert silent_signal.send(sender="event") == [(answering_receiver, "answered")]
     assert SilentSignal.__dict__["send"] is own
     assert patching.open_recordings() == 0
@@ -244,13 +250,18 @@ def test_a_mock_send_while_idle_after_a_tool_put_ours_back_is_called_and_ours_go
     assert Signal.__dict__["send"] is DJANGO_SEND
 
 
-def test_a_subclass_asend_while_idle_after_a_tool_put_ours_back_removes_ours():
+def test_a_subclass_asend_runs_ours_in_place_and_its_own_code_after():
     own = AsyncPluginSignal.__dict__["asend"]
-    ours = _ours_while_recording(AsyncPluginSignal, "asend")
-    assert ours is not own
-    AsyncPluginSignal.asend = ours  # type: ignore[method-assign]
+    code = own.__code__
+    with signal_inspector.record() as recording:
+        assert AsyncPluginSignal.__dict__["asend"] is own
+        assert running_ours(own) is not None and own.__code__ is not code
+        assert asyncio.run(async_plugin_signal.asend(sender="event")) == [
+            (answering_receiver, "answered")
+        ]
+    assert recording.total_sends == 1
+    assert own.__code__ is code and running_ours(own) is None
     assert asyncio.run(async_plugin_signal.asend(sender="event")) == [(answering_receiver, "answered")]
-    assert AsyncPluginSignal.__dict__["asend"] is own
 
 
 def test_a_mock_on_signal_send_is_called_as_it_was_for_an_ignored_signal():
