@@ -35,6 +35,7 @@ its own again once the last recording closes.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -116,14 +117,10 @@ def _trampoline(function: FunctionType, ours: Any) -> CodeType:
     }
     if hasattr(original, "co_qualname"):  # Python 3.11+
         changes["co_qualname"] = original.co_qualname
-    code = template.replace(**changes)
-    if len(_trampolines) > 1000:  # pragma: no cover - defensive: a few per hooked slot
-        _trampolines.clear()
-    _trampolines[id(code)] = code
-    return code
+    return template.replace(**changes)
 
 
-# Every trampoline made, by id: frame walkers step over them (is_trampoline()).
+# The trampoline of every swap, by id: frame walkers step over them (is_trampoline()).
 _trampolines: dict[int, CodeType] = {}
 
 
@@ -189,17 +186,35 @@ def running_ours(function: Any) -> Any | None:
     return None
 
 
+def _same(make: Any, other: Any) -> bool:
+    """Whether ``make`` builds what ``other`` built: the same function, an equal
+    bound method (made anew at each attribute lookup), or a partial of the same
+    function and arguments (patching.py makes one per recording)."""
+    if make is other or make == other:
+        return True
+    return (
+        type(make) is functools.partial
+        and type(other) is functools.partial
+        and make.func is other.func
+        and make.args == other.args
+        and make.keywords == other.keywords
+    )
+
+
 def _swap_in(owner: type, name: str, function: FunctionType, make: Callable[[Any], Any]) -> Any:
     swap = _swaps.get((owner, name))
     if swap is None or swap.function is not function or function.__code__ is not swap.code:
         swap = _swaps[(owner, name)] = _Swap(function)
-    if make != swap.make or swap.wrapper is None:  # a bound method is made anew, equal
+    if swap.wrapper is None or not _same(make, swap.make):
         wrapper = make(swap.below)
         if below_of(wrapper) is None:
             mark(wrapper, swap.below)
         if wrapper is not swap.wrapper:
             swap.wrapper = wrapper
+            if swap.trampoline is not None:
+                _trampolines.pop(id(swap.trampoline), None)
             swap.trampoline = _trampoline(function, wrapper)
+            _trampolines[id(swap.trampoline)] = swap.trampoline
         swap.make = make
     function.__code__ = swap.trampoline  # type: ignore[assignment]
     # inspect.signature() and getsource() follow __wrapped__ to Django's own.
