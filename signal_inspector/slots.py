@@ -35,6 +35,7 @@ its own again once the last recording closes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -145,6 +146,9 @@ def _copy(function: FunctionType) -> FunctionType:
     copy.__module__ = function.__module__
     copy.__doc__ = function.__doc__
     copy.__dict__.update(function.__dict__)
+    # Evaluated on Python 3.14, where a name in them may not exist yet.
+    with contextlib.suppress(Exception):
+        copy.__annotations__ = function.__annotations__
     return copy
 
 
