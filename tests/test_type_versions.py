@@ -86,5 +86,6 @@ def test_signal_and_socket_are_still_set_on_the_class() -> None:
     before = versions((Signal, socket.socket))
     with signal_inspector.record():
         during = versions((Signal, socket.socket))
-    assert during["Signal"] != before["Signal"]
-    assert during["socket"] != before["socket"]
+    for name in ("Signal", "socket"):
+        # A new version, or none left to give (Python 3.13+, after the 600 above).
+        assert during[name] != before[name] or during[name] == 0
