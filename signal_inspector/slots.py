@@ -220,6 +220,11 @@ def _swap_in(owner: type, name: str, function: FunctionType, make: Callable[[Any
             swap.trampoline = _trampoline(function, wrapper)
             _trampolines[id(swap.trampoline)] = swap.trampoline
         swap.make = make
+    return _swap_on(swap)
+
+
+def _swap_on(swap: _Swap) -> Any:
+    function = swap.function
     function.__code__ = swap.trampoline  # type: ignore[assignment]
     # inspect.signature() and getsource() follow __wrapped__ to Django's own.
     swap.wrapped = "__wrapped__" not in function.__dict__
@@ -252,10 +257,20 @@ def put(
     A plain function runs ours in place (its code swapped), unless ``in_place``
     is false; anything else is replaced on the class."""
     swap = _swaps.get((owner, name))
-    if swap is not None and swap.on:
-        if running_ours(swap.function) is not None:
-            return swap.wrapper  # wherever the function is now, it runs ours
-        _swap_out(swap)  # someone set its code meanwhile: start again
+    if swap is not None:
+        function = swap.function
+        if swap.on:
+            if function.__code__ is swap.trampoline:
+                return swap.wrapper  # wherever the function is now, it runs ours
+            _swap_out(swap)  # someone set its code meanwhile: start again
+        elif (
+            in_place
+            and owner.__dict__.get(name) is function
+            and function.__code__ is swap.code
+            and id(function) not in _running
+            and _same(make, swap.make)
+        ):
+            return _swap_on(swap)  # as the last recording left it: no work
     current = owner.__dict__.get(name, INHERITED)
     if below_of(current) is not None:
         return current
