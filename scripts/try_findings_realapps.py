@@ -233,6 +233,7 @@ def flows() -> None:
         from django_tasks.base import Task as BackportTask
 
         own[(BackportTask, "enqueue")] = BackportTask.__dict__["enqueue"]
+    codes = {slot: method.__code__ for slot, method in own.items()}
     socket_own = {name: __import__("socket").socket.__dict__.get(name)
                   for name in ("connect", "connect_ex")}
 
@@ -322,6 +323,8 @@ def flows() -> None:
 
     for (owner, name), method in own.items():
         assert owner.__dict__[name] is method, f"{owner.__name__}.{name} is not its own"
+        # Ours ran in place (its code swapped): the code must be its own again.
+        assert method.__code__ is codes[(owner, name)], f"{owner.__name__}.{name} runs other code"
     import socket
 
     for name, method in socket_own.items():
