@@ -32,6 +32,12 @@ BENCHMARKS = [
         ["--rounds", "8"],
     ),
     (
+        "Idle Django after 1,000 recordings against a fresh process (CPython type versions)",
+        "type_versions.py",
+        ["--rounds", "5"],
+        ["--rounds", "2", "--recordings", "600"],
+    ),
+    (
         "Signal send cost: plain Django, another context recording, recording, Sentry",
         "send_overhead.py",
         ["--rounds", "7", "--number", "5000"],
