@@ -211,12 +211,14 @@ def _instrument() -> None:
     for cls in _subclasses():
         own, other = _own_send_methods(cls)
         for name in own:
-            slots.put(cls, name, functools.partial(sends_only, name, owner=cls))
+            slots.put(cls, name, functools.partial(sends_only, name, owner=cls), keep=False)
             _subclass_slots.append((cls, name))
         for name in other:
             # Not Django's protocol (pretix's send_chained() returns one value):
             # the send is recorded, its receivers are not known.
-            slots.put(cls, name, functools.partial(sends_only, name, owner=cls, pairs=False))
+            slots.put(
+                cls, name, functools.partial(sends_only, name, owner=cls, pairs=False), keep=False
+            )
             _subclass_slots.append((cls, name))
     sql.install()
     on_commit.install()

@@ -86,12 +86,16 @@ def _template(free: int, is_async: bool) -> CodeType:
     if code is None:
         cells = [f"_cell{i}" for i in range(free)]
         body = "".join(f"{cell} = None; " for cell in cells)
-        touch = f"({', '.join(cells)},); " if cells else ""
-        call = "await ours(*args, **kwargs)" if is_async else "ours(*args, **kwargs)"
+        # The cells are named, never read (``if 1 else``): one the function leaves
+        # empty must not raise here.
+        placeholder = repr(_PLACEHOLDER)
+        if cells:
+            placeholder = f"({placeholder} if 1 else ({', '.join(cells)},))"
+        call = f"(ours := {placeholder})(*args, **kwargs)"
         prefix = "async def" if is_async else "def"
         source = (
             f"def outer():\n    {body}\n    {prefix} trampoline(*args, **kwargs): "
-            f"{touch}ours = {_PLACEHOLDER!r}; return {call}\n    return trampoline\n"
+            f"return {'await ' if is_async else ''}{call}\n    return trampoline\n"
         )
         namespace: dict[str, Any] = {}
         exec(compile(source, "<signal_inspector trampoline>", "exec"), namespace)
@@ -121,14 +125,21 @@ def _trampoline(function: FunctionType, ours: Any) -> CodeType:
     return template.replace(**changes)
 
 
-# The trampoline of every swap, by id: frame walkers step over them (is_trampoline()).
-_trampolines: dict[int, CodeType] = {}
+# The trampoline of every swap, by id, with its swap: frame walkers step over them
+# (is_trampoline()), and a trampoline found in a function is never taken for its code.
+_trampolines: dict[int, tuple[CodeType, _Swap]] = {}
 
 
 def is_trampoline(code: Any) -> bool:
     """Whether ``code`` is one of our trampolines (a frame to step over: it has
     the name and place of the function it stands in, and is not its caller)."""
-    return _trampolines.get(id(code)) is code
+    entry = _trampolines.get(id(code))
+    return entry is not None and entry[0] is code
+
+
+def _own_swap_of(code: Any) -> _Swap | None:
+    entry = _trampolines.get(id(code))
+    return entry[1] if entry is not None and entry[0] is code else None
 
 
 def _copy(function: FunctionType) -> FunctionType:
@@ -156,10 +167,13 @@ class _Swap:
     """One function running ours in place, or ready to: kept after it is put
     back, so the next recording reuses the copy, our wrapper and the trampoline."""
 
-    __slots__ = ("function", "code", "below", "make", "wrapper", "trampoline", "wrapped", "on")
+    __slots__ = (
+        "function", "code", "below", "make", "wrapper", "trampoline", "wrapped", "on", "keep"
+    )
 
-    def __init__(self, function: FunctionType) -> None:
+    def __init__(self, function: FunctionType, keep: bool) -> None:
         self.function = function
+        self.keep = keep
         self.code = function.__code__
         self.below = _copy(function)
         self.make: Any = None
@@ -205,26 +219,43 @@ def _same(make: Any, other: Any) -> bool:
     )
 
 
-def _swap_in(owner: type, name: str, function: FunctionType, make: Callable[[Any], Any]) -> Any:
+def _forget(swap: _Swap) -> None:
+    if swap.trampoline is not None:
+        _trampolines.pop(id(swap.trampoline), None)
+
+
+def _swap_in(
+    owner: type, name: str, function: FunctionType, make: Callable[[Any], Any], keep: bool
+) -> Any:
+    own = _own_swap_of(function.__code__)
+    if own is not None and own.function is function:
+        # Our trampoline, put back by a tool that swapped code after ours and
+        # restored what it found: never taken for the function's own code.
+        function.__code__ = own.code
     swap = _swaps.get((owner, name))
     if swap is None or swap.function is not function or function.__code__ is not swap.code:
-        swap = _swaps[(owner, name)] = _Swap(function)
+        if swap is not None:
+            _forget(swap)
+        swap = _swaps[(owner, name)] = _Swap(function, keep)
     if swap.wrapper is None or not _same(make, swap.make):
         wrapper = make(swap.below)
         if below_of(wrapper) is None:
             mark(wrapper, swap.below)
         if wrapper is not swap.wrapper:
             swap.wrapper = wrapper
-            if swap.trampoline is not None:
-                _trampolines.pop(id(swap.trampoline), None)
+            _forget(swap)
             swap.trampoline = _trampoline(function, wrapper)
-            _trampolines[id(swap.trampoline)] = swap.trampoline
+            _trampolines[id(swap.trampoline)] = (swap.trampoline, swap)
         swap.make = make
     return _swap_on(swap)
 
 
 def _swap_on(swap: _Swap) -> Any:
     function = swap.function
+    below = swap.below
+    # The copy kept from the last recording takes the defaults as they are now.
+    below.__defaults__ = function.__defaults__
+    below.__kwdefaults__ = function.__kwdefaults__
     function.__code__ = swap.trampoline  # type: ignore[assignment]
     # inspect.signature() and getsource() follow __wrapped__ to Django's own.
     swap.wrapped = "__wrapped__" not in function.__dict__
@@ -249,13 +280,20 @@ def _swap_out(swap: _Swap) -> None:
 
 
 def put(
-    owner: type, name: str, make: Callable[[Any], Any], in_place: bool = True
+    owner: type,
+    name: str,
+    make: Callable[[Any], Any],
+    in_place: bool = True,
+    keep: bool = True,
 ) -> Any:
     """Make ``owner``'s ``name`` run ``make(what it does now)``, unless ours runs
     there already (a tool put it back, or it never left); returns ours.
 
     A plain function runs ours in place (its code swapped), unless ``in_place``
-    is false; anything else is replaced on the class."""
+    is false; anything else is replaced on the class. ``keep``: what a swap
+    needs is kept for the next recording (for Django's classes, which live as
+    long as the process; not for a class a test may define and drop, which it
+    would keep alive)."""
     swap = _swaps.get((owner, name))
     if swap is not None:
         function = swap.function
@@ -266,7 +304,8 @@ def put(
         elif (
             in_place
             and owner.__dict__.get(name) is function
-            and function.__code__ is swap.code
+            # Its own code, or our trampoline a tool put back (it found it there).
+            and (function.__code__ is swap.code or function.__code__ is swap.trampoline)
             and id(function) not in _running
             and _same(make, swap.make)
         ):
@@ -277,7 +316,7 @@ def put(
     if running_ours(current) is not None:
         return running_ours(current)  # another class's slot holds the same function
     if in_place and swappable(current):
-        return _swap_in(owner, name, current, make)
+        return _swap_in(owner, name, current, make, keep)
     wrapper = make(getattr(owner, name) if current is INHERITED else current)
     if below_of(wrapper) is None:
         mark(wrapper, current)
@@ -293,6 +332,9 @@ def take_off(owner: type, name: str) -> None:
     swap = _swaps.get((owner, name))
     if swap is not None and swap.on:
         _swap_out(swap)
+        if not swap.keep:
+            _forget(swap)
+            del _swaps[(owner, name)]
         return
     current = owner.__dict__.get(name)
     below = below_of(current)

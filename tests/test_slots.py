@@ -148,3 +148,89 @@ def test_one_function_in_two_classes_runs_ours_once() -> None:
         take_off(Other, "method")
         take_off(Plain, "method")
     assert Other().method(1) == (1, 2, 3)
+
+
+def test_a_cell_the_function_leaves_empty_does_not_raise_in_the_trampoline() -> None:
+    def outer() -> Any:
+        class Late:
+            def method(self) -> str:
+                if False:
+                    return later  # noqa: F821 - bound after the return below, never read
+                return "fine"
+
+        return Late
+        later = 1  # noqa: F841 - makes ``later`` a cell that stays empty
+
+    late = outer()
+    assert late.__dict__["method"].__code__.co_freevars == ("later",)
+    put(late, "method", adding)
+    try:
+        assert late().method() == ("ours", "fine")
+    finally:
+        take_off(late, "method")
+
+
+def test_the_next_recording_sees_the_defaults_as_they_are_now() -> None:
+    class Defaults:
+        def method(self, x: int = 1) -> int:
+            return x
+
+    function = Defaults.__dict__["method"]
+    put(Defaults, "method", adding)
+    take_off(Defaults, "method")
+    function.__defaults__ = (2,)
+    put(Defaults, "method", adding)
+    try:
+        assert Defaults().method() == ("ours", 2)
+    finally:
+        take_off(Defaults, "method")
+        function.__defaults__ = (1,)
+
+
+def test_a_class_not_kept_is_collected_after_it_is_taken_off() -> None:
+    import gc
+    import weakref
+
+    def make() -> type:
+        class Passing:
+            def method(self) -> str:
+                return type(self).__name__ + " " + super().__repr__()[:0]
+
+        return Passing
+
+    passing = make()
+    put(passing, "method", adding, keep=False)
+    assert passing().method() == ("ours", "Passing ")
+    take_off(passing, "method")
+    gone = weakref.ref(passing)
+    del passing
+    gc.collect()
+    assert gone() is None
+
+
+def test_our_trampoline_put_back_by_a_tool_that_swapped_code_after_us_is_ours() -> None:
+    """A tool swaps code after ours, we take ours off (finding the tool's code: we
+    leave it), then the tool restores what it found, our trampoline: the next
+    recording runs ours once, and leaves Django's own code."""
+    function, code = Plain.__dict__["method"], Plain.method.__code__
+    calls = []
+
+    def counting(below: Any) -> Any:
+        def ours(self: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append("ours")
+            return below(self, *args, **kwargs)
+
+        return ours
+
+    put(Plain, "method", counting)
+    found = function.__code__  # the tool reads it, and swaps in its own
+    function.__code__ = (lambda self, x, y=2, *, z=3: "tool's").__code__
+    take_off(Plain, "method")
+    function.__code__ = found  # the tool restores what it found
+    try:
+        put(Plain, "method", counting)
+        assert Plain().method(1) == (1, 2, 3) and calls == ["ours"]
+        take_off(Plain, "method")
+        assert function.__code__ is code
+    finally:
+        function.__code__ = code
